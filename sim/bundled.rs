@@ -1,0 +1,46 @@
+//! Scenarios shipped inside the binary, so `cascade run procurement` works
+//! from any directory. The files live in `scenarios/`; a test checks that
+//! every file there is listed here.
+
+/// A bundled scenario: its name (file stem) and TOML text.
+pub struct Bundled {
+    pub name: &'static str,
+    pub text: &'static str,
+}
+
+/// Every bundled scenario, in `cascade list` order.
+pub const SCENARIOS: &[Bundled] = &[
+    Bundled { name: "procurement", text: include_str!("../scenarios/procurement.toml") },
+    Bundled { name: "procurement-bench", text: include_str!("../scenarios/procurement-bench.toml") },
+    Bundled { name: "mesh-10k", text: include_str!("../scenarios/mesh-10k.toml") },
+    Bundled { name: "mesh-ic-100k", text: include_str!("../scenarios/mesh-ic-100k.toml") },
+];
+
+/// The bundled scenario called `name`.
+pub fn find(name: &str) -> Option<&'static Bundled> {
+    SCENARIOS.iter().find(|s| s.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scenario_file_is_bundled_and_valid() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|n| n.strip_suffix(".toml").map(str::to_string))
+            .collect();
+        on_disk.sort();
+        let mut listed: Vec<String> = SCENARIOS.iter().map(|s| s.name.to_string()).collect();
+        listed.sort();
+        assert_eq!(on_disk, listed);
+        for scenario in SCENARIOS {
+            let model = crate::scenario::parse(scenario.name, scenario.text).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!model.description.is_empty(), "{} needs a description", scenario.name);
+        }
+        assert!(find("procurement").is_some() && find("nope").is_none());
+    }
+}

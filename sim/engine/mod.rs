@@ -1,0 +1,749 @@
+//! The discrete-event engine: one run of a compiled [`Model`] on a
+//! [`Graph`], from a run key to [`RunMetrics`].
+//!
+//! An [`Engine`] holds every buffer a run needs and is reused across
+//! replications: after the first few runs nothing on the per-event path
+//! allocates. The engine knows nothing of files, text or the CLI.
+//!
+//! Invariants (checked by debug assertions and property tests):
+//! - simulated time never decreases;
+//! - a message or record is corrupted exactly when it has a root fault, and
+//!   a clean one carries no shift;
+//! - every random draw comes from the run's own streams.
+
+mod memory;
+mod queue;
+mod trace;
+
+pub use memory::{Context, MemoryStore, Record};
+pub use queue::{EventKind, EventQueue};
+pub use trace::{TraceKind, TraceRow};
+
+use crate::metrics::RunMetrics;
+use crate::model::{Arrival, FaultKind, Model, OutputRule, NONE, NO_FAULT};
+use crate::rng::{self, SimRng, Stream};
+use crate::time::Micros;
+use crate::topology::Graph;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A message in flight or processed, with its hidden ground truth.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Message {
+    /// The unit of work this message belongs to (one per source emission).
+    pub task: u32,
+    /// Provenance: the message whose processing produced this one.
+    pub parent: u32,
+    /// Claimed sender agent (`NONE` for a source).
+    pub sender: u32,
+    pub receiver: u32,
+    /// Channel index (`NONE` for a source).
+    pub channel: u32,
+    /// Hops from the source.
+    pub depth: u32,
+    pub signed: bool,
+    pub signal: f64,
+    /// Ground truth: the corruption's share of `signal` (0 when clean).
+    pub shift: f64,
+    /// Ground truth: root fault, or `NO_FAULT` when clean.
+    pub root: u16,
+    /// Carries a prompt injection of fault `root`.
+    pub injection: bool,
+    pub arrived_at: Micros,
+    /// Next message in the receiver's FIFO queue.
+    next: u32,
+}
+
+impl Message {
+    /// Ground truth: the message is corrupted.
+    #[inline]
+    pub fn corrupted(&self) -> bool {
+        self.root != NO_FAULT
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct AgentState {
+    busy: bool,
+    current: u32,
+    head: u32,
+    tail: u32,
+    compromised_by: u16,
+    compromise_shift: f64,
+    carries_injection: bool,
+    round_robin: u32,
+    accepted_corrupt: bool,
+    produced_corrupt: bool,
+    origin: bool,
+}
+
+impl AgentState {
+    const IDLE: AgentState = AgentState {
+        busy: false,
+        current: NONE,
+        head: NONE,
+        tail: NONE,
+        compromised_by: NO_FAULT,
+        compromise_shift: 0.0,
+        carries_injection: false,
+        round_robin: 0,
+        accepted_corrupt: false,
+        produced_corrupt: false,
+        origin: false,
+    };
+}
+
+/// Multiplicative hasher for the dedupe table's `u64` keys. The table is
+/// only probed, never iterated, so its order cannot reach any output.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (value ^ (value >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+const DONE_CLEAN: u8 = 1;
+const DONE_CORRUPT: u8 = 2;
+
+/// The output an agent computed for one input.
+#[derive(Clone, Copy, Debug)]
+struct Output {
+    signal: f64,
+    shift: f64,
+    root: u16,
+    injection: bool,
+}
+
+struct Streams {
+    arrivals: SimRng,
+    timing: SimRng,
+    faults: SimRng,
+    behaviour: SimRng,
+}
+
+impl Streams {
+    fn new(key: &[u8; 32]) -> Streams {
+        Streams {
+            arrivals: rng::stream(key, Stream::Arrivals),
+            timing: rng::stream(key, Stream::Timing),
+            faults: rng::stream(key, Stream::Faults),
+            behaviour: rng::stream(key, Stream::Behaviour),
+        }
+    }
+}
+
+/// Everything one run mutates; reused across runs.
+pub struct Engine {
+    queue: EventQueue,
+    messages: Vec<Message>,
+    agents: Vec<AgentState>,
+    memory: MemoryStore,
+    dedupe: HashMap<u64, u8, BuildHasherDefault<KeyHasher>>,
+    emitted: Vec<u64>,
+    last_clean_signal: Vec<f64>,
+    streams: Streams,
+    /// Per agent: the hallucination faults that cover it (CSR over `hallucination_faults`).
+    hallucination_start: Vec<u32>,
+    hallucination_faults: Vec<u16>,
+    /// Faults acting on source messages (poisoned feeds, injections).
+    feed_faults: Vec<u16>,
+    trace: Vec<TraceRow>,
+    tracing: bool,
+    now: Micros,
+    next_task: u32,
+    last_corrupt_accept: Option<Micros>,
+    metrics: RunMetrics,
+}
+
+impl Engine {
+    /// An engine sized for `model`.
+    pub fn new(model: &Model) -> Engine {
+        let n = model.agents.len();
+        let mut hallucination_start = vec![0u32; n + 1];
+        let mut per_agent: Vec<Vec<u16>> = vec![Vec::new(); n];
+        let mut feed_faults = Vec::new();
+        for (f, fault) in model.faults.iter().enumerate() {
+            match &fault.kind {
+                FaultKind::Hallucination { agents, .. } => {
+                    agents.iter().for_each(|&a| per_agent[a as usize].push(f as u16))
+                }
+                FaultKind::PoisonedFeed { .. } | FaultKind::PromptInjection { .. } => feed_faults.push(f as u16),
+                _ => {}
+            }
+        }
+        let mut hallucination_faults = Vec::new();
+        for (a, faults) in per_agent.iter().enumerate() {
+            hallucination_faults.extend_from_slice(faults);
+            hallucination_start[a + 1] = hallucination_faults.len() as u32;
+        }
+        Engine {
+            queue: EventQueue::default(),
+            messages: Vec::new(),
+            agents: vec![AgentState::IDLE; n],
+            memory: MemoryStore::new(model),
+            dedupe: HashMap::default(),
+            emitted: vec![0; model.sources.len()],
+            last_clean_signal: Vec::new(),
+            streams: Streams::new(&[0; 32]),
+            hallucination_start,
+            hallucination_faults,
+            feed_faults,
+            trace: Vec::new(),
+            tracing: false,
+            now: 0,
+            next_task: 0,
+            last_corrupt_accept: None,
+            metrics: RunMetrics::default(),
+        }
+    }
+
+    /// Runs one replication and returns its metrics. With `tracing`, the
+    /// event trace is kept for [`Engine::trace`].
+    pub fn run(&mut self, model: &Model, graph: &Graph, key: &[u8; 32], tracing: bool) -> RunMetrics {
+        self.reset(model, graph, key, tracing);
+        self.schedule_initial(model);
+        while let Some((time, kind)) = self.queue.pop() {
+            debug_assert!(time >= self.now, "time went backwards: {time} < {}", self.now);
+            if time > model.horizon {
+                break;
+            }
+            self.now = time;
+            self.metrics.events += 1;
+            match kind {
+                EventKind::SourceEmit(s) => self.source_emit(model, graph, s),
+                EventKind::Arrive(m) => self.arrive(model, graph, m),
+                EventKind::ServiceDone(a) => self.service_done(model, graph, a),
+                EventKind::Fault(f) => self.fault_acts(model, graph, f),
+            }
+        }
+        self.finish(model)
+    }
+
+    /// The trace of the last run made with `tracing`.
+    pub fn trace(&self) -> &[TraceRow] {
+        &self.trace
+    }
+
+    /// The messages of the last run, indexed by message id.
+    pub fn messages(&self) -> &[Message] {
+        &self.messages
+    }
+
+    /// The memory records held at the end of the last run.
+    pub fn memory(&self) -> &MemoryStore {
+        &self.memory
+    }
+
+    fn reset(&mut self, model: &Model, graph: &Graph, key: &[u8; 32], tracing: bool) {
+        self.queue.reset();
+        self.messages.clear();
+        self.agents.clear();
+        self.agents.resize(model.agents.len(), AgentState::IDLE);
+        self.memory.reset();
+        self.dedupe.clear();
+        self.emitted.iter_mut().for_each(|e| *e = 0);
+        self.last_clean_signal.clear();
+        self.last_clean_signal.resize(graph.channels.len(), 0.0);
+        self.streams = Streams::new(key);
+        self.trace.clear();
+        self.tracing = tracing;
+        self.now = 0;
+        self.next_task = 0;
+        self.last_corrupt_accept = None;
+        self.metrics = RunMetrics::default();
+    }
+
+    fn schedule_initial(&mut self, model: &Model) {
+        for (s, source) in model.sources.iter().enumerate() {
+            let first = match source.arrival {
+                Arrival::Periodic { .. } => source.start,
+                Arrival::Poisson { mean_gap } => source.start.saturating_add(self.gap(mean_gap)),
+            };
+            if source.count != Some(0) {
+                self.schedule(model, first, EventKind::SourceEmit(s as u32));
+            }
+        }
+        for (f, fault) in model.faults.iter().enumerate() {
+            match fault.kind {
+                FaultKind::CompromisedAgent { start, .. } | FaultKind::MemoryPoisoning { at: start, .. } => {
+                    self.schedule(model, start, EventKind::Fault(f as u32))
+                }
+                FaultKind::SpoofedSender { start, mean_gap, .. } => {
+                    let first = start.saturating_add(self.fault_gap(mean_gap));
+                    self.schedule(model, first, EventKind::Fault(f as u32));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    #[inline]
+    fn schedule(&mut self, model: &Model, time: Micros, kind: EventKind) {
+        if time <= model.horizon {
+            self.queue.push(time, kind);
+        }
+    }
+
+    fn gap(&mut self, mean_gap: f64) -> Micros {
+        (rng::exponential(&mut self.streams.arrivals, mean_gap) + 0.5) as Micros
+    }
+
+    fn fault_gap(&mut self, mean_gap: f64) -> Micros {
+        (rng::exponential(&mut self.streams.faults, mean_gap) + 0.5) as Micros
+    }
+
+    #[inline]
+    fn record(&mut self, kind: TraceKind, agent: u32, message: u32, other: u32, signal: f64, root: u16) {
+        if self.tracing {
+            let (parent, task, depth) = match self.messages.get(message as usize) {
+                Some(m) => (m.parent, m.task, m.depth),
+                None => (NONE, NONE, 0),
+            };
+            self.trace.push(TraceRow {
+                time: self.now,
+                kind,
+                agent,
+                message,
+                parent,
+                task,
+                other,
+                depth,
+                signal,
+                root,
+            });
+        }
+    }
+
+    fn new_message(&mut self, message: Message) -> u32 {
+        debug_assert_eq!(message.root == NO_FAULT, message.shift == 0.0, "clean messages carry no shift");
+        let id = self.messages.len() as u32;
+        self.messages.push(message);
+        self.metrics.messages += 1;
+        if message.corrupted() {
+            self.metrics.corrupted_messages += 1;
+        }
+        id
+    }
+
+    fn new_task(&mut self) -> u32 {
+        let task = self.next_task;
+        self.next_task += 1;
+        task
+    }
+
+    // ------------------------------------------------------------ sources
+
+    fn source_emit(&mut self, model: &Model, graph: &Graph, s: u32) {
+        let source = &model.sources[s as usize];
+        let mut signal = source.signal_mean;
+        if source.signal_sd > 0.0 {
+            signal += source.signal_sd * rng::std_normal(&mut self.streams.arrivals);
+        }
+        let task = self.new_task();
+        let mut message = Message {
+            task,
+            parent: NONE,
+            sender: NONE,
+            receiver: source.target,
+            channel: NONE,
+            depth: 0,
+            signed: true,
+            signal,
+            shift: 0.0,
+            root: NO_FAULT,
+            injection: false,
+            arrived_at: self.now,
+            next: NONE,
+        };
+        self.apply_feed_faults(model, &mut message);
+        let id = self.new_message(message);
+        self.record(TraceKind::SourceEmit, source.target, id, NONE, message.signal, message.root);
+        self.emitted[s as usize] += 1;
+        if source.count.is_none_or(|count| self.emitted[s as usize] < count) {
+            let next = match source.arrival {
+                Arrival::Periodic { period } => self.now.saturating_add(period),
+                Arrival::Poisson { mean_gap } => self.now.saturating_add(self.gap(mean_gap)),
+            };
+            self.schedule(model, next, EventKind::SourceEmit(s));
+        }
+        self.arrive(model, graph, id);
+    }
+
+    fn apply_feed_faults(&mut self, model: &Model, message: &mut Message) {
+        for &f in &self.feed_faults {
+            let (agent, start, end, shift, injection) = match model.faults[f as usize].kind {
+                FaultKind::PoisonedFeed { agent, start, end, shift } => (agent, start, end, shift, false),
+                FaultKind::PromptInjection { agent, start, end, shift, .. } => (agent, start, end, shift, true),
+                _ => continue,
+            };
+            if agent != message.receiver || self.now < start || self.now >= end {
+                continue;
+            }
+            message.signal += shift;
+            message.shift += shift;
+            message.injection |= injection;
+            if message.root == NO_FAULT {
+                message.root = f;
+            }
+            self.agents[agent as usize].origin = true;
+        }
+    }
+
+    // ------------------------------------------------------------ arrivals
+
+    fn arrive(&mut self, model: &Model, graph: &Graph, id: u32) {
+        let message = self.messages[id as usize];
+        let agent = message.receiver;
+        if self.is_duplicate(graph, &message) {
+            self.record(TraceKind::DropDuplicate, agent, id, message.sender, message.signal, message.root);
+            return;
+        }
+        if message.channel != NONE {
+            self.last_clean_signal[message.channel as usize] = message.signal - message.shift;
+        }
+        self.record(TraceKind::Accept, agent, id, message.sender, message.signal, message.root);
+        if message.corrupted() {
+            self.accept_corrupted(agent);
+            if message.injection {
+                self.try_injection(model, agent, message.root, id);
+            }
+        }
+        self.messages[id as usize].arrived_at = self.now;
+        let state = &mut self.agents[agent as usize];
+        if state.busy {
+            if state.tail == NONE {
+                state.head = id;
+            } else {
+                self.messages[state.tail as usize].next = id;
+            }
+            state.tail = id;
+        } else {
+            self.start_service(model, agent, id);
+        }
+    }
+
+    fn accept_corrupted(&mut self, agent: u32) {
+        self.agents[agent as usize].accepted_corrupt = true;
+        self.last_corrupt_accept = Some(self.now);
+    }
+
+    fn dedupe_key(message: &Message) -> u64 {
+        ((message.task as u64) << 32) | message.receiver as u64
+    }
+
+    /// A repeat delivery of a task the receiver already acted on with the
+    /// same content class. Only agents with several in-channels can get one.
+    fn is_duplicate(&self, graph: &Graph, message: &Message) -> bool {
+        if message.channel == NONE || graph.in_degree[message.receiver as usize] < 2 {
+            return false;
+        }
+        let done = self.dedupe.get(&Self::dedupe_key(message)).copied().unwrap_or(0);
+        if message.corrupted() {
+            done & DONE_CORRUPT != 0
+        } else {
+            done != 0
+        }
+    }
+
+    fn try_injection(&mut self, model: &Model, agent: u32, fault: u16, message: u32) {
+        let FaultKind::PromptInjection { probability, shift, replicate, .. } = model.faults[fault as usize].kind else {
+            return;
+        };
+        if self.agents[agent as usize].compromised_by != NO_FAULT || !rng::chance(&mut self.streams.faults, probability)
+        {
+            return;
+        }
+        let state = &mut self.agents[agent as usize];
+        state.compromised_by = fault;
+        state.compromise_shift = shift;
+        state.carries_injection = replicate;
+        self.record(TraceKind::Compromise, agent, message, NONE, 0.0, fault);
+    }
+
+    fn start_service(&mut self, model: &Model, agent: u32, id: u32) {
+        let state = &mut self.agents[agent as usize];
+        state.busy = true;
+        state.current = id;
+        let done = self.now.saturating_add(model.agents[agent as usize].service.sample(&mut self.streams.timing));
+        self.schedule(model, done, EventKind::ServiceDone(agent));
+    }
+
+    // ------------------------------------------------------------ processing
+
+    fn service_done(&mut self, model: &Model, graph: &Graph, agent: u32) {
+        let id = self.agents[agent as usize].current;
+        let input = self.messages[id as usize];
+        self.metrics.processed += 1;
+        self.metrics.sojourn_total += self.now - input.arrived_at;
+        let output = self.compute_output(model, graph, agent, &input);
+        self.record(TraceKind::Process, agent, id, NONE, output.signal, output.root);
+        if self.claim_effects(model, graph, &input, output.root != NO_FAULT) {
+            self.effects(model, graph, agent, id, &input, output);
+        }
+        let state = &mut self.agents[agent as usize];
+        if state.head == NONE {
+            state.busy = false;
+            state.current = NONE;
+        } else {
+            let next = state.head;
+            state.head = self.messages[next as usize].next;
+            if state.head == NONE {
+                state.tail = NONE;
+            }
+            self.start_service(model, agent, next);
+        }
+    }
+
+    /// Whether this output has effects: clean outputs only when clean traffic
+    /// is relayed, and never twice for the same task and content class.
+    fn claim_effects(&mut self, model: &Model, graph: &Graph, input: &Message, corrupted: bool) -> bool {
+        if !corrupted && !model.clean_relay {
+            return false;
+        }
+        if input.channel == NONE || graph.in_degree[input.receiver as usize] < 2 {
+            return true;
+        }
+        let done = self.dedupe.entry(Self::dedupe_key(input)).or_insert(0);
+        let bit = if corrupted { DONE_CORRUPT } else { DONE_CLEAN };
+        let fresh = if corrupted { *done & DONE_CORRUPT == 0 } else { *done == 0 };
+        *done |= bit;
+        fresh
+    }
+
+    fn compute_output(&mut self, model: &Model, graph: &Graph, agent: u32, input: &Message) -> Output {
+        let spec = &model.agents[agent as usize];
+        let channel_p = if input.channel == NONE { 1.0 } else { graph.channels[input.channel as usize].propagation };
+        let mut output = Output { signal: 0.0, shift: 0.0, root: NO_FAULT, injection: false };
+        if input.corrupted() && rng::chance(&mut self.streams.behaviour, spec.propagation * channel_p) {
+            output.shift = spec.gain * input.shift;
+            output.root = input.root;
+        }
+        output.signal = spec.gain * (input.signal - input.shift) + output.shift;
+        if spec.noise > 0.0 {
+            output.signal += spec.noise * rng::std_normal(&mut self.streams.behaviour);
+        }
+        if spec.memory_read > 0 {
+            self.mix_memory(model, agent, &mut output);
+        }
+        self.hallucinate(model, agent, &mut output);
+        let state = &self.agents[agent as usize];
+        if state.compromised_by != NO_FAULT {
+            output.signal += state.compromise_shift;
+            output.shift += state.compromise_shift;
+            output.root = state.compromised_by;
+            output.injection = state.carries_injection;
+        }
+        if output.root == NO_FAULT {
+            output.shift = 0.0;
+        }
+        output
+    }
+
+    fn mix_memory(&mut self, model: &Model, agent: u32, output: &mut Output) {
+        let spec = &model.agents[agent as usize];
+        let context = self.memory.read_recent(agent, spec.memory_read);
+        if context.count == 0 {
+            return;
+        }
+        let count = context.count as f64;
+        let mut context_signal = (context.sum_signal - context.sum_shift) / count;
+        let weight = spec.memory_weight;
+        output.shift *= 1.0 - weight;
+        if context.corrupted > 0 {
+            self.accept_corrupted(agent);
+            self.record(TraceKind::MemoryRead, agent, NONE, context.corrupted, 0.0, context.root);
+            if rng::chance(&mut self.streams.behaviour, spec.propagation) {
+                context_signal += context.sum_shift / count;
+                output.shift += weight * context.sum_shift / count;
+                if output.root == NO_FAULT {
+                    output.root = context.root;
+                }
+            }
+        }
+        output.signal = (1.0 - weight) * output.signal + weight * context_signal;
+    }
+
+    fn hallucinate(&mut self, model: &Model, agent: u32, output: &mut Output) {
+        let range =
+            self.hallucination_start[agent as usize] as usize..self.hallucination_start[agent as usize + 1] as usize;
+        for i in range {
+            let f = self.hallucination_faults[i];
+            let FaultKind::Hallucination { rate, start, end, shift, .. } = model.faults[f as usize].kind else {
+                continue;
+            };
+            if self.now < start || self.now >= end || !rng::chance(&mut self.streams.faults, rate) {
+                continue;
+            }
+            output.signal += shift;
+            output.shift += shift;
+            if output.root == NO_FAULT {
+                output.root = f;
+            }
+            self.agents[agent as usize].origin = true;
+            self.record(TraceKind::Hallucinate, agent, NONE, NONE, output.signal, f);
+        }
+    }
+
+    fn effects(&mut self, model: &Model, graph: &Graph, agent: u32, id: u32, input: &Message, output: Output) {
+        let spec = &model.agents[agent as usize];
+        let corrupted = output.root != NO_FAULT;
+        if corrupted {
+            self.agents[agent as usize].produced_corrupt = true;
+        }
+        if spec.memory_write {
+            let partition = self.memory.partition_of(agent);
+            let record = Record {
+                time: self.now,
+                sequence: 0,
+                agent,
+                message: id,
+                signal: output.signal,
+                shift: output.shift,
+                root: output.root,
+            };
+            self.memory.write(partition, record);
+            self.metrics.records += 1;
+            self.metrics.corrupted_records += corrupted as u64;
+            self.record(TraceKind::RecordWrite, agent, id, NONE, output.signal, output.root);
+        }
+        if spec.action {
+            self.metrics.actions += 1;
+            self.metrics.corrupted_actions += corrupted as u64;
+            self.record(TraceKind::Action, agent, id, NONE, output.signal, output.root);
+        }
+        let channels = graph.out_channels(agent);
+        match spec.output {
+            OutputRule::All => {
+                for &c in channels {
+                    self.send(model, graph, c, id, input, output);
+                }
+            }
+            OutputRule::RandomOne if !channels.is_empty() => {
+                let pick = rng::below(&mut self.streams.behaviour, channels.len() as u64) as usize;
+                self.send(model, graph, channels[pick], id, input, output);
+            }
+            OutputRule::RoundRobin if !channels.is_empty() => {
+                let state = &mut self.agents[agent as usize];
+                let pick = state.round_robin as usize % channels.len();
+                state.round_robin = state.round_robin.wrapping_add(1);
+                self.send(model, graph, channels[pick], id, input, output);
+            }
+            _ => {}
+        }
+    }
+
+    fn send(&mut self, model: &Model, graph: &Graph, channel: u32, parent: u32, input: &Message, output: Output) {
+        let spec = &graph.channels[channel as usize];
+        let message = Message {
+            task: input.task,
+            parent,
+            sender: spec.from,
+            receiver: spec.to,
+            channel,
+            depth: input.depth + 1,
+            signed: true,
+            signal: output.signal,
+            shift: output.shift,
+            root: output.root,
+            injection: output.injection,
+            arrived_at: 0,
+            next: NONE,
+        };
+        let id = self.new_message(message);
+        self.record(TraceKind::Send, spec.from, id, spec.to, message.signal, message.root);
+        let at = self.now.saturating_add(spec.latency.sample(&mut self.streams.timing));
+        self.schedule(model, at, EventKind::Arrive(id));
+    }
+
+    // ------------------------------------------------------------ faults
+
+    fn fault_acts(&mut self, model: &Model, graph: &Graph, f: u32) {
+        let fault = f as u16;
+        match model.faults[f as usize].kind {
+            FaultKind::CompromisedAgent { agent, shift, .. } => {
+                let state = &mut self.agents[agent as usize];
+                state.compromised_by = fault;
+                state.compromise_shift = shift;
+                state.carries_injection = false;
+                state.origin = true;
+                self.record(TraceKind::Compromise, agent, NONE, NONE, shift, fault);
+            }
+            FaultKind::SpoofedSender { channel, end, mean_gap, shift, .. } => {
+                let id = self.spoof(graph, channel, fault, shift);
+                let next = self.now.saturating_add(self.fault_gap(mean_gap));
+                if next < end {
+                    self.schedule(model, next, EventKind::Fault(f));
+                }
+                self.arrive(model, graph, id);
+            }
+            FaultKind::MemoryPoisoning { partition, records, shift, .. } => {
+                let base = self.memory.newest(partition).map_or(0.0, |r| r.signal - r.shift);
+                for _ in 0..records {
+                    self.memory.write(partition, memory::planted(self.now, base + shift, shift, fault));
+                }
+                self.metrics.records += records as u64;
+                self.metrics.corrupted_records += records as u64;
+                self.record(TraceKind::MemoryPoison, NONE, NONE, records, base + shift, fault);
+            }
+            _ => {}
+        }
+    }
+
+    fn spoof(&mut self, graph: &Graph, channel: u32, fault: u16, shift: f64) -> u32 {
+        let spec = &graph.channels[channel as usize];
+        let task = self.new_task();
+        let signal = self.last_clean_signal[channel as usize] + shift;
+        let message = Message {
+            task,
+            parent: NONE,
+            sender: spec.from,
+            receiver: spec.to,
+            channel,
+            depth: 1,
+            signed: false,
+            signal,
+            shift,
+            root: fault,
+            injection: false,
+            arrived_at: self.now,
+            next: NONE,
+        };
+        let id = self.new_message(message);
+        self.record(TraceKind::Spoof, spec.to, id, spec.from, signal, fault);
+        id
+    }
+
+    // ------------------------------------------------------------ results
+
+    fn finish(&mut self, model: &Model) -> RunMetrics {
+        let mut metrics = self.metrics;
+        metrics.agents_reached = self.agents.iter().filter(|a| a.accepted_corrupt && !a.origin).count() as u32;
+        metrics.agents_corrupted = self.agents.iter().filter(|a| a.produced_corrupt).count() as u32;
+        metrics.onset = model.onset();
+        metrics.contained = true;
+        if let Some(onset) = metrics.onset {
+            match self.last_corrupt_accept {
+                None => metrics.t_contain = Some(0),
+                Some(last) => {
+                    debug_assert!(last >= onset, "corrupted input accepted before any fault started");
+                    metrics.contained = last <= model.horizon - model.quiet_window;
+                    metrics.t_contain = metrics.contained.then(|| last - onset);
+                }
+            }
+        }
+        metrics
+    }
+}
+
+#[cfg(test)]
+mod tests;

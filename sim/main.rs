@@ -1,0 +1,253 @@
+//! The `cascade` command line: a thin layer that resolves the scenario,
+//! calls the library and writes outputs. Exit codes: 0 success, 1 failure
+//! to write results, 2 bad input.
+
+use cascade::model::Model;
+use cascade::output::{self, Manifest, MODEL_VERSION};
+use cascade::runner::{self, Plan};
+use cascade::summary::{self, Summary, Unit};
+use cascade::time::format_seconds;
+use cascade::{bundled, scenario};
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "cascade", version, about = "Deterministic simulator of cascading failures in multi-agent systems")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario N times in parallel and write runs.csv, summary.csv, manifest.json.
+    Run(RunArgs),
+    /// Check a scenario file and report the first problem, if any.
+    Validate {
+        /// Scenario file, or the name of a bundled scenario.
+        scenario: String,
+    },
+    /// List the bundled scenarios.
+    List,
+    /// Re-run one replication and write its full event trace (trace.csv).
+    Replay(ReplayArgs),
+}
+
+#[derive(Args)]
+struct Common {
+    /// Scenario file, or the name of a bundled scenario (see `cascade list`).
+    scenario: String,
+    /// Master seed; with the scenario bytes and version it fixes every result.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output directory [default: out/<scenario name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Number of replications.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    runs: u64,
+    /// Worker threads (0 = one per core). Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// No progress bar and no summary table.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Replication index to replay (the `run` column of runs.csv).
+    #[arg(long)]
+    run: u64,
+}
+
+/// A scenario resolved to its text and compiled model.
+struct Loaded {
+    label: String,
+    bytes: Vec<u8>,
+    model: Model,
+}
+
+fn load(name: &str) -> Result<Loaded, String> {
+    let path = Path::new(name);
+    if path.exists() || name.ends_with(".toml") || name.contains('/') {
+        let bytes = std::fs::read(path).map_err(|e| {
+            format!("{name}: cannot read the scenario file ({e}); expected a readable TOML file or a bundled name (cascade list)")
+        })?;
+        let text =
+            String::from_utf8(bytes.clone()).map_err(|_| format!("{name}: not UTF-8 text; expected a TOML file"))?;
+        let model = scenario::parse(name, &text).map_err(|e| e.to_string())?;
+        return Ok(Loaded { label: name.to_string(), bytes, model });
+    }
+    let found = bundled::find(name).ok_or_else(|| {
+        let names: Vec<&str> = bundled::SCENARIOS.iter().map(|s| s.name).collect();
+        format!("{name}: no such file or bundled scenario; expected a path or one of {}", names.join(", "))
+    })?;
+    let label = format!("scenarios/{}.toml", found.name);
+    let model = scenario::parse(&label, found.text).map_err(|e| e.to_string())?;
+    Ok(Loaded { label, bytes: found.text.as_bytes().to_vec(), model })
+}
+
+fn manifest(command: &str, loaded: &Loaded, seed: u64, first_run: u64, runs: u64, files: &[&str]) -> Manifest {
+    Manifest {
+        tool: "cascade",
+        tool_version: env!("CARGO_PKG_VERSION"),
+        model_version: MODEL_VERSION,
+        command: command.to_string(),
+        scenario_name: loaded.model.name.clone(),
+        scenario_file: loaded.label.clone(),
+        scenario_sha256: output::scenario_hash(&loaded.bytes),
+        seed,
+        point: 0,
+        first_run,
+        runs,
+        command_line: std::env::args().collect(),
+        files: files.iter().map(|f| f.to_string()).collect(),
+    }
+}
+
+fn out_dir(common: &Common, model: &Model) -> PathBuf {
+    common.out.clone().unwrap_or_else(|| PathBuf::from("out").join(&model.name))
+}
+
+fn progress_bar(runs: u64, quiet: bool) -> indicatif::ProgressBar {
+    if quiet || runs < 100 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(runs);
+    let style = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {per_sec}  eta {eta}")
+        .expect("static template");
+    bar.set_style(style);
+    bar
+}
+
+fn run(args: RunArgs) -> Result<(), Failure> {
+    let loaded = load(&args.common.scenario).map_err(Failure::Input)?;
+    let model = &loaded.model;
+    let plan = Plan { seed: args.common.seed, point: 0, first: 0, count: args.runs };
+    let bar = progress_bar(args.runs, args.quiet);
+    let runs = runner::run_plan(model, plan, args.threads, &|done| bar.set_position(done));
+    bar.finish_and_clear();
+    let summary = summary::summarize(&runs);
+    let dir = out_dir(&args.common, model);
+    let files = [("runs.csv", output::runs_csv(&runs)), ("summary.csv", output::summary_csv(&summary))];
+    let manifest = manifest("run", &loaded, plan.seed, 0, args.runs, &["runs.csv", "summary.csv"]);
+    output::write_dir(&dir, &files, &manifest).map_err(|e| Failure::Output(format!("{}: {e}", dir.display())))?;
+    if !args.quiet {
+        print_summary(model, &summary, &dir);
+    }
+    Ok(())
+}
+
+type Formatter<T> = fn(T) -> String;
+
+fn print_summary(model: &Model, summary: &Summary, dir: &Path) {
+    println!("{}: {} runs -> {}", model.name, summary.runs, dir.display());
+    println!(
+        "{:<20} {:>12} {:>25} {:>10} {:>10} {:>10} {:>10}",
+        "metric", "mean", "95% CI", "p50", "p90", "p99", "max"
+    );
+    for metric in &summary.metrics {
+        let Some(d) = &metric.distribution else {
+            println!("{:<20} {:>12}", metric.metric, "-");
+            continue;
+        };
+        let (value, quantile): (Formatter<f64>, Formatter<u64>) = match metric.unit {
+            Unit::Count => (|v| format!("{v:.3}"), |v| v.to_string()),
+            Unit::Micros => (|v| format!("{:.3}s", v / 1e6), |v| format!("{}s", format_seconds(v))),
+        };
+        let ci = format!("[{}, {}]", value(d.ci_low), value(d.ci_high));
+        println!(
+            "{:<20} {:>12} {:>25} {:>10} {:>10} {:>10} {:>10}",
+            metric.metric,
+            value(d.mean),
+            ci,
+            quantile(d.p50),
+            quantile(d.p90),
+            quantile(d.p99),
+            quantile(d.max)
+        );
+    }
+    let c = &summary.containment;
+    println!("{:<20} {:>12.3} {:>25}", "containment_rate", c.rate, format!("[{:.3}, {:.3}]", c.low, c.high));
+}
+
+fn replay(args: ReplayArgs) -> Result<(), Failure> {
+    let loaded = load(&args.common.scenario).map_err(Failure::Input)?;
+    let model = &loaded.model;
+    let (metrics, trace) = runner::replay(model, args.common.seed, 0, args.run);
+    let dir = out_dir(&args.common, model);
+    let files = [("trace.csv", output::trace_csv(model, &trace)), ("runs.csv", output::runs_csv(&[metrics]))];
+    let manifest = manifest("replay", &loaded, args.common.seed, args.run, 1, &["trace.csv", "runs.csv"]);
+    output::write_dir(&dir, &files, &manifest).map_err(|e| Failure::Output(format!("{}: {e}", dir.display())))?;
+    println!(
+        "{}: run {} replayed, {} trace rows -> {}",
+        model.name,
+        args.run,
+        trace.len(),
+        dir.join("trace.csv").display()
+    );
+    Ok(())
+}
+
+fn validate(name: &str) -> Result<(), Failure> {
+    let loaded = load(name).map_err(Failure::Input)?;
+    let m = &loaded.model;
+    let channels = match &m.topology {
+        cascade::model::Topology::Explicit(c) => format!("{} channels", c.len()),
+        cascade::model::Topology::Generated { .. } => "generated channels".to_string(),
+    };
+    println!(
+        "ok: {} ({} agents, {channels}, {} sources, {} faults)",
+        loaded.label,
+        m.agents.len(),
+        m.sources.len(),
+        m.faults.len()
+    );
+    Ok(())
+}
+
+fn list() {
+    for s in bundled::SCENARIOS {
+        let description = scenario::parse(s.name, s.text).map(|m| m.description).unwrap_or_default();
+        println!("{:<20} {}", s.name, description.lines().next().unwrap_or(""));
+    }
+}
+
+enum Failure {
+    Input(String),
+    Output(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Validate { scenario } => validate(&scenario),
+        Command::List => {
+            list();
+            Ok(())
+        }
+        Command::Replay(args) => replay(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Input(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Output(message)) => {
+            eprintln!("error: cannot write results: {message}");
+            ExitCode::from(1)
+        }
+    }
+}

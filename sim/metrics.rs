@@ -1,0 +1,45 @@
+//! Per-run metrics: what one replication measured. Definitions are in
+//! `docs/metrics.md` and must stay identical to the code here and in the
+//! engine's bookkeeping.
+
+use crate::time::Micros;
+
+/// The measurements of one run.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RunMetrics {
+    /// Replication index within the sweep point.
+    pub run: u64,
+    /// Distinct agents, other than fault origins, that accepted corrupted
+    /// input (a message or a memory read) as trusted.
+    pub agents_reached: u32,
+    /// Distinct agents that produced corrupted output (message, action or record).
+    pub agents_corrupted: u32,
+    /// Corrupted messages delivered on channels or from sources.
+    pub corrupted_messages: u64,
+    /// Side-effecting actions taken on corrupted output.
+    pub corrupted_actions: u64,
+    /// Memory records written with corrupted content (planted ones included).
+    pub corrupted_records: u64,
+    /// Onset to the last accepted corrupted input, when contained.
+    pub t_contain: Option<Micros>,
+    /// No corrupted input was accepted in the final quiet window.
+    pub contained: bool,
+    /// Fault onset (start of the earliest fault), if the scenario has faults.
+    pub onset: Option<Micros>,
+    /// All messages created (source, channel and forged).
+    pub messages: u64,
+    pub actions: u64,
+    pub records: u64,
+    /// Events the engine processed.
+    pub events: u64,
+    /// Inputs processed and their total time in system (arrival to done).
+    pub processed: u64,
+    pub sojourn_total: Micros,
+}
+
+impl RunMetrics {
+    /// Mean time in system of processed inputs, in microseconds.
+    pub fn mean_sojourn(&self) -> Option<f64> {
+        (self.processed > 0).then(|| self.sojourn_total as f64 / self.processed as f64)
+    }
+}

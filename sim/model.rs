@@ -1,0 +1,236 @@
+//! The compiled model: plain data with integer indices, built from a
+//! scenario file by [`crate::scenario`] and read (never changed) by the
+//! engine. Nothing here knows about files or text formats.
+
+use crate::dist::Dist;
+use crate::time::Micros;
+
+/// "No such index" for `u32` links (no parent, no sender, no channel).
+pub const NONE: u32 = u32::MAX;
+/// "No fault": the root of a clean message or record.
+pub const NO_FAULT: u16 = u16::MAX;
+
+/// What an agent does in the system; a label for outputs and generators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Agent,
+    Monitor,
+    Planner,
+    Recommender,
+    Executor,
+    Reconciler,
+    Oversight,
+    Reviewer,
+}
+
+/// Where an agent sends each output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputRule {
+    /// Every out-channel gets a copy.
+    #[default]
+    All,
+    /// One out-channel chosen uniformly at random.
+    RandomOne,
+    /// Out-channels in turn.
+    RoundRobin,
+}
+
+/// One agent's fixed parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Agent {
+    pub name: String,
+    pub role: Role,
+    /// Time to process one input (a single FIFO server per agent).
+    pub service: Dist,
+    /// Output signal = gain * input signal + noise.
+    pub gain: f64,
+    /// Standard deviation of the output noise.
+    pub noise: f64,
+    pub output: OutputRule,
+    /// Performs a side-effecting action for every input it processes.
+    pub action: bool,
+    /// Writes a memory record after processing each input.
+    pub memory_write: bool,
+    /// Reads this many most recent visible records as context (0 = none).
+    pub memory_read: u32,
+    /// Weight of the memory context in the output signal, in [0, 1].
+    pub memory_weight: f64,
+    /// Chance that a corrupted input (message or memory) corrupts the output.
+    pub propagation: f64,
+}
+
+/// A directed agent-to-agent channel.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Channel {
+    pub from: u32,
+    pub to: u32,
+    pub latency: Dist,
+    /// Chance that a corrupted message on this channel corrupts the receiver's output.
+    pub propagation: f64,
+}
+
+/// How a source spaces its emissions.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Arrival {
+    /// Exponential gaps with this mean (µs).
+    Poisson { mean_gap: f64 },
+    /// A fixed period (µs, > 0).
+    Periodic { period: Micros },
+}
+
+/// An external feed delivering clean work to one agent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Source {
+    pub name: String,
+    pub target: u32,
+    pub arrival: Arrival,
+    /// Time of the first emission (periodic) or start of the process (Poisson).
+    pub start: Micros,
+    /// Stop after this many emissions.
+    pub count: Option<u64>,
+    pub signal_mean: f64,
+    pub signal_sd: f64,
+}
+
+/// Which memory partition a record goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Partition {
+    /// The one shared store (shared mode).
+    Shared,
+    /// An agent's own partition (isolated mode).
+    Agent(u32),
+}
+
+/// A fault: what goes wrong, where and when. `end` is exclusive.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FaultKind {
+    /// Source messages into `agent` during [start, end) carry `shift`.
+    PoisonedFeed { agent: u32, start: Micros, end: Micros, shift: f64 },
+    /// From `start`, every output of `agent` is corrupted by `shift`.
+    CompromisedAgent { agent: u32, start: Micros, shift: f64 },
+    /// Each output of an agent in `agents` during [start, end) is corrupted
+    /// by `shift` with probability `rate`.
+    Hallucination { agents: Vec<u32>, rate: f64, start: Micros, end: Micros, shift: f64 },
+    /// Source messages into `agent` during [start, end) carry an injection
+    /// that compromises the receiver with `probability`; with `replicate`,
+    /// compromised agents pass it on in their outputs.
+    PromptInjection { agent: u32, start: Micros, end: Micros, probability: f64, shift: f64, replicate: bool },
+    /// Forged, unsigned messages on `channel` at Poisson times during [start, end).
+    SpoofedSender { channel: u32, start: Micros, end: Micros, mean_gap: f64, shift: f64 },
+    /// `records` corrupted records written into `partition` at `at`.
+    MemoryPoisoning { partition: Partition, at: Micros, records: u32, shift: f64 },
+}
+
+impl FaultKind {
+    /// When the fault starts acting.
+    pub fn start(&self) -> Micros {
+        match *self {
+            FaultKind::PoisonedFeed { start, .. }
+            | FaultKind::CompromisedAgent { start, .. }
+            | FaultKind::Hallucination { start, .. }
+            | FaultKind::PromptInjection { start, .. }
+            | FaultKind::SpoofedSender { start, .. } => start,
+            FaultKind::MemoryPoisoning { at, .. } => at,
+        }
+    }
+
+    /// Short name used in outputs.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            FaultKind::PoisonedFeed { .. } => "poisoned_feed",
+            FaultKind::CompromisedAgent { .. } => "compromised_agent",
+            FaultKind::Hallucination { .. } => "hallucination",
+            FaultKind::PromptInjection { .. } => "prompt_injection",
+            FaultKind::SpoofedSender { .. } => "spoofed_sender",
+            FaultKind::MemoryPoisoning { .. } => "memory_poisoning",
+        }
+    }
+}
+
+/// A named fault.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fault {
+    pub name: String,
+    pub kind: FaultKind,
+}
+
+/// Memory layout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Memory {
+    /// `false`: one shared store; `true`: a partition per agent plus grants.
+    pub isolated: bool,
+    /// Records kept per partition (oldest overwritten first).
+    pub capacity: u32,
+    /// `(reader, owner)`: reader may read owner's partition (isolated mode).
+    pub grants: Vec<(u32, u32)>,
+}
+
+/// A seeded topology generator.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Generator {
+    Chain {
+        n: u32,
+    },
+    KaryTree {
+        k: u32,
+        depth: u32,
+    },
+    /// Layer sizes; each agent links to `fanout[l]` random agents of layer l+1 (0 = all).
+    Layered {
+        sizes: Vec<u32>,
+        fanout: Vec<u32>,
+    },
+    ErdosRenyi {
+        n: u32,
+        mean_degree: f64,
+    },
+    BarabasiAlbert {
+        n: u32,
+        m: u32,
+    },
+    WattsStrogatz {
+        n: u32,
+        k: u32,
+        beta: f64,
+    },
+}
+
+/// Where the channels come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Topology {
+    /// Channels listed in the scenario.
+    Explicit(Vec<Channel>),
+    /// Channels drawn by a generator with a channel template.
+    Generated {
+        generator: Generator,
+        channel: Channel,
+        /// Draw a new graph for every replication (else one per scenario and seed).
+        redraw: bool,
+    },
+}
+
+/// A whole compiled scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    pub name: String,
+    pub description: String,
+    pub horizon: Micros,
+    /// A corrupted acceptance inside the last `quiet_window` means "not contained".
+    pub quiet_window: Micros,
+    /// Agents relay clean outputs (false: only corrupted traffic is simulated).
+    pub clean_relay: bool,
+    pub agents: Vec<Agent>,
+    pub topology: Topology,
+    pub sources: Vec<Source>,
+    pub faults: Vec<Fault>,
+    pub memory: Memory,
+}
+
+impl Model {
+    /// Fault onset: the start of the earliest fault, if any.
+    pub fn onset(&self) -> Option<Micros> {
+        self.faults.iter().map(|f| f.kind.start()).min()
+    }
+}

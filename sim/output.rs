@@ -1,0 +1,291 @@
+//! Output files: `runs.csv`, `summary.csv`, `trace.csv` and `manifest.json`.
+//!
+//! Every file is rendered in memory, then written as `NAME.partial` and
+//! renamed into place; `manifest.json`, written last, is what marks a
+//! directory as complete. Numbers are printed with fixed rules (integer
+//! microseconds as seconds with six decimals, other floats with six
+//! decimals) so the bytes are identical on every platform.
+
+use crate::engine::{TraceKind, TraceRow};
+use crate::metrics::RunMetrics;
+use crate::model::{Model, NONE, NO_FAULT};
+use crate::summary::{Summary, Unit};
+use crate::time::format_seconds;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io;
+use std::path::Path;
+
+/// Bumped whenever the model's output for the same inputs changes.
+pub const MODEL_VERSION: u32 = 1;
+
+/// What produced an output directory.
+#[derive(Serialize, Clone, Debug)]
+pub struct Manifest {
+    pub tool: &'static str,
+    pub tool_version: &'static str,
+    pub model_version: u32,
+    pub command: String,
+    pub scenario_name: String,
+    pub scenario_file: String,
+    pub scenario_sha256: String,
+    pub seed: u64,
+    pub point: u64,
+    pub first_run: u64,
+    pub runs: u64,
+    pub command_line: Vec<String>,
+    pub files: Vec<String>,
+}
+
+/// Hex SHA-256 of the scenario's bytes.
+pub fn scenario_hash(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn float(value: f64) -> String {
+    if value.is_finite() {
+        format!("{value:.6}")
+    } else {
+        String::new()
+    }
+}
+
+fn seconds(value: f64) -> String {
+    float(value / 1e6)
+}
+
+fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new())
+}
+
+fn finish(writer: csv::Writer<Vec<u8>>) -> Vec<u8> {
+    writer.into_inner().expect("writing to memory cannot fail")
+}
+
+/// Column names of `runs.csv`.
+pub const RUN_COLUMNS: [&str; 13] = [
+    "run",
+    "agents_reached",
+    "agents_corrupted",
+    "corrupted_messages",
+    "corrupted_actions",
+    "corrupted_records",
+    "contained",
+    "t_contain_s",
+    "messages",
+    "actions",
+    "records",
+    "events",
+    "mean_sojourn_s",
+];
+
+/// `runs.csv`: one row per run, in run order.
+pub fn runs_csv(runs: &[RunMetrics]) -> Vec<u8> {
+    let mut writer = csv_writer();
+    writer.write_record(RUN_COLUMNS).expect("in-memory write");
+    for m in runs {
+        writer
+            .write_record([
+                m.run.to_string(),
+                m.agents_reached.to_string(),
+                m.agents_corrupted.to_string(),
+                m.corrupted_messages.to_string(),
+                m.corrupted_actions.to_string(),
+                m.corrupted_records.to_string(),
+                (m.contained as u8).to_string(),
+                m.t_contain.map(format_seconds).unwrap_or_default(),
+                m.messages.to_string(),
+                m.actions.to_string(),
+                m.records.to_string(),
+                m.events.to_string(),
+                m.mean_sojourn().map(seconds).unwrap_or_default(),
+            ])
+            .expect("in-memory write");
+    }
+    finish(writer)
+}
+
+/// `summary.csv`: one row per metric, then the containment rate.
+pub fn summary_csv(summary: &Summary) -> Vec<u8> {
+    let mut writer = csv_writer();
+    writer
+        .write_record(["metric", "unit", "n", "mean", "ci95_low", "ci95_high", "p50", "p90", "p99", "max"])
+        .expect("in-memory write");
+    for metric in &summary.metrics {
+        let unit = match metric.unit {
+            Unit::Count => "count",
+            Unit::Micros => "seconds",
+        };
+        let mut row = vec![metric.metric.to_string(), unit.to_string()];
+        match &metric.distribution {
+            None => row.extend(["0".to_string()].into_iter().chain(std::iter::repeat_n(String::new(), 7))),
+            Some(d) => {
+                let scale = |v: f64| if metric.unit == Unit::Micros { seconds(v) } else { float(v) };
+                let quantile = |v: u64| if metric.unit == Unit::Micros { format_seconds(v) } else { v.to_string() };
+                row.extend([
+                    d.n.to_string(),
+                    scale(d.mean),
+                    scale(d.ci_low),
+                    scale(d.ci_high),
+                    quantile(d.p50),
+                    quantile(d.p90),
+                    quantile(d.p99),
+                    quantile(d.max),
+                ]);
+            }
+        }
+        writer.write_record(&row).expect("in-memory write");
+    }
+    let c = &summary.containment;
+    writer
+        .write_record([
+            "containment_rate".to_string(),
+            "fraction".to_string(),
+            c.n.to_string(),
+            float(c.rate),
+            float(c.low),
+            float(c.high),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ])
+        .expect("in-memory write");
+    finish(writer)
+}
+
+/// `trace.csv`: the event trace of one run, with agent and fault names.
+pub fn trace_csv(model: &Model, trace: &[TraceRow]) -> Vec<u8> {
+    let agent = |a: u32| if a == NONE { String::new() } else { model.agents[a as usize].name.clone() };
+    let index = |i: u32| if i == NONE { String::new() } else { i.to_string() };
+    let mut writer = csv_writer();
+    writer
+        .write_record([
+            "time_s",
+            "event",
+            "agent",
+            "message",
+            "parent",
+            "task",
+            "depth",
+            "peer",
+            "count",
+            "signal",
+            "corrupted",
+            "root_fault",
+        ])
+        .expect("in-memory write");
+    for row in trace {
+        let (peer, count) = match row.kind {
+            TraceKind::Send | TraceKind::Accept | TraceKind::DropDuplicate | TraceKind::Spoof => {
+                (agent(row.other), String::new())
+            }
+            TraceKind::MemoryRead | TraceKind::MemoryPoison => (String::new(), row.other.to_string()),
+            _ => (String::new(), String::new()),
+        };
+        let root = if row.root == NO_FAULT { String::new() } else { model.faults[row.root as usize].name.clone() };
+        writer
+            .write_record([
+                format_seconds(row.time),
+                row.kind.name().to_string(),
+                agent(row.agent),
+                index(row.message),
+                index(row.parent),
+                index(row.task),
+                row.depth.to_string(),
+                peer,
+                count,
+                float(row.signal),
+                ((row.root != NO_FAULT) as u8).to_string(),
+                root,
+            ])
+            .expect("in-memory write");
+    }
+    finish(writer)
+}
+
+/// Writes `files` then `manifest.json` into `dir`, each through a
+/// `.partial` file renamed into place. An old manifest is removed first, so
+/// a directory whose write fails never looks complete.
+pub fn write_dir(dir: &Path, files: &[(&str, Vec<u8>)], manifest: &Manifest) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let manifest_path = dir.join("manifest.json");
+    if manifest_path.exists() {
+        fs::remove_file(&manifest_path)?;
+    }
+    let mut json = serde_json::to_vec_pretty(manifest).map_err(io::Error::other)?;
+    json.push(b'\n');
+    let all = files.iter().map(|(name, bytes)| (*name, bytes.as_slice())).chain([("manifest.json", json.as_slice())]);
+    for (name, bytes) in all {
+        let partial = dir.join(format!("{name}.partial"));
+        let result = fs::write(&partial, bytes).and_then(|()| fs::rename(&partial, dir.join(name)));
+        if let Err(error) = result {
+            let _ = fs::remove_file(&partial);
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::summarize;
+
+    #[test]
+    fn runs_csv_prints_fixed_formats() {
+        let run = RunMetrics {
+            run: 3,
+            agents_reached: 2,
+            contained: true,
+            t_contain: Some(1_500_000),
+            processed: 3,
+            sojourn_total: 1_000_000,
+            ..Default::default()
+        };
+        let text = String::from_utf8(runs_csv(&[run])).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap(), RUN_COLUMNS.join(","));
+        assert_eq!(lines.next().unwrap(), "3,2,0,0,0,0,1,1.500000,0,0,0,0,0.333333");
+    }
+
+    #[test]
+    fn summary_csv_has_every_metric_and_containment() {
+        // Values below 2048 are exact in a 3-significant-figure HdrHistogram.
+        let runs = [RunMetrics { contained: true, t_contain: Some(2_000), ..Default::default() }; 4];
+        let text = String::from_utf8(summary_csv(&summarize(&runs))).unwrap();
+        assert!(
+            text.contains("t_contain,seconds,4,0.002000,0.002000,0.002000,0.002000,0.002000,0.002000,0.002000"),
+            "{text}"
+        );
+        assert!(text.contains("mean_sojourn,seconds,0,,,,,,,"));
+        assert!(text.lines().last().unwrap().starts_with("containment_rate,fraction,4,1.000000,"));
+    }
+
+    #[test]
+    fn write_dir_replaces_atomically() {
+        let dir = std::env::temp_dir().join(format!("cascade-out-{}", std::process::id()));
+        let manifest = Manifest {
+            tool: "cascade",
+            tool_version: "0",
+            model_version: MODEL_VERSION,
+            command: "run".into(),
+            scenario_name: "x".into(),
+            scenario_file: "x.toml".into(),
+            scenario_sha256: scenario_hash(b"x"),
+            seed: 1,
+            point: 0,
+            first_run: 0,
+            runs: 1,
+            command_line: vec![],
+            files: vec!["a.csv".into()],
+        };
+        write_dir(&dir, &[("a.csv", b"1\n".to_vec())], &manifest).unwrap();
+        assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"1\n");
+        assert!(fs::read_to_string(dir.join("manifest.json")).unwrap().contains("\"model_version\": 1"));
+        assert!(!dir.join("a.csv.partial").exists());
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(scenario_hash(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

@@ -1,0 +1,83 @@
+//! Monte Carlo replications in parallel, with results in run order.
+//!
+//! Run `r` of sweep point `p` always uses the key derived from
+//! `(seed, p, r)`, whichever thread computes it; results are collected in
+//! run-index order, so outputs are identical for any thread count.
+
+use crate::engine::{Engine, TraceRow};
+use crate::metrics::RunMetrics;
+use crate::model::{Model, Topology};
+use crate::rng::{self, Stream};
+use crate::topology::Graph;
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Which runs to compute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub seed: u64,
+    pub point: u64,
+    /// Replications `first .. first + count`.
+    pub first: u64,
+    pub count: u64,
+}
+
+/// The replication index used for a topology that is fixed across replications.
+const FIXED_TOPOLOGY_REPLICATION: u64 = u64::MAX;
+
+/// Whether each replication draws its own graph.
+pub fn redraws(model: &Model) -> bool {
+    matches!(model.topology, Topology::Generated { redraw: true, .. })
+}
+
+/// The graph of replication `replication` (the shared one when the topology is fixed).
+pub fn graph_for(model: &Model, seed: u64, point: u64, replication: u64) -> Graph {
+    let mut graph = Graph::default();
+    draw_graph(&mut graph, model, seed, point, replication);
+    graph
+}
+
+fn draw_graph(graph: &mut Graph, model: &Model, seed: u64, point: u64, replication: u64) {
+    let replication = if redraws(model) { replication } else { FIXED_TOPOLOGY_REPLICATION };
+    let mut topology_rng = rng::stream(&rng::run_key(seed, point, replication), Stream::Topology);
+    graph.rebuild(model, &mut topology_rng);
+}
+
+/// One run, alone, with its trace (for `replay`).
+pub fn replay(model: &Model, plan_seed: u64, point: u64, replication: u64) -> (RunMetrics, Vec<TraceRow>) {
+    let graph = graph_for(model, plan_seed, point, replication);
+    let mut engine = Engine::new(model);
+    let mut metrics = engine.run(model, &graph, &rng::run_key(plan_seed, point, replication), true);
+    metrics.run = replication;
+    (metrics, engine.trace().to_vec())
+}
+
+/// Runs the plan on `threads` worker threads (0 = all cores), calling
+/// `progress` with the number of runs finished so far.
+pub fn run_plan(model: &Model, plan: Plan, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> Vec<RunMetrics> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+    let shared_graph = (!redraws(model)).then(|| graph_for(model, plan.seed, plan.point, 0));
+    let done = AtomicU64::new(0);
+    pool.install(|| {
+        (plan.first..plan.first + plan.count)
+            .into_par_iter()
+            .map_init(
+                || (Engine::new(model), Graph::default()),
+                |(engine, own_graph), replication| {
+                    let graph = match &shared_graph {
+                        Some(graph) => graph,
+                        None => {
+                            draw_graph(own_graph, model, plan.seed, plan.point, replication);
+                            &*own_graph
+                        }
+                    };
+                    let key = rng::run_key(plan.seed, plan.point, replication);
+                    let mut metrics = engine.run(model, graph, &key, false);
+                    metrics.run = replication;
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+                    metrics
+                },
+            )
+            .collect()
+    })
+}
