@@ -62,6 +62,8 @@ pub fn distribution(values: &[u64]) -> Option<Distribution> {
     } else {
         f64::NAN
     };
+    // HdrHistogram reports a bucket's highest equivalent value; never above the true max.
+    let max = values.iter().copied().max().unwrap_or(0);
     let mut histogram = Histogram::<u64>::new(3).expect("3 significant figures is a valid histogram");
     for &v in values {
         histogram.record(v).expect("auto-resizing histogram accepts any u64");
@@ -71,10 +73,10 @@ pub fn distribution(values: &[u64]) -> Option<Distribution> {
         mean,
         ci_low: mean - half_width,
         ci_high: mean + half_width,
-        p50: histogram.value_at_quantile(0.50),
-        p90: histogram.value_at_quantile(0.90),
-        p99: histogram.value_at_quantile(0.99),
-        max: values.iter().copied().max().unwrap_or(0),
+        p50: histogram.value_at_quantile(0.50).min(max),
+        p90: histogram.value_at_quantile(0.90).min(max),
+        p99: histogram.value_at_quantile(0.99).min(max),
+        max,
     })
 }
 

@@ -1,1 +1,429 @@
+//! Engine behaviour, one mechanism at a time, on tiny scenarios.
 
+use super::*;
+use crate::rng::run_key;
+use crate::scenario::parse;
+
+fn model(text: &str) -> Model {
+    parse("test.toml", text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run_traced(model: &Model, seed: u64) -> (RunMetrics, Vec<TraceRow>, Engine) {
+    let mut graph_rng = rng::stream(&run_key(seed, 0, u64::MAX), Stream::Topology);
+    let graph = Graph::build(model, &mut graph_rng);
+    let mut engine = Engine::new(model);
+    let metrics = engine.run(model, &graph, &run_key(seed, 0, 0), true);
+    let trace = engine.trace().to_vec();
+    (metrics, trace, engine)
+}
+
+fn count(trace: &[TraceRow], kind: TraceKind) -> usize {
+    trace.iter().filter(|r| r.kind == kind).count()
+}
+
+const CHAIN: &str = r#"
+name = "chain"
+horizon = "100s"
+quiet_window = "10s"
+[[agents]]
+id = "A"
+[[agents]]
+id = "B"
+[[agents]]
+id = "C"
+action = true
+[[channels]]
+from = "A"
+to = "B"
+latency = "1s"
+[[channels]]
+from = "B"
+to = "C"
+latency = "1s"
+[[sources]]
+id = "feed"
+target = "A"
+arrival = { process = "periodic", period = "10s" }
+signal = { mean = 100.0 }
+"#;
+
+#[test]
+fn clean_chain_delivers_every_task_with_exact_timing() {
+    let (metrics, trace, engine) = run_traced(&model(CHAIN), 1);
+    // Emissions at 0, 10, ..., 100 s: 11 tasks, each 3 messages, the last
+    // task's channel messages fall past the horizon.
+    assert_eq!(count(&trace, TraceKind::SourceEmit), 11);
+    assert_eq!(metrics.actions, 10);
+    assert_eq!(metrics.messages, 11 + 2 * 11 - 1);
+    assert_eq!((metrics.agents_reached, metrics.agents_corrupted, metrics.corrupted_messages), (0, 0, 0));
+    assert!(metrics.contained && metrics.t_contain.is_none() && metrics.onset.is_none());
+    let actions: Vec<Micros> = trace.iter().filter(|r| r.kind == TraceKind::Action).map(|r| r.time).collect();
+    assert_eq!(actions[0], 2 * crate::time::SECOND);
+    assert!(engine.messages().iter().all(|m| m.signal == 100.0 && !m.corrupted()));
+}
+
+fn with_fault(base: &str, fault: &str) -> Model {
+    model(&format!("{base}\n{fault}"))
+}
+
+#[test]
+fn poisoned_feed_corrupts_the_chain_during_its_window() {
+    let m = with_fault(
+        CHAIN,
+        r#"[[faults]]
+kind = "poisoned_feed"
+agent = "A"
+start = "20s"
+duration = "20s"
+shift = -30.0"#,
+    );
+    let (metrics, trace, engine) = run_traced(&m, 1);
+    // Tasks at 20 s and 30 s are poisoned: 2 tasks x 3 messages, 2 actions.
+    assert_eq!(metrics.corrupted_messages, 6);
+    assert_eq!(metrics.corrupted_actions, 2);
+    assert_eq!((metrics.agents_reached, metrics.agents_corrupted), (2, 3));
+    // Last corrupted acceptance: C at 32 s; onset 20 s.
+    assert_eq!(metrics.t_contain, Some(12 * crate::time::SECOND));
+    assert!(metrics.contained);
+    for message in engine.messages() {
+        assert_eq!(message.corrupted(), message.signal == 70.0, "{message:?}");
+    }
+    assert!(trace.iter().filter(|r| r.root != NO_FAULT).all(|r| r.root == 0));
+}
+
+#[test]
+fn late_corruption_is_not_contained() {
+    let m = with_fault(
+        CHAIN,
+        r#"[[faults]]
+kind = "compromised_agent"
+agent = "B"
+start = "50s"
+shift = 1.0"#,
+    );
+    let (metrics, _, _) = run_traced(&m, 1);
+    // B corrupts everything from 50 s; C accepts corrupted input until 92 s > 90 s.
+    assert!(!metrics.contained);
+    assert_eq!(metrics.t_contain, None);
+    assert_eq!((metrics.agents_reached, metrics.agents_corrupted), (1, 2));
+    assert_eq!(metrics.onset, Some(50 * crate::time::SECOND));
+}
+
+#[test]
+fn propagation_zero_stops_corruption_at_the_first_hop() {
+    let text = CHAIN.replace("[[agents]]\nid = \"B\"", "[[agents]]\nid = \"B\"\npropagation = 0.0");
+    let m = with_fault(
+        &text,
+        r#"[[faults]]
+kind = "poisoned_feed"
+agent = "A"
+start = "0s"
+shift = 5.0"#,
+    );
+    let (metrics, _, engine) = run_traced(&m, 3);
+    assert_eq!((metrics.agents_reached, metrics.agents_corrupted, metrics.corrupted_actions), (1, 1, 0));
+    // B repairs the signal: its outputs carry the clean value.
+    assert!(engine.messages().iter().filter(|m| m.sender == 1).all(|m| m.signal == 100.0 && !m.corrupted()));
+}
+
+const DIAMOND: &str = r#"
+name = "diamond"
+horizon = "60s"
+quiet_window = "1s"
+[[agents]]
+id = "S"
+[[agents]]
+id = "L"
+[[agents]]
+id = "R"
+[[agents]]
+id = "T"
+action = true
+[[channels]]
+from = "S"
+to = "L"
+latency = "1s"
+[[channels]]
+from = "S"
+to = "R"
+latency = "2s"
+[[channels]]
+from = "L"
+to = "T"
+latency = "1s"
+[[channels]]
+from = "R"
+to = "T"
+latency = "1s"
+[[sources]]
+id = "feed"
+target = "S"
+arrival = { process = "periodic", period = "10s" }
+count = 3
+"#;
+
+#[test]
+fn a_task_reaching_an_agent_twice_is_handled_once() {
+    let (metrics, trace, _) = run_traced(&model(DIAMOND), 1);
+    assert_eq!(metrics.actions, 3, "T acts once per task");
+    assert_eq!(count(&trace, TraceKind::DropDuplicate), 3);
+}
+
+#[test]
+fn a_corrupted_copy_is_processed_after_a_clean_one() {
+    let m = with_fault(
+        DIAMOND,
+        r#"[[faults]]
+kind = "compromised_agent"
+agent = "R"
+start = "0s"
+shift = 2.0"#,
+    );
+    let (metrics, trace, _) = run_traced(&m, 1);
+    // Per task: clean copy via L first (acted on), corrupted copy via R later (acted on too).
+    assert_eq!((metrics.actions, metrics.corrupted_actions), (6, 3));
+    assert_eq!(count(&trace, TraceKind::DropDuplicate), 0);
+    assert_eq!((metrics.agents_reached, metrics.agents_corrupted), (1, 2));
+}
+
+#[test]
+fn clean_relay_off_simulates_only_corrupted_traffic() {
+    let text = DIAMOND.replace("quiet_window = \"1s\"", "quiet_window = \"1s\"\n[workload]\nclean_relay = false");
+    let m = with_fault(
+        &text,
+        r#"[[faults]]
+kind = "compromised_agent"
+agent = "S"
+start = "5s"
+shift = 2.0"#,
+    );
+    let (metrics, trace, _) = run_traced(&m, 1);
+    // Sources still emit 3 tasks, but S's clean output for the first is not
+    // relayed. Tasks 2 and 3 travel corrupted: S -> L, R -> T (T acts once).
+    assert_eq!((metrics.actions, metrics.corrupted_actions), (2, 2));
+    assert_eq!(metrics.messages, 3 + 2 * 4);
+    assert_eq!(count(&trace, TraceKind::DropDuplicate), 2);
+}
+
+#[test]
+fn fifo_queue_serves_in_arrival_order() {
+    let text = r#"
+name = "queue"
+horizon = "100s"
+quiet_window = "1s"
+[[agents]]
+id = "A"
+service = "3s"
+[[sources]]
+id = "feed"
+target = "A"
+arrival = { process = "periodic", period = "1s" }
+count = 4
+"#;
+    let (metrics, trace, _) = run_traced(&model(text), 1);
+    let done: Vec<(Micros, u32)> =
+        trace.iter().filter(|r| r.kind == TraceKind::Process).map(|r| (r.time / crate::time::SECOND, r.message)).collect();
+    assert_eq!(done, vec![(3, 0), (6, 1), (9, 2), (12, 3)]);
+    // Sojourns 3, 5, 7, 9 s.
+    assert_eq!(metrics.sojourn_total, 24 * crate::time::SECOND);
+    assert_eq!(metrics.processed, 4);
+}
+
+#[test]
+fn round_robin_and_random_one_pick_a_single_channel() {
+    let fan = |rule: &str| {
+        format!(
+            r#"
+name = "fan"
+horizon = "100s"
+quiet_window = "1s"
+[[agents]]
+id = "H"
+output = "{rule}"
+[[agents]]
+id = "X"
+action = true
+[[agents]]
+id = "Y"
+action = true
+[[channels]]
+from = "H"
+to = "X"
+[[channels]]
+from = "H"
+to = "Y"
+[[sources]]
+id = "feed"
+target = "H"
+arrival = {{ process = "periodic", period = "1s" }}
+count = 10
+"#
+        )
+    };
+    let (_, trace, _) = run_traced(&model(&fan("round_robin")), 1);
+    let targets: Vec<u32> = trace.iter().filter(|r| r.kind == TraceKind::Send).map(|r| r.other).collect();
+    assert_eq!(targets, [1, 2, 1, 2, 1, 2, 1, 2, 1, 2]);
+    let (metrics, trace, _) = run_traced(&model(&fan("random_one")), 1);
+    assert_eq!(count(&trace, TraceKind::Send), 10);
+    assert_eq!(metrics.actions, 10);
+    let (metrics, _, _) = run_traced(&model(&fan("all")), 1);
+    assert_eq!(metrics.actions, 20);
+}
+
+const MEMORY: &str = r#"
+name = "memory"
+horizon = "100s"
+quiet_window = "5s"
+[[agents]]
+id = "W"
+memory = { write = true }
+[[agents]]
+id = "R"
+memory = { write = true, read = 2, weight = 0.5 }
+action = true
+[[channels]]
+from = "W"
+to = "R"
+[[sources]]
+id = "feed"
+target = "W"
+arrival = { process = "periodic", period = "10s" }
+signal = { mean = 10.0 }
+"#;
+
+#[test]
+fn shared_memory_feeds_corruption_back() {
+    let m = with_fault(
+        MEMORY,
+        r#"[[faults]]
+kind = "memory_poisoning"
+at = "25s"
+records = 2
+shift = 4.0"#,
+    );
+    let (metrics, trace, engine) = run_traced(&m, 1);
+    assert_eq!(count(&trace, TraceKind::MemoryPoison), 1);
+    // From 30 s on, R reads corrupted records, writes corrupted ones, and so on.
+    assert!(metrics.corrupted_actions >= 1);
+    assert_eq!(metrics.agents_reached, 1, "R reads the poisoned records (W reads no memory)");
+    assert!(!metrics.contained, "the feedback loop never dies out at propagation 1");
+    assert!(engine.memory().records().any(|r| r.root == 0 && r.agent == 1));
+}
+
+#[test]
+fn isolated_memory_confines_poisoning_to_its_partition() {
+    let text = format!(
+        "{MEMORY}\n[memory]\nmode = \"isolated\"\n{}",
+        r#"[[faults]]
+kind = "memory_poisoning"
+owner = "W"
+at = "25s"
+records = 2
+shift = 4.0"#
+    );
+    let (metrics, _, _) = run_traced(&model(&text), 1);
+    // W reads nothing (read = 0); R cannot read W's partition without a grant.
+    assert_eq!((metrics.agents_reached, metrics.corrupted_actions), (0, 0));
+    let granted = text.replace("mode = \"isolated\"", "mode = \"isolated\"\ngrants = [{ reader = \"R\", owner = \"W\" }]");
+    let (metrics, _, _) = run_traced(&model(&granted), 1);
+    assert_eq!(metrics.agents_reached, 1);
+    assert!(metrics.corrupted_actions >= 1);
+}
+
+#[test]
+fn memory_context_mixes_signals_by_weight() {
+    let (_, trace, _) = run_traced(&model(MEMORY), 1);
+    // All records clean at 10: outputs stay at 10 whatever the weight.
+    assert!(trace.iter().filter(|r| r.kind == TraceKind::Process).all(|r| r.signal == 10.0));
+}
+
+#[test]
+fn prompt_injection_compromises_and_replicates() {
+    let m = with_fault(
+        CHAIN,
+        r#"[[faults]]
+kind = "prompt_injection"
+agent = "A"
+start = "0s"
+duration = "5s"
+probability = 1.0
+shift = 1.0
+replicate = true"#,
+    );
+    let (metrics, trace, _) = run_traced(&m, 1);
+    // One injected task compromises A, which passes the injection to B and C:
+    // every later output of all three is corrupted.
+    assert_eq!(count(&trace, TraceKind::Compromise), 3);
+    assert_eq!(metrics.corrupted_actions, metrics.actions);
+    assert_eq!((metrics.agents_reached, metrics.agents_corrupted), (2, 3));
+    let once = with_fault(
+        CHAIN,
+        r#"[[faults]]
+kind = "prompt_injection"
+agent = "A"
+start = "0s"
+duration = "5s"
+probability = 0.0
+shift = 1.0"#,
+    );
+    let (metrics, trace, _) = run_traced(&once, 1);
+    assert_eq!(count(&trace, TraceKind::Compromise), 0);
+    assert_eq!(metrics.corrupted_actions, 1, "the injected task itself still carries its shift");
+}
+
+#[test]
+fn spoofed_messages_are_unsigned_and_rooted() {
+    let m = with_fault(
+        CHAIN,
+        r#"[[faults]]
+kind = "spoofed_sender"
+from = "B"
+to = "C"
+start = "30s"
+duration = "30s"
+per_second = 0.5
+shift = 9.0"#,
+    );
+    let (metrics, trace, engine) = run_traced(&m, 4);
+    let spoofed: Vec<&Message> = engine.messages().iter().filter(|m| !m.signed).collect();
+    assert_eq!(spoofed.len(), count(&trace, TraceKind::Spoof));
+    assert!(!spoofed.is_empty());
+    assert!(spoofed.iter().all(|m| m.root == 0 && m.sender == 1 && m.receiver == 2 && m.signal == 109.0));
+    assert_eq!(metrics.agents_reached, 1);
+    assert_eq!(metrics.corrupted_actions, spoofed.len() as u64);
+}
+
+#[test]
+fn hallucinations_follow_their_rate() {
+    let m = with_fault(
+        &CHAIN.replace("period = \"10s\"", "period = \"10ms\""),
+        r#"[[faults]]
+kind = "hallucination"
+agents = ["B"]
+rate = 0.2
+shift = 1.0"#,
+    );
+    let (metrics, trace, _) = run_traced(&m, 5);
+    let processed_by_b = trace.iter().filter(|r| r.kind == TraceKind::Process && r.agent == 1).count() as f64;
+    let rate = count(&trace, TraceKind::Hallucinate) as f64 / processed_by_b;
+    assert!((rate - 0.2).abs() < 0.02, "hallucination rate {rate}");
+    assert_eq!((metrics.agents_reached, metrics.agents_corrupted), (1, 2));
+}
+
+#[test]
+fn reusing_an_engine_gives_identical_runs() {
+    let m = with_fault(
+        &CHAIN.replace("latency = \"1s\"", "latency = { dist = \"exponential\", mean = \"1s\" }"),
+        r#"[[faults]]
+kind = "hallucination"
+rate = 0.1
+shift = 1.0"#,
+    );
+    let graph = Graph::build(&m, &mut rng::stream(&run_key(1, 0, 0), Stream::Topology));
+    let mut engine = Engine::new(&m);
+    let first = engine.run(&m, &graph, &run_key(9, 0, 3), false);
+    engine.run(&m, &graph, &run_key(9, 0, 4), false);
+    let again = engine.run(&m, &graph, &run_key(9, 0, 3), false);
+    assert_eq!(first, again);
+    assert_eq!(first, Engine::new(&m).run(&m, &graph, &run_key(9, 0, 3), false));
+}

@@ -1,1 +1,216 @@
+//! Every way a scenario can be wrong gets one line with file, key and
+//! what was expected.
 
+use super::*;
+
+const BASE: &str = r#"
+name = "t"
+horizon = "1h"
+quiet_window = "5m"
+[[agents]]
+id = "A"
+[[agents]]
+id = "B"
+[[channels]]
+from = "A"
+to = "B"
+[[sources]]
+id = "s"
+target = "A"
+arrival = { process = "poisson", per_second = 1.0 }
+"#;
+
+fn error(text: &str) -> ScenarioError {
+    parse("f.toml", text).expect_err("scenario should be refused")
+}
+
+fn assert_refused(text: &str, key: &str, fragment: &str) {
+    let e = error(text);
+    assert_eq!(e.key, key, "{e}");
+    assert!(e.message.contains(fragment), "{e}");
+    let line = e.to_string();
+    assert!(line.starts_with("f.toml") && !line.contains('\n'), "{line}");
+}
+
+#[test]
+fn base_scenario_compiles() {
+    let model = parse("f.toml", BASE).unwrap();
+    assert_eq!(model.agents.len(), 2);
+    assert_eq!(model.horizon, 3_600 * SECOND);
+    assert!(model.clean_relay);
+    assert_eq!(model.onset(), None);
+    let Topology::Explicit(channels) = &model.topology else { panic!("explicit expected") };
+    assert_eq!((channels[0].from, channels[0].to, channels[0].propagation), (0, 1, 1.0));
+}
+
+#[test]
+fn unknown_keys_are_refused_everywhere() {
+    assert_refused(&format!("colour = 1\n{BASE}"), "colour", "unknown field `colour`");
+    assert_refused(&BASE.replace("id = \"B\"", "id = \"B\"\nspeed = 2"), "agents[1].speed", "expected one of");
+    assert_refused(&BASE.replace("to = \"B\"", "to = \"B\"\nweight = 1"), "channels[0].weight", "unknown field");
+    assert_refused(&BASE.replace("per_second = 1.0", "per_second = 1.0, burst = 2"), "sources[0].arrival", "unknown field `burst`");
+    assert_refused(&format!("{BASE}\n[memory]\nsize = 3"), "memory.size", "unknown field `size`");
+}
+
+#[test]
+fn wrong_types_are_refused() {
+    assert_refused(&BASE.replace("id = \"B\"", "id = \"B\"\ngain = \"high\""), "agents[1].gain", "expected f64");
+    assert_refused(&BASE.replace("horizon = \"1h\"", "horizon = 3600"), "horizon", "a duration like");
+    assert_refused(&BASE.replace("id = \"B\"", "id = \"B\"\nrole = \"wizard\""), "agents[1].role", "unknown variant");
+    assert_refused(&BASE.replace("id = \"B\"", "id = \"B\"\noutput = \"some\""), "agents[1].output", "unknown variant");
+}
+
+#[test]
+fn syntax_errors_name_the_line() {
+    let e = error("name = \"x\"\nhorizon = \"1h\nquiet_window = \"1m\"");
+    assert!(e.file.starts_with("f.toml:2"), "{e}");
+    assert!(!e.to_string().contains('\n'));
+}
+
+#[test]
+fn missing_required_keys_are_named() {
+    assert_refused(&BASE.replace("horizon = \"1h\"", ""), "", "missing field `horizon`");
+    assert_refused(&BASE.replace("id = \"B\"", ""), "agents[1].id", "missing");
+}
+
+#[test]
+fn impossible_values_are_refused() {
+    assert_refused(&BASE.replace("\"5m\"", "\"2h\""), "quiet_window", "shorter than the horizon");
+    assert_refused(&BASE.replace("\"1h\"", "\"0s\""), "horizon", "positive");
+    assert_refused(&BASE.replace("id = \"B\"", "id = \"B\"\npropagation = 1.5"), "agents[1].propagation", "probability");
+    assert_refused(&BASE.replace("id = \"B\"", "id = \"B\"\nnoise = -1.0"), "agents[1].noise", ">= 0");
+    assert_refused(&BASE.replace("id = \"B\"", "id = \"B\"\ngain = nan"), "agents[1].gain", "finite");
+    assert_refused(&BASE.replace("id = \"B\"", "id = \"B\"\nmemory = { read = 99 }"), "agents[1].memory.read", "32");
+    assert_refused(&BASE.replace("per_second = 1.0", "per_second = 0.0"), "sources[0].arrival.per_second", "> 0");
+    assert_refused(
+        &BASE.replace("{ process = \"poisson\", per_second = 1.0 }", "{ process = \"periodic\", period = \"0s\" }"),
+        "sources[0].arrival.period",
+        "positive",
+    );
+    assert_refused(&BASE.replace("target = \"A\"", "target = \"A\"\nsignal = { sd = -2.0 }"), "sources[0].signal.sd", ">= 0");
+    assert_refused(&BASE.replace("to = \"B\"", "to = \"B\"\npropagation = -0.1"), "channels[0].propagation", "probability");
+    assert_refused(&format!("{BASE}\n[memory]\ncapacity = 0"), "memory.capacity", "between 1");
+}
+
+#[test]
+fn agent_references_must_exist() {
+    assert_refused(&BASE.replace("to = \"B\"", "to = \"Q\""), "channels[0].to", "unknown agent id \"Q\"; expected one of A, B");
+    assert_refused(&BASE.replace("target = \"A\"", "target = \"Z\""), "sources[0].target", "unknown agent id");
+    let fault = "[[faults]]\nkind = \"compromised_agent\"\nagent = \"C\"\nstart = \"1m\"\nshift = 1.0";
+    assert_refused(&format!("{BASE}\n{fault}"), "faults[0].agent", "unknown agent id \"C\"");
+    let halluc = "[[faults]]\nkind = \"hallucination\"\nagents = [\"A\", \"X\"]\nrate = 0.1\nshift = 1.0";
+    assert_refused(&format!("{BASE}\n{halluc}"), "faults[0].agents[1]", "unknown agent id \"X\"");
+}
+
+#[test]
+fn duplicates_and_self_loops_are_refused() {
+    assert_refused(&BASE.replace("id = \"B\"", "id = \"A\""), "agents[1].id", "duplicate agent id");
+    assert_refused(&format!("{BASE}\n[[channels]]\nfrom = \"A\"\nto = \"B\""), "channels[1]", "duplicate channel");
+    assert_refused(&BASE.replace("to = \"B\"", "to = \"A\""), "channels[0].to", "itself");
+    let source = "[[sources]]\nid = \"s\"\ntarget = \"B\"\narrival = { process = \"periodic\", period = \"1s\" }";
+    assert_refused(&format!("{BASE}\n{source}"), "sources[1].id", "duplicate source id");
+}
+
+#[test]
+fn grants_must_be_acyclic_and_isolated() {
+    let grants = |list: &str| format!("{BASE}\n[memory]\nmode = \"isolated\"\ngrants = [{list}]");
+    let three = BASE.replace("[[channels]]", "[[agents]]\nid = \"C\"\n[[channels]]");
+    let cyclic = format!(
+        "{three}\n[memory]\nmode = \"isolated\"\ngrants = [{{ reader = \"A\", owner = \"B\" }}, {{ reader = \"B\", owner = \"C\" }}, {{ reader = \"C\", owner = \"A\" }}]"
+    );
+    assert_refused(&cyclic, "memory.grants", "cyclic grant A -> B -> C -> A");
+    assert!(parse("f.toml", &grants("{ reader = \"A\", owner = \"B\" }")).is_ok());
+    assert_refused(&grants("{ reader = \"A\", owner = \"A\" }"), "memory.grants[0]", "own partition");
+    assert_refused(&grants("{ reader = \"A\", owner = \"Q\" }"), "memory.grants[0].owner", "unknown agent id");
+    let shared = format!("{BASE}\n[memory]\ngrants = [{{ reader = \"A\", owner = \"B\" }}]");
+    assert_refused(&shared, "memory.grants", "isolated");
+}
+
+#[test]
+fn fault_windows_and_rates_are_checked() {
+    let feed = |extra: &str| format!("{BASE}\n[[faults]]\nkind = \"poisoned_feed\"\nagent = \"A\"\nshift = 1.0\n{extra}");
+    assert_refused(&feed("start = \"2h\""), "faults[0].start", "before the horizon");
+    assert_refused(&feed("start = \"1m\"\nduration = \"0s\""), "faults[0].duration", "positive");
+    let model = parse("f.toml", &feed("start = \"1m\"\nduration = \"2m\"")).unwrap();
+    assert_eq!(model.faults[0].kind, FaultKind::PoisonedFeed { agent: 0, start: 60 * SECOND, end: 180 * SECOND, shift: 1.0 });
+    assert_eq!(model.faults[0].name, "poisoned_feed#0");
+    assert_eq!(model.onset(), Some(60 * SECOND));
+    let injection = "[[faults]]\nkind = \"prompt_injection\"\nagent = \"A\"\nstart = \"1m\"\nprobability = 2.0";
+    assert_refused(&format!("{BASE}\n{injection}"), "faults[0].probability", "probability");
+    let spoof = "[[faults]]\nkind = \"spoofed_sender\"\nfrom = \"B\"\nto = \"A\"\nstart = \"1m\"\nper_second = 1.0\nshift = 1.0";
+    assert_refused(&format!("{BASE}\n{spoof}"), "faults[0].to", "no channel B -> A");
+    let spoof_rate = spoof.replace("from = \"B\"\nto = \"A\"", "from = \"A\"\nto = \"B\"").replace("1.0\nshift", "0.0\nshift");
+    assert_refused(&format!("{BASE}\n{spoof_rate}"), "faults[0].per_second", "> 0");
+}
+
+#[test]
+fn memory_poisoning_targets_match_the_memory_mode() {
+    let poison = |owner: &str| format!("[[faults]]\nkind = \"memory_poisoning\"\n{owner}at = \"1m\"\nrecords = 3\nshift = 1.0");
+    assert!(parse("f.toml", &format!("{BASE}\n{}", poison(""))).is_ok());
+    assert_refused(&format!("{BASE}\n{}", poison("owner = \"A\"\n")), "faults[0].owner", "memory is shared");
+    let isolated = format!("{BASE}\n[memory]\nmode = \"isolated\"\n{}", poison(""));
+    assert_refused(&isolated, "faults[0].owner", "memory is isolated");
+    let zero = format!("{BASE}\n{}", poison("").replace("records = 3", "records = 0"));
+    assert_refused(&zero, "faults[0].records", "at least 1");
+    let late = format!("{BASE}\n{}", poison("").replace("at = \"1m\"", "at = \"3h\""));
+    assert_refused(&late, "faults[0].at", "before the horizon");
+}
+
+const GENERATED: &str = r#"
+name = "g"
+horizon = "1h"
+quiet_window = "5m"
+[topology]
+generator = { kind = "erdos_renyi", n = 100, mean_degree = 3.0 }
+[topology.agent]
+propagation = 0.5
+"#;
+
+#[test]
+fn generated_topologies_compile_and_check_their_parameters() {
+    let model = parse("f.toml", GENERATED).unwrap();
+    assert_eq!(model.agents.len(), 100);
+    assert_eq!(model.agents[99].name, "n99");
+    assert_eq!(model.agents[0].propagation, 0.5);
+    let with = |generator: &str| GENERATED.replace("{ kind = \"erdos_renyi\", n = 100, mean_degree = 3.0 }", generator);
+    assert_refused(&with("{ kind = \"erdos_renyi\", n = 10, mean_degree = 30.0 }"), "topology.generator.mean_degree", "n - 1");
+    assert_refused(&with("{ kind = \"barabasi_albert\", n = 10, m = 10 }"), "topology.generator.m", "less than n");
+    assert_refused(&with("{ kind = \"watts_strogatz\", n = 10, k = 3, beta = 0.1 }"), "topology.generator.k", "even");
+    assert_refused(&with("{ kind = \"watts_strogatz\", n = 10, k = 2, beta = 1.5 }"), "topology.generator.beta", "probability");
+    assert_refused(&with("{ kind = \"chain\", n = 0 }"), "topology.generator.n", "at least 1");
+    assert_refused(&with("{ kind = \"kary_tree\", k = 10, depth = 12 }"), "topology.generator.depth", "more than");
+    assert_refused(&with("{ kind = \"torus\", n = 10 }"), "topology.generator.kind", "unknown variant");
+    assert_refused(&with("{ kind = \"chain\", n = 3, m = 2 }"), "topology.generator", "unknown field `m`");
+    assert_refused(&format!("{GENERATED}\n[[agents]]\nid = \"x\""), "topology", "remove [[agents]]");
+    assert_refused(&GENERATED.replace("propagation = 0.5", "id = \"x\""), "topology.agent.id", "remove the id");
+    let tree = parse("f.toml", &with("{ kind = \"kary_tree\", k = 3, depth = 2 }")).unwrap();
+    assert_eq!(tree.agents.len(), 13);
+}
+
+#[test]
+fn layered_topologies_name_agents_by_role() {
+    let layered = GENERATED.replace(
+        "generator = { kind = \"erdos_renyi\", n = 100, mean_degree = 3.0 }",
+        "generator = { kind = \"layered\", layers = [{ role = \"planner\", count = 2, fanout = 1 }, { role = \"executor\", count = 3, agent = { action = true } }] }",
+    );
+    let model = parse("f.toml", &layered).unwrap();
+    let names: Vec<&str> = model.agents.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["planner0", "planner1", "executor0", "executor1", "executor2"]);
+    assert!(model.agents[2].action && !model.agents[0].action);
+    assert_eq!(model.agents[2].role, Role::Executor);
+    let empty = layered.replace("count = 3", "count = 0");
+    assert_refused(&empty, "topology.generator.layers[1].count", "at least 1");
+}
+
+#[test]
+fn distributions_report_their_key() {
+    let bad = BASE.replace("id = \"B\"", "id = \"B\"\nservice = { dist = \"uniform\", min = \"2s\", max = \"1s\" }");
+    assert_refused(&bad, "agents[1].service", "must not exceed");
+}
+
+#[test]
+fn unreadable_files_are_refused_with_their_path() {
+    let e = load(std::path::Path::new("/nonexistent/scenario.toml")).unwrap_err();
+    assert_eq!(e.file, "/nonexistent/scenario.toml");
+    assert!(e.message.contains("cannot read"), "{e}");
+}
