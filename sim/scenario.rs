@@ -91,7 +91,7 @@ fn one() -> f64 {
     1.0
 }
 
-#[derive(Deserialize, Clone, Default)]
+#[derive(Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 struct AgentSpec {
     id: Option<String>,
@@ -110,6 +110,23 @@ struct AgentSpec {
     memory: AgentMemorySpec,
     #[serde(default = "one")]
     propagation: f64,
+}
+
+/// The agent an empty table describes (the same defaults as serde's).
+impl Default for AgentSpec {
+    fn default() -> Self {
+        AgentSpec {
+            id: None,
+            role: None,
+            service: Dist::default(),
+            gain: one(),
+            noise: 0.0,
+            output: OutputRule::default(),
+            action: false,
+            memory: AgentMemorySpec::default(),
+            propagation: one(),
+        }
+    }
 }
 
 #[derive(Deserialize, Clone, Default)]
@@ -134,13 +151,20 @@ struct ChannelSpec {
     propagation: f64,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ChannelTemplate {
     #[serde(default)]
     latency: Dist,
     #[serde(default = "one")]
     propagation: f64,
+}
+
+/// The channel an empty table describes (the same defaults as serde's).
+impl Default for ChannelTemplate {
+    fn default() -> Self {
+        ChannelTemplate { latency: Dist::default(), propagation: one() }
+    }
 }
 
 #[derive(Deserialize)]

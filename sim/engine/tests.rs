@@ -221,8 +221,11 @@ arrival = { process = "periodic", period = "1s" }
 count = 4
 "#;
     let (metrics, trace, _) = run_traced(&model(text), 1);
-    let done: Vec<(Micros, u32)> =
-        trace.iter().filter(|r| r.kind == TraceKind::Process).map(|r| (r.time / crate::time::SECOND, r.message)).collect();
+    let done: Vec<(Micros, u32)> = trace
+        .iter()
+        .filter(|r| r.kind == TraceKind::Process)
+        .map(|r| (r.time / crate::time::SECOND, r.message))
+        .collect();
     assert_eq!(done, vec![(3, 0), (6, 1), (9, 2), (12, 3)]);
     // Sojourns 3, 5, 7, 9 s.
     assert_eq!(metrics.sojourn_total, 24 * crate::time::SECOND);
@@ -324,7 +327,8 @@ shift = 4.0"#
     let (metrics, _, _) = run_traced(&model(&text), 1);
     // W reads nothing (read = 0); R cannot read W's partition without a grant.
     assert_eq!((metrics.agents_reached, metrics.corrupted_actions), (0, 0));
-    let granted = text.replace("mode = \"isolated\"", "mode = \"isolated\"\ngrants = [{ reader = \"R\", owner = \"W\" }]");
+    let granted =
+        text.replace("mode = \"isolated\"", "mode = \"isolated\"\ngrants = [{ reader = \"R\", owner = \"W\" }]");
     let (metrics, _, _) = run_traced(&model(&granted), 1);
     assert_eq!(metrics.agents_reached, 1);
     assert!(metrics.corrupted_actions >= 1);

@@ -48,7 +48,11 @@ fn unknown_keys_are_refused_everywhere() {
     assert_refused(&format!("colour = 1\n{BASE}"), "colour", "unknown field `colour`");
     assert_refused(&BASE.replace("id = \"B\"", "id = \"B\"\nspeed = 2"), "agents[1].speed", "expected one of");
     assert_refused(&BASE.replace("to = \"B\"", "to = \"B\"\nweight = 1"), "channels[0].weight", "unknown field");
-    assert_refused(&BASE.replace("per_second = 1.0", "per_second = 1.0, burst = 2"), "sources[0].arrival", "unknown field `burst`");
+    assert_refused(
+        &BASE.replace("per_second = 1.0", "per_second = 1.0, burst = 2"),
+        "sources[0].arrival",
+        "unknown field `burst`",
+    );
     assert_refused(&format!("{BASE}\n[memory]\nsize = 3"), "memory.size", "unknown field `size`");
 }
 
@@ -77,7 +81,11 @@ fn missing_required_keys_are_named() {
 fn impossible_values_are_refused() {
     assert_refused(&BASE.replace("\"5m\"", "\"2h\""), "quiet_window", "shorter than the horizon");
     assert_refused(&BASE.replace("\"1h\"", "\"0s\""), "horizon", "positive");
-    assert_refused(&BASE.replace("id = \"B\"", "id = \"B\"\npropagation = 1.5"), "agents[1].propagation", "probability");
+    assert_refused(
+        &BASE.replace("id = \"B\"", "id = \"B\"\npropagation = 1.5"),
+        "agents[1].propagation",
+        "probability",
+    );
     assert_refused(&BASE.replace("id = \"B\"", "id = \"B\"\nnoise = -1.0"), "agents[1].noise", ">= 0");
     assert_refused(&BASE.replace("id = \"B\"", "id = \"B\"\ngain = nan"), "agents[1].gain", "finite");
     assert_refused(&BASE.replace("id = \"B\"", "id = \"B\"\nmemory = { read = 99 }"), "agents[1].memory.read", "32");
@@ -87,14 +95,26 @@ fn impossible_values_are_refused() {
         "sources[0].arrival.period",
         "positive",
     );
-    assert_refused(&BASE.replace("target = \"A\"", "target = \"A\"\nsignal = { sd = -2.0 }"), "sources[0].signal.sd", ">= 0");
-    assert_refused(&BASE.replace("to = \"B\"", "to = \"B\"\npropagation = -0.1"), "channels[0].propagation", "probability");
+    assert_refused(
+        &BASE.replace("target = \"A\"", "target = \"A\"\nsignal = { sd = -2.0 }"),
+        "sources[0].signal.sd",
+        ">= 0",
+    );
+    assert_refused(
+        &BASE.replace("to = \"B\"", "to = \"B\"\npropagation = -0.1"),
+        "channels[0].propagation",
+        "probability",
+    );
     assert_refused(&format!("{BASE}\n[memory]\ncapacity = 0"), "memory.capacity", "between 1");
 }
 
 #[test]
 fn agent_references_must_exist() {
-    assert_refused(&BASE.replace("to = \"B\"", "to = \"Q\""), "channels[0].to", "unknown agent id \"Q\"; expected one of A, B");
+    assert_refused(
+        &BASE.replace("to = \"B\"", "to = \"Q\""),
+        "channels[0].to",
+        "unknown agent id \"Q\"; expected one of A, B",
+    );
     assert_refused(&BASE.replace("target = \"A\"", "target = \"Z\""), "sources[0].target", "unknown agent id");
     let fault = "[[faults]]\nkind = \"compromised_agent\"\nagent = \"C\"\nstart = \"1m\"\nshift = 1.0";
     assert_refused(&format!("{BASE}\n{fault}"), "faults[0].agent", "unknown agent id \"C\"");
@@ -128,24 +148,30 @@ fn grants_must_be_acyclic_and_isolated() {
 
 #[test]
 fn fault_windows_and_rates_are_checked() {
-    let feed = |extra: &str| format!("{BASE}\n[[faults]]\nkind = \"poisoned_feed\"\nagent = \"A\"\nshift = 1.0\n{extra}");
+    let feed =
+        |extra: &str| format!("{BASE}\n[[faults]]\nkind = \"poisoned_feed\"\nagent = \"A\"\nshift = 1.0\n{extra}");
     assert_refused(&feed("start = \"2h\""), "faults[0].start", "before the horizon");
     assert_refused(&feed("start = \"1m\"\nduration = \"0s\""), "faults[0].duration", "positive");
     let model = parse("f.toml", &feed("start = \"1m\"\nduration = \"2m\"")).unwrap();
-    assert_eq!(model.faults[0].kind, FaultKind::PoisonedFeed { agent: 0, start: 60 * SECOND, end: 180 * SECOND, shift: 1.0 });
+    assert_eq!(
+        model.faults[0].kind,
+        FaultKind::PoisonedFeed { agent: 0, start: 60 * SECOND, end: 180 * SECOND, shift: 1.0 }
+    );
     assert_eq!(model.faults[0].name, "poisoned_feed#0");
     assert_eq!(model.onset(), Some(60 * SECOND));
     let injection = "[[faults]]\nkind = \"prompt_injection\"\nagent = \"A\"\nstart = \"1m\"\nprobability = 2.0";
     assert_refused(&format!("{BASE}\n{injection}"), "faults[0].probability", "probability");
     let spoof = "[[faults]]\nkind = \"spoofed_sender\"\nfrom = \"B\"\nto = \"A\"\nstart = \"1m\"\nper_second = 1.0\nshift = 1.0";
     assert_refused(&format!("{BASE}\n{spoof}"), "faults[0].to", "no channel B -> A");
-    let spoof_rate = spoof.replace("from = \"B\"\nto = \"A\"", "from = \"A\"\nto = \"B\"").replace("1.0\nshift", "0.0\nshift");
+    let spoof_rate =
+        spoof.replace("from = \"B\"\nto = \"A\"", "from = \"A\"\nto = \"B\"").replace("1.0\nshift", "0.0\nshift");
     assert_refused(&format!("{BASE}\n{spoof_rate}"), "faults[0].per_second", "> 0");
 }
 
 #[test]
 fn memory_poisoning_targets_match_the_memory_mode() {
-    let poison = |owner: &str| format!("[[faults]]\nkind = \"memory_poisoning\"\n{owner}at = \"1m\"\nrecords = 3\nshift = 1.0");
+    let poison =
+        |owner: &str| format!("[[faults]]\nkind = \"memory_poisoning\"\n{owner}at = \"1m\"\nrecords = 3\nshift = 1.0");
     assert!(parse("f.toml", &format!("{BASE}\n{}", poison(""))).is_ok());
     assert_refused(&format!("{BASE}\n{}", poison("owner = \"A\"\n")), "faults[0].owner", "memory is shared");
     let isolated = format!("{BASE}\n[memory]\nmode = \"isolated\"\n{}", poison(""));
@@ -173,10 +199,18 @@ fn generated_topologies_compile_and_check_their_parameters() {
     assert_eq!(model.agents[99].name, "n99");
     assert_eq!(model.agents[0].propagation, 0.5);
     let with = |generator: &str| GENERATED.replace("{ kind = \"erdos_renyi\", n = 100, mean_degree = 3.0 }", generator);
-    assert_refused(&with("{ kind = \"erdos_renyi\", n = 10, mean_degree = 30.0 }"), "topology.generator.mean_degree", "n - 1");
+    assert_refused(
+        &with("{ kind = \"erdos_renyi\", n = 10, mean_degree = 30.0 }"),
+        "topology.generator.mean_degree",
+        "n - 1",
+    );
     assert_refused(&with("{ kind = \"barabasi_albert\", n = 10, m = 10 }"), "topology.generator.m", "less than n");
     assert_refused(&with("{ kind = \"watts_strogatz\", n = 10, k = 3, beta = 0.1 }"), "topology.generator.k", "even");
-    assert_refused(&with("{ kind = \"watts_strogatz\", n = 10, k = 2, beta = 1.5 }"), "topology.generator.beta", "probability");
+    assert_refused(
+        &with("{ kind = \"watts_strogatz\", n = 10, k = 2, beta = 1.5 }"),
+        "topology.generator.beta",
+        "probability",
+    );
     assert_refused(&with("{ kind = \"chain\", n = 0 }"), "topology.generator.n", "at least 1");
     assert_refused(&with("{ kind = \"kary_tree\", k = 10, depth = 12 }"), "topology.generator.depth", "more than");
     assert_refused(&with("{ kind = \"torus\", n = 10 }"), "topology.generator.kind", "unknown variant");
@@ -213,4 +247,14 @@ fn unreadable_files_are_refused_with_their_path() {
     let e = load(std::path::Path::new("/nonexistent/scenario.toml")).unwrap_err();
     assert_eq!(e.file, "/nonexistent/scenario.toml");
     assert!(e.message.contains("cannot read"), "{e}");
+}
+
+#[test]
+fn omitted_templates_take_the_documented_defaults() {
+    let bare = GENERATED.replace("[topology.agent]\npropagation = 0.5\n", "");
+    let model = parse("f.toml", &bare).unwrap();
+    let agent = &model.agents[0];
+    assert_eq!((agent.gain, agent.propagation, agent.noise, agent.memory_read), (1.0, 1.0, 0.0, 0));
+    let Topology::Generated { channel, redraw, .. } = &model.topology else { panic!("generated expected") };
+    assert_eq!((channel.propagation, channel.latency, *redraw), (1.0, crate::dist::Dist::Fixed(0), false));
 }

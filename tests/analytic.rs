@@ -1,0 +1,133 @@
+//! Checks against closed forms from queueing theory and branching processes.
+
+mod common;
+
+use cascade::summary::{distribution, summarize};
+
+fn metric<'a>(summary: &'a cascade::summary::Summary, name: &str) -> &'a cascade::summary::Distribution {
+    summary.metrics.iter().find(|m| m.metric == name).and_then(|m| m.distribution.as_ref()).unwrap()
+}
+
+/// One agent fed by a Poisson source (rate 0.5/s) with exponential service
+/// (mean 1 s) is an M/M/1 queue: mean time in system 1 / (mu - lambda) = 2 s.
+#[test]
+fn mm1_mean_time_in_system() {
+    let model = common::model(
+        r#"
+name = "mm1"
+horizon = "20000s"
+quiet_window = "1s"
+[[agents]]
+id = "server"
+service = { dist = "exponential", mean = "1s" }
+[[sources]]
+id = "arrivals"
+target = "server"
+arrival = { process = "poisson", per_second = 0.5 }
+"#,
+    );
+    let runs = common::runs(&model, 2024, 40, 0);
+    let per_run_means: Vec<u64> = runs.iter().map(|m| m.mean_sojourn().unwrap() as u64).collect();
+    let d = distribution(&per_run_means).unwrap();
+    let expected = 2_000_000.0;
+    assert!(
+        d.ci_low <= expected && expected <= d.ci_high,
+        "M/M/1 W: {:.0}us, CI [{:.0}, {:.0}]",
+        d.mean,
+        d.ci_low,
+        d.ci_high
+    );
+    // The interval is narrow enough to mean something (about +-1.5%).
+    assert!(d.ci_high - d.ci_low < 0.03 * expected, "CI too wide: {d:?}");
+}
+
+/// An independent cascade down a k-ary tree from a corrupted root, each
+/// edge passing corruption with probability p: the expected number of
+/// corrupted agents is sum_{i=0..d} (kp)^i and the expected number reached
+/// (children of corrupted agents above the leaves) is k * sum_{i=0..d-1} (kp)^i.
+#[test]
+fn independent_cascade_on_a_kary_tree() {
+    let (k, depth, p) = (3.0f64, 5, 0.4f64);
+    let model = common::model(&format!(
+        r#"
+name = "tree-ic"
+horizon = "1h"
+quiet_window = "1m"
+[workload]
+clean_relay = false
+[topology]
+generator = {{ kind = "kary_tree", k = 3, depth = {depth} }}
+[topology.channel]
+latency = {{ dist = "exponential", mean = "1s" }}
+propagation = {p}
+[[sources]]
+id = "seed"
+target = "n0"
+arrival = {{ process = "periodic", period = "1s" }}
+count = 1
+[[faults]]
+kind = "poisoned_feed"
+agent = "n0"
+start = "0s"
+shift = 1.0
+"#
+    ));
+    let summary = summarize(&common::runs(&model, 77, 20_000, 0));
+    let branching = k * p;
+    let corrupted: f64 = (0..=depth).map(|i| branching.powi(i)).sum();
+    let reached: f64 = k * (0..depth).map(|i| branching.powi(i)).sum::<f64>();
+    for (name, expected) in [("agents_corrupted", corrupted), ("agents_reached", reached)] {
+        let d = metric(&summary, name);
+        assert!(
+            d.ci_low <= expected && expected <= d.ci_high,
+            "{name}: mean {} CI [{}, {}] vs {expected}",
+            d.mean,
+            d.ci_low,
+            d.ci_high
+        );
+    }
+    // Never more than the whole tree.
+    assert!(metric(&summary, "agents_corrupted").max <= (3u64.pow(depth as u32 + 1) - 1) / 2);
+}
+
+/// Subcritical cascade on an Erdős–Rényi graph: with mean degree c and
+/// edge probability p, c*p < 1 and the expected cascade size is close to
+/// 1 / (1 - c*p) (branching-process approximation, exact as n grows).
+#[test]
+fn subcritical_cascade_on_erdos_renyi_matches_branching_bound() {
+    let model = common::model(
+        r#"
+name = "er-ic"
+horizon = "1h"
+quiet_window = "1m"
+[workload]
+clean_relay = false
+[topology]
+generator = { kind = "erdos_renyi", n = 20000, mean_degree = 4.0 }
+redraw = true
+[topology.channel]
+latency = "10ms"
+propagation = 0.125
+[[sources]]
+id = "seed"
+target = "n0"
+arrival = { process = "periodic", period = "1s" }
+count = 1
+[[faults]]
+kind = "poisoned_feed"
+agent = "n0"
+start = "0s"
+shift = 1.0
+"#,
+    );
+    let summary = summarize(&common::runs(&model, 5, 4000, 0));
+    let d = metric(&summary, "agents_corrupted");
+    let expected = 1.0 / (1.0 - 4.0 * 0.125);
+    assert!(
+        d.ci_low <= expected && expected <= d.ci_high,
+        "mean {} CI [{}, {}] vs {expected}",
+        d.mean,
+        d.ci_low,
+        d.ci_high
+    );
+}

@@ -1,0 +1,146 @@
+//! The `cascade` command end to end: outputs, determinism across thread
+//! counts, replay, and bad input (exit code 2, one line, no output).
+
+mod common;
+
+use common::{cascade, root, scratch};
+use std::fs;
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn run_writes_complete_outputs_with_a_manifest() {
+    let dir = scratch("run");
+    let out = cascade(&dir, &["run", "procurement", "--runs", "20", "--seed", "7", "--out", "res", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs = fs::read_to_string(dir.join("res/runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 21);
+    assert!(runs.starts_with("run,agents_reached,agents_corrupted,"));
+    let summary = fs::read_to_string(dir.join("res/summary.csv")).unwrap();
+    assert!(summary.contains("\nagents_reached,count,20,"));
+    assert!(summary.contains("\ncontainment_rate,fraction,20,"));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("res/manifest.json")).unwrap()).unwrap();
+    let text = fs::read(root().join("scenarios/procurement.toml")).unwrap();
+    assert_eq!(manifest["scenario_sha256"], cascade::output::scenario_hash(&text));
+    assert_eq!(manifest["seed"], 7);
+    assert_eq!(manifest["runs"], 20);
+    assert_eq!(manifest["model_version"], cascade::output::MODEL_VERSION);
+    assert_eq!(manifest["tool_version"], env!("CARGO_PKG_VERSION"));
+    assert!(manifest["command_line"].as_array().unwrap().iter().any(|a| a == "--seed"));
+    assert!(!dir.join("res/runs.csv.partial").exists());
+}
+
+#[test]
+fn results_are_byte_identical_for_any_thread_count() {
+    let dir = scratch("threads");
+    // A redrawn random topology exercises per-replication graphs too.
+    let mesh = root().join("tests/data/redraw-mesh.toml");
+    for scenario in ["procurement", mesh.to_str().unwrap()] {
+        let mut outputs = Vec::new();
+        for threads in ["1", "2", "8"] {
+            let out_dir = format!("t{threads}");
+            let out = cascade(
+                &dir,
+                &["run", scenario, "--runs", "48", "--seed", "3", "--threads", threads, "--out", &out_dir],
+            );
+            assert!(out.status.success(), "{}", stderr(&out));
+            let runs = fs::read(dir.join(&out_dir).join("runs.csv")).unwrap();
+            let summary = fs::read(dir.join(&out_dir).join("summary.csv")).unwrap();
+            outputs.push((runs, summary));
+        }
+        assert!(outputs.windows(2).all(|w| w[0] == w[1]), "{scenario}: outputs differ across thread counts");
+    }
+}
+
+#[test]
+fn replay_reproduces_the_run_row_and_writes_a_trace() {
+    let dir = scratch("replay");
+    let out = cascade(&dir, &["run", "procurement", "--runs", "6", "--seed", "11", "--out", "all", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cascade(&dir, &["replay", "procurement", "--run", "4", "--seed", "11", "--out", "one"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = fs::read_to_string(dir.join("all/runs.csv")).unwrap();
+    let one = fs::read_to_string(dir.join("one/runs.csv")).unwrap();
+    assert_eq!(one.lines().nth(1), all.lines().nth(5), "replayed run 4 must equal row 4 of the sweep");
+    let trace = fs::read_to_string(dir.join("one/trace.csv")).unwrap();
+    assert!(trace.starts_with("time_s,event,agent,message,parent,task,depth,peer,count,signal,corrupted,root_fault\n"));
+    assert!(trace.contains(",low_price_feed\n"), "the poisoned messages name their root fault");
+    let times: Vec<f64> = trace.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "trace time never goes backwards");
+}
+
+#[test]
+fn list_and_validate() {
+    let dir = scratch("list");
+    let out = cascade(&dir, &["list"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    for scenario in cascade::bundled::SCENARIOS {
+        assert!(text.contains(scenario.name));
+    }
+    let path = root().join("scenarios/procurement.toml");
+    let out = cascade(&dir, &["validate", path.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(String::from_utf8(out.stdout).unwrap().starts_with("ok: "));
+}
+
+/// Each bad input: (file name, content, text the one-line error must contain).
+const BAD: &[(&str, &str, &str)] = &[
+    ("unknown-key.toml", "SPEC\nspeed = 3", "unknown-key.toml:"),
+    ("wrong-type.toml", "SPEC\nnoise = \"loud\"", "agents[1].noise: invalid type"),
+    ("impossible.toml", "SPEC\npropagation = 2.0", "agents[1].propagation: must be a probability"),
+    ("unknown-agent.toml", "SPEC\n[[channels]]\nfrom = \"A\"\nto = \"Q\"", "channels[0].to: unknown agent id \"Q\""),
+    (
+        "cyclic-grant.toml",
+        "SPEC\n[memory]\nmode = \"isolated\"\ngrants = [{ reader = \"A\", owner = \"B\" }, { reader = \"B\", owner = \"A\" }]",
+        "memory.grants: cyclic grant A -> B -> A",
+    ),
+    ("bad-duration.toml", "SPEC\nservice = \"3 fortnights\"", "agents[1].service"),
+    ("syntax.toml", "name = \"x\"\nhorizon", "syntax.toml:2: key with no value"),
+];
+
+const SPEC: &str =
+    "name = \"x\"\nhorizon = \"1h\"\nquiet_window = \"1m\"\n[[agents]]\nid = \"A\"\n[[agents]]\nid = \"B\"";
+
+#[test]
+fn bad_input_exits_2_with_one_line_and_no_output() {
+    let dir = scratch("bad");
+    for (name, content, expected) in BAD {
+        fs::write(dir.join(name), content.replace("SPEC", SPEC)).unwrap();
+        for command in [&["run", name, "--runs", "3", "--out", "out"][..], &["validate", name][..]] {
+            let out = cascade(&dir, command);
+            assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+            let err = stderr(&out);
+            assert_eq!(err.lines().count(), 1, "{name}: one line expected: {err}");
+            assert!(err.starts_with(&format!("error: {name}")), "{name}: names the file: {err}");
+            assert!(err.contains(expected), "{name}: expected {expected:?} in {err}");
+            assert!(!dir.join("out").exists(), "{name}: no output directory on bad input");
+        }
+    }
+}
+
+#[test]
+fn missing_files_and_names_exit_2() {
+    let dir = scratch("missing");
+    let out = cascade(&dir, &["run", "no-such.toml", "--out", "out"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no-such.toml: cannot read"), "{}", stderr(&out));
+    let out = cascade(&dir, &["run", "no-such-scenario"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("expected a path or one of procurement"), "{}", stderr(&out));
+    let out = cascade(&dir, &["run", "procurement", "--runs", "0"]);
+    assert_eq!(out.status.code(), Some(2), "clap refuses --runs 0");
+    assert!(!dir.join("out").exists());
+}
+
+#[test]
+fn a_failed_write_leaves_no_manifest() {
+    let dir = scratch("unwritable");
+    fs::write(dir.join("blocker"), "a file where the output directory should go").unwrap();
+    let out = cascade(&dir, &["run", "procurement", "--runs", "2", "--out", "blocker/res", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot write results"));
+    assert!(!dir.join("blocker/res/manifest.json").exists());
+}

@@ -1,0 +1,36 @@
+//! Golden results: a digest of the procurement scenario's outputs for a
+//! fixed seed. Any change to the model's behaviour changes the digest; when
+//! that change is intended, bump `MODEL_VERSION`, record it in CHANGELOG.md
+//! and update `tests/golden/*.sha256` with the digest this test prints.
+
+mod common;
+
+use cascade::output::{runs_csv, scenario_hash, summary_csv, MODEL_VERSION};
+use cascade::summary::summarize;
+
+fn check(name: &str, seed: u64, runs: u64) {
+    let model = common::bundled(name);
+    let results = common::runs(&model, seed, runs, 0);
+    let mut bytes = runs_csv(&results);
+    bytes.extend(summary_csv(&summarize(&results)));
+    let digest = scenario_hash(&bytes);
+    let path = common::root().join(format!("tests/golden/{name}.sha256"));
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    let expected = format!("model_version={MODEL_VERSION} seed={seed} runs={runs} sha256={digest}");
+    assert_eq!(
+        committed.trim(),
+        expected,
+        "{name}: results changed. If intended, bump MODEL_VERSION, note it in CHANGELOG.md and write this line to {}",
+        path.display()
+    );
+}
+
+#[test]
+fn procurement_results_are_pinned() {
+    check("procurement", 42, 200);
+}
+
+#[test]
+fn mesh_ic_results_are_pinned() {
+    check("mesh-ic-100k", 42, 8);
+}

@@ -1,0 +1,160 @@
+//! Invariants over randomly generated scenarios: time never goes backwards,
+//! every corrupted message has a root fault that had started, provenance
+//! links point backwards, and the metrics are internally consistent.
+
+mod common;
+
+use cascade::engine::{Engine, TraceKind};
+use cascade::model::{Model, NONE, NO_FAULT};
+use cascade::rng::run_key;
+use cascade::runner::graph_for;
+use proptest::prelude::*;
+
+/// A generator and the names of two of its agents (the first is fed by the source).
+fn topology() -> impl Strategy<Value = (String, [&'static str; 2])> {
+    const N: [&str; 2] = ["n0", "n1"];
+    prop_oneof![
+        (2u32..12).prop_map(|n| (format!("{{ kind = \"chain\", n = {n} }}"), N)),
+        (1u32..4, 1u32..4).prop_map(|(k, d)| (format!("{{ kind = \"kary_tree\", k = {k}, depth = {d} }}"), N)),
+        (5u32..40, 0.5f64..3.0).prop_map(|(n, c)| (format!("{{ kind = \"erdos_renyi\", n = {n}, mean_degree = {c} }}"), N)),
+        (5u32..40, 1u32..3).prop_map(|(n, m)| (format!("{{ kind = \"barabasi_albert\", n = {n}, m = {m} }}"), N)),
+        (6u32..40, 0.0f64..1.0).prop_map(|(n, b)| (format!("{{ kind = \"watts_strogatz\", n = {n}, k = 2, beta = {b} }}"), N)),
+        (1u32..4, 1u32..6, 0u32..3).prop_map(|(a, b, f)| (format!(
+            "{{ kind = \"layered\", layers = [{{ role = \"planner\", count = {a}, fanout = {f} }}, {{ role = \"executor\", count = {b} }}, {{ role = \"oversight\", count = 1 }}] }}"
+        ), ["planner0", "executor0"])),
+    ]
+}
+
+/// A fault with `@A` standing for an agent name (filled in by `scenario`).
+fn fault() -> impl Strategy<Value = String> {
+    let agent = |i: u32| format!("@{}", i % 2);
+    prop_oneof![
+        (0u32..100, 0u64..60, -5.0f64..5.0).prop_map(move |(a, s, x)| format!(
+            "kind = \"poisoned_feed\"\nagent = \"{}\"\nstart = \"{s}s\"\nduration = \"20s\"\nshift = {x}",
+            agent(a)
+        )),
+        (0u32..100, 0u64..60).prop_map(move |(a, s)| format!(
+            "kind = \"compromised_agent\"\nagent = \"{}\"\nstart = \"{s}s\"\nshift = 1.5",
+            agent(a)
+        )),
+        (0.0f64..0.3).prop_map(|r| format!("kind = \"hallucination\"\nrate = {r}\nshift = 2.0\nstart = \"5s\"")),
+        (0u32..100, 0.0f64..1.0, any::<bool>()).prop_map(move |(a, p, rep)| format!(
+            "kind = \"prompt_injection\"\nagent = \"{}\"\nstart = \"0s\"\nprobability = {p}\nshift = 1.0\nreplicate = {rep}",
+            agent(a)
+        )),
+        (0u64..60, 1u32..4).prop_map(|(t, r)| format!("kind = \"memory_poisoning\"\nat = \"{t}s\"\nrecords = {r}\nshift = 3.0")),
+    ]
+}
+
+prop_compose! {
+    fn scenario()(
+        (topology, names) in topology(),
+        output in prop_oneof![Just("all"), Just("random_one"), Just("round_robin")],
+        propagation in 0.0f64..=1.0,
+        channel_p in 0.0f64..=1.0,
+        clean_relay in any::<bool>(),
+        read in 0u32..4,
+        rate in 0.2f64..5.0,
+        faults in prop::collection::vec(fault(), 0..4),
+    ) -> String {
+        let faults: String = faults
+            .iter()
+            .map(|f| format!("[[faults]]\n{}\n", f.replace("@0", names[0]).replace("@1", names[1])))
+            .collect();
+        let source = names[0];
+        format!(
+            r#"name = "prop"
+horizon = "90s"
+quiet_window = "10s"
+[workload]
+clean_relay = {clean_relay}
+[topology]
+generator = {topology}
+[topology.agent]
+service = {{ dist = "exponential", mean = "200ms" }}
+noise = 0.1
+output = "{output}"
+propagation = {propagation}
+action = true
+memory = {{ write = true, read = {read}, weight = 0.3 }}
+[topology.channel]
+latency = {{ dist = "lognormal", median = "100ms", sigma = 0.5 }}
+propagation = {channel_p}
+[[sources]]
+id = "in"
+target = "{source}"
+arrival = {{ process = "poisson", per_second = {rate} }}
+{faults}"#
+        )
+    }
+}
+
+fn compile(text: &str) -> Model {
+    cascade::scenario::parse("prop.toml", text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+fn check_run(model: &Model, seed: u64) -> Result<(), TestCaseError> {
+    let graph = graph_for(model, seed, 0, 0);
+    let mut engine = Engine::new(model);
+    let metrics = engine.run(model, &graph, &run_key(seed, 0, 0), true);
+    let trace = engine.trace();
+    let messages = engine.messages();
+    let n = model.agents.len() as u32;
+
+    prop_assert!(trace.windows(2).all(|w| w[0].time <= w[1].time), "time went backwards");
+    prop_assert!(trace.iter().all(|r| r.time <= model.horizon));
+
+    let mut created = vec![0u64; messages.len()];
+    for row in trace.iter().filter(|r| matches!(r.kind, TraceKind::Send | TraceKind::SourceEmit | TraceKind::Spoof)) {
+        created[row.message as usize] = row.time;
+    }
+    for (id, message) in messages.iter().enumerate() {
+        prop_assert_eq!(message.corrupted(), message.root != NO_FAULT);
+        if message.corrupted() {
+            let root = message.root as usize;
+            prop_assert!(root < model.faults.len(), "message {} has no valid root fault", id);
+            prop_assert!(model.faults[root].kind.start() <= created[id], "corrupted before its root fault started");
+        } else {
+            prop_assert_eq!(message.shift, 0.0);
+        }
+        if message.parent != NONE {
+            prop_assert!((message.parent as usize) < id, "provenance must point backwards");
+            prop_assert_eq!(message.depth, messages[message.parent as usize].depth + 1);
+            prop_assert_eq!(message.task, messages[message.parent as usize].task);
+        }
+    }
+    for record in engine.memory().records() {
+        prop_assert!(record.root == NO_FAULT || (record.root as usize) < model.faults.len());
+    }
+
+    prop_assert!(metrics.agents_reached <= n && metrics.agents_corrupted <= n);
+    prop_assert!(metrics.corrupted_messages <= metrics.messages);
+    prop_assert!(metrics.corrupted_actions <= metrics.actions);
+    prop_assert!(metrics.corrupted_records <= metrics.records);
+    prop_assert_eq!(metrics.messages, messages.len() as u64);
+    let corrupted_in_arena = messages.iter().filter(|m| m.corrupted()).count() as u64;
+    prop_assert_eq!(metrics.corrupted_messages, corrupted_in_arena);
+    if model.faults.is_empty() {
+        prop_assert_eq!(metrics.corrupted_messages + metrics.corrupted_actions + metrics.corrupted_records, 0);
+        prop_assert!(metrics.contained && metrics.t_contain.is_none());
+    } else {
+        let onset = metrics.onset.unwrap();
+        prop_assert_eq!(metrics.contained, metrics.t_contain.is_some());
+        if let Some(t) = metrics.t_contain {
+            prop_assert!(onset + t <= model.horizon - model.quiet_window);
+        }
+    }
+    if metrics.agents_reached > 0 {
+        prop_assert!(metrics.corrupted_messages > 0 || metrics.corrupted_records > 0);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_on_random_scenarios(text in scenario(), seed in any::<u64>()) {
+        check_run(&compile(&text), seed)?;
+    }
+}
