@@ -19,3 +19,4 @@ pub mod scenario;
 pub mod summary;
 pub mod time;
 pub mod topology;
+pub mod ziggurat;

@@ -95,18 +95,16 @@ pub fn below(rng: &mut SimRng, n: u64) -> u64 {
     }
 }
 
-/// Standard normal draw (Box–Muller, one value per call, `libm` math).
+/// Standard normal draw (ziggurat, `libm` math in the rare slow paths).
 #[inline]
 pub fn std_normal(rng: &mut SimRng) -> f64 {
-    let radius = libm::sqrt(-2.0 * libm::log(unit_open0(rng)));
-    let angle = 2.0 * std::f64::consts::PI * unit(rng);
-    radius * libm::cos(angle)
+    crate::ziggurat::normal(rng, crate::ziggurat::normal_tables())
 }
 
-/// Exponential draw with the given mean.
+/// Exponential draw with the given mean (ziggurat).
 #[inline]
 pub fn exponential(rng: &mut SimRng, mean: f64) -> f64 {
-    -mean * libm::log(unit_open0(rng))
+    mean * crate::ziggurat::exponential(rng, crate::ziggurat::exp_tables())
 }
 
 #[cfg(test)]

@@ -5,8 +5,6 @@
 //! platform. The heap's storage is kept between runs.
 
 use crate::time::Micros;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 /// What happens at an event (indices into the run's tables).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,21 +20,23 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    const SHIFT: u32 = 60;
+    /// Indices must fit in 30 bits (two bits name the kind).
+    pub const MAX_INDEX: u32 = (1 << 30) - 1;
 
-    fn encode(self) -> u64 {
+    fn encode(self) -> u32 {
         let (tag, index) = match self {
-            EventKind::SourceEmit(i) => (0u64, i),
+            EventKind::SourceEmit(i) => (0u32, i),
             EventKind::Arrive(i) => (1, i),
             EventKind::ServiceDone(i) => (2, i),
             EventKind::Fault(i) => (3, i),
         };
-        (tag << Self::SHIFT) | index as u64
+        assert!(index <= Self::MAX_INDEX, "event index {index} exceeds 2^30 - 1");
+        (tag << 30) | index
     }
 
-    fn decode(word: u64) -> EventKind {
-        let index = word as u32;
-        match word >> Self::SHIFT {
+    fn decode(word: u32) -> EventKind {
+        let index = word & Self::MAX_INDEX;
+        match word >> 30 {
             0 => EventKind::SourceEmit(index),
             1 => EventKind::Arrive(index),
             2 => EventKind::ServiceDone(index),
@@ -45,10 +45,12 @@ impl EventKind {
     }
 }
 
-/// Pending events, earliest first.
+/// Pending events, earliest first: a 4-ary min-heap of `u128` keys laid out
+/// as time (high 64 bits), sequence number (32 bits), encoded event (low 32
+/// bits), so one integer comparison orders by `(time, sequence)`.
 #[derive(Default, Debug)]
 pub struct EventQueue {
-    heap: BinaryHeap<Reverse<(Micros, u64, u64)>>,
+    heap: Vec<u128>,
     next_sequence: u64,
 }
 
@@ -60,16 +62,66 @@ impl EventQueue {
     }
 
     /// Schedules `kind` at `time`.
+    ///
+    /// # Panics
+    /// After 2^32 events scheduled in one run (the bound on a run's size).
     #[inline]
     pub fn push(&mut self, time: Micros, kind: EventKind) {
-        self.heap.push(Reverse((time, self.next_sequence, kind.encode())));
+        assert!(self.next_sequence < 1 << 32, "more than 2^32 events scheduled in one run");
+        let key = ((time as u128) << 64) | ((self.next_sequence as u128) << 32) | kind.encode() as u128;
         self.next_sequence += 1;
+        let heap = &mut self.heap;
+        let mut hole = heap.len();
+        heap.push(key);
+        while hole > 0 {
+            let parent = (hole - 1) / 4;
+            if heap[parent] <= key {
+                break;
+            }
+            heap[hole] = heap[parent];
+            hole = parent;
+        }
+        heap[hole] = key;
     }
 
     /// Removes and returns the earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(Micros, EventKind)> {
-        self.heap.pop().map(|Reverse((time, _, word))| (time, EventKind::decode(word)))
+        let last = self.heap.pop()?;
+        let top = if self.heap.is_empty() {
+            last
+        } else {
+            let top = self.heap[0];
+            self.sift_down(last);
+            top
+        };
+        Some(((top >> 64) as Micros, EventKind::decode(top as u32)))
+    }
+
+    /// Places `key` starting from the root, moving smaller children up.
+    #[inline]
+    fn sift_down(&mut self, key: u128) {
+        let heap = &mut self.heap;
+        let len = heap.len();
+        let mut hole = 0;
+        loop {
+            let first = 4 * hole + 1;
+            if first >= len {
+                break;
+            }
+            let mut best = first;
+            for child in first + 1..(first + 4).min(len) {
+                if heap[child] < heap[best] {
+                    best = child;
+                }
+            }
+            if heap[best] >= key {
+                break;
+            }
+            heap[hole] = heap[best];
+            hole = best;
+        }
+        heap[hole] = key;
     }
 
     pub fn len(&self) -> usize {
@@ -92,12 +144,12 @@ mod tests {
         queue.push(3, EventKind::ServiceDone(2));
         queue.push(5, EventKind::SourceEmit(3));
         queue.push(5, EventKind::Fault(4));
-        queue.push(1, EventKind::Arrive(u32::MAX));
+        queue.push(1, EventKind::Arrive(EventKind::MAX_INDEX));
         let order: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
         assert_eq!(
             order,
             vec![
-                (1, EventKind::Arrive(u32::MAX)),
+                (1, EventKind::Arrive(EventKind::MAX_INDEX)),
                 (3, EventKind::ServiceDone(2)),
                 (5, EventKind::Arrive(1)),
                 (5, EventKind::SourceEmit(3)),
@@ -105,6 +157,35 @@ mod tests {
             ]
         );
         assert!(queue.is_empty());
+    }
+
+    #[test]
+    #[should_panic(expected = "exceeds 2^30 - 1")]
+    fn oversized_indices_are_refused() {
+        EventQueue::default().push(0, EventKind::Fault(1 << 30));
+    }
+
+    #[test]
+    fn pops_in_order_under_random_pushes_and_pops() {
+        use crate::rng::{below, run_key, stream, Stream};
+        let mut rng = stream(&run_key(1, 0, 0), Stream::Timing);
+        let mut queue = EventQueue::default();
+        let mut reference: Vec<(u64, u64, u32)> = Vec::new();
+        let mut sequence = 0;
+        for step in 0..5_000u32 {
+            if below(&mut rng, 3) > 0 {
+                let time = below(&mut rng, 50);
+                queue.push(time, EventKind::Arrive(step));
+                reference.push((time, sequence, step));
+                sequence += 1;
+            } else {
+                reference.sort_unstable();
+                let expected = (!reference.is_empty()).then(|| reference.remove(0));
+                let got = queue.pop();
+                assert_eq!(got, expected.map(|(time, _, step)| (time, EventKind::Arrive(step))));
+            }
+            assert_eq!(queue.len(), reference.len());
+        }
     }
 
     #[test]
