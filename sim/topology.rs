@@ -175,6 +175,9 @@ pub struct Graph {
     pub out_start: Vec<u32>,
     pub out: Vec<u32>,
     pub in_degree: Vec<u32>,
+    /// Agents that can receive one task twice: two or more in-channels, or
+    /// on a directed cycle. Only these need duplicate suppression.
+    pub may_repeat: Vec<bool>,
     edges: Vec<(u32, u32)>,
 }
 
@@ -221,6 +224,63 @@ impl Graph {
             self.out[*slot as usize] = i as u32;
             *slot += 1;
         }
+        let on_cycle = self.on_cycle();
+        self.may_repeat.clear();
+        self.may_repeat.extend(self.in_degree.iter().zip(&on_cycle).map(|(&d, &c)| d >= 2 || c));
+    }
+
+    /// Agents in a strongly connected component of two or more agents
+    /// (iterative Tarjan; there are no self-loops).
+    fn on_cycle(&self) -> Vec<bool> {
+        let n = self.in_degree.len();
+        const UNSEEN: u32 = u32::MAX;
+        let mut index = vec![UNSEEN; n];
+        let mut low = vec![0u32; n];
+        let mut on_stack = vec![false; n];
+        let mut stack: Vec<u32> = Vec::new();
+        let mut calls: Vec<(u32, usize)> = Vec::new();
+        let mut result = vec![false; n];
+        let mut counter = 0u32;
+        for root in 0..n as u32 {
+            if index[root as usize] != UNSEEN {
+                continue;
+            }
+            calls.push((root, 0));
+            while let Some(&mut (v, ref mut next)) = calls.last_mut() {
+                let vi = v as usize;
+                if *next == 0 && index[vi] == UNSEEN {
+                    index[vi] = counter;
+                    low[vi] = counter;
+                    counter += 1;
+                    stack.push(v);
+                    on_stack[vi] = true;
+                }
+                let out = self.out_channels(v);
+                if *next < out.len() {
+                    let w = self.channels[out[*next] as usize].to;
+                    *next += 1;
+                    if index[w as usize] == UNSEEN {
+                        calls.push((w, 0));
+                    } else if on_stack[w as usize] {
+                        low[vi] = low[vi].min(index[w as usize]);
+                    }
+                    continue;
+                }
+                calls.pop();
+                if let Some(&(parent, _)) = calls.last() {
+                    low[parent as usize] = low[parent as usize].min(low[vi]);
+                }
+                if low[vi] == index[vi] {
+                    let start = stack.iter().rposition(|&w| w == v).expect("v is on the stack");
+                    let component = stack.len() - start;
+                    for w in stack.drain(start..) {
+                        on_stack[w as usize] = false;
+                        result[w as usize] = component > 1;
+                    }
+                }
+            }
+        }
+        result
     }
 
     /// Indices of `agent`'s out-channels.
@@ -306,6 +366,30 @@ mod tests {
         }
         let lattice = draw(&Generator::WattsStrogatz { n: 6, k: 2, beta: 0.0 }, 9);
         assert!(lattice.contains(&(5, 0)) && lattice.contains(&(0, 5)));
+    }
+
+    fn graph_of(n: usize, edges: &[(u32, u32)]) -> Graph {
+        let mut graph = Graph {
+            channels: edges
+                .iter()
+                .map(|&(from, to)| Channel { from, to, latency: Default::default(), propagation: 1.0 })
+                .collect(),
+            ..Graph::default()
+        };
+        graph.index(n);
+        graph
+    }
+
+    #[test]
+    fn agents_that_can_see_a_task_twice() {
+        // 0 -> 1 -> 2 -> 1 (cycle 1-2), 0 -> 3, 3 -> 4, 0 -> 4 (two inputs), 4 -> 5.
+        let graph = graph_of(6, &[(0, 1), (1, 2), (2, 1), (0, 3), (3, 4), (0, 4), (4, 5)]);
+        assert_eq!(graph.may_repeat, [false, true, true, false, true, false]);
+        let chain = graph_of(3, &[(0, 1), (1, 2)]);
+        assert_eq!(chain.may_repeat, [false; 3]);
+        let ring = graph_of(3, &[(0, 1), (1, 2), (2, 0)]);
+        assert_eq!(ring.may_repeat, [true; 3]);
+        assert_eq!(ring.out_channels(2), &[2]);
     }
 
     #[test]

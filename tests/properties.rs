@@ -123,6 +123,20 @@ fn check_run(model: &Model, seed: u64) -> Result<(), TestCaseError> {
             prop_assert_eq!(message.task, messages[message.parent as usize].task);
         }
     }
+    // Duplicate suppression: an agent that can receive a task by several
+    // paths acts at most once per task and output class.
+    let acted_once = || {
+        let mut seen: Vec<(u32, u32, bool)> = trace
+            .iter()
+            .filter(|r| r.kind == TraceKind::Action && graph.may_repeat[r.agent as usize])
+            .map(|r| (r.agent, r.task, r.root != NO_FAULT))
+            .collect();
+        let total = seen.len();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len() == total
+    };
+    prop_assert!(acted_once(), "an agent acted twice on one task and class");
     for record in engine.memory().records() {
         prop_assert!(record.root == NO_FAULT || (record.root as usize) < model.faults.len());
     }
@@ -151,7 +165,13 @@ fn check_run(model: &Model, seed: u64) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    // A fixed seed keeps CI reproducible; set PROPTEST_RNG_SEED=random and
+    // PROPTEST_CASES=5000 locally to explore further.
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed_ca5c),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn invariants_hold_on_random_scenarios(text in scenario(), seed in any::<u64>()) {

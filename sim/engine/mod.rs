@@ -75,6 +75,12 @@ struct AgentState {
     accepted_corrupt: bool,
     produced_corrupt: bool,
     origin: bool,
+    /// Can receive one task twice (see `Graph::may_repeat`).
+    may_repeat: bool,
+    /// Dedupe fast path: the task this agent most recently acted on and
+    /// what it did (`DONE_*` bits); older tasks live in `Engine::dedupe`.
+    recent_task: u32,
+    recent_done: u8,
 }
 
 impl AgentState {
@@ -90,6 +96,9 @@ impl AgentState {
         accepted_corrupt: false,
         produced_corrupt: false,
         origin: false,
+        may_repeat: false,
+        recent_task: NONE,
+        recent_done: 0,
     };
 }
 
@@ -220,8 +229,8 @@ impl Engine {
             self.now = time;
             self.metrics.events += 1;
             match kind {
-                EventKind::SourceEmit(s) => self.source_emit(model, graph, s),
-                EventKind::Arrive(m) => self.arrive(model, graph, m),
+                EventKind::SourceEmit(s) => self.source_emit(model, s),
+                EventKind::Arrive(m) => self.arrive(model, m),
                 EventKind::ServiceDone(a) => self.service_done(model, graph, a),
                 EventKind::Fault(f) => self.fault_acts(model, graph, f),
             }
@@ -248,7 +257,8 @@ impl Engine {
         self.queue.reset();
         self.messages.clear();
         self.agents.clear();
-        self.agents.resize(model.agents.len(), AgentState::IDLE);
+        self.agents.extend(graph.may_repeat.iter().map(|&r| AgentState { may_repeat: r, ..AgentState::IDLE }));
+        debug_assert_eq!(self.agents.len(), model.agents.len());
         self.memory.reset();
         self.dedupe.clear();
         self.emitted.iter_mut().for_each(|e| *e = 0);
@@ -325,7 +335,7 @@ impl Engine {
     }
 
     fn new_message(&mut self, message: Message) -> u32 {
-        debug_assert_eq!(message.root == NO_FAULT, message.shift == 0.0, "clean messages carry no shift");
+        debug_assert!(message.corrupted() || message.shift == 0.0, "clean messages carry no shift");
         let id = self.messages.len() as u32;
         self.messages.push(message);
         self.metrics.messages += 1;
@@ -343,7 +353,7 @@ impl Engine {
 
     // ------------------------------------------------------------ sources
 
-    fn source_emit(&mut self, model: &Model, graph: &Graph, s: u32) {
+    fn source_emit(&mut self, model: &Model, s: u32) {
         let source = &model.sources[s as usize];
         let mut signal = source.signal_mean;
         if source.signal_sd > 0.0 {
@@ -376,7 +386,7 @@ impl Engine {
             };
             self.schedule(model, next, EventKind::SourceEmit(s));
         }
-        self.arrive(model, graph, id);
+        self.arrive(model, id);
     }
 
     fn apply_feed_faults(&mut self, model: &Model, message: &mut Message) {
@@ -401,10 +411,10 @@ impl Engine {
 
     // ------------------------------------------------------------ arrivals
 
-    fn arrive(&mut self, model: &Model, graph: &Graph, id: u32) {
+    fn arrive(&mut self, model: &Model, id: u32) {
         let message = self.messages[id as usize];
         let agent = message.receiver;
-        if self.is_duplicate(graph, &message) {
+        if self.is_duplicate(&message) {
             self.record(TraceKind::DropDuplicate, agent, id, message.sender, message.signal, message.root);
             return;
         }
@@ -441,13 +451,43 @@ impl Engine {
         ((message.task as u64) << 32) | message.receiver as u64
     }
 
+    /// What the receiver already did for the message's task (`DONE_*` bits).
+    fn done_for(&self, message: &Message) -> u8 {
+        let state = &self.agents[message.receiver as usize];
+        if state.recent_task == message.task {
+            state.recent_done
+        } else {
+            self.dedupe.get(&Self::dedupe_key(message)).copied().unwrap_or(0)
+        }
+    }
+
+    /// Records `bit` for the message's task at its receiver; returns whether
+    /// the bit was new.
+    fn mark_done(&mut self, message: &Message, bit: u8) -> bool {
+        let state = &mut self.agents[message.receiver as usize];
+        let done = if state.recent_task == message.task {
+            &mut state.recent_done
+        } else {
+            if state.recent_task != NONE {
+                let evicted = ((state.recent_task as u64) << 32) | message.receiver as u64;
+                self.dedupe.insert(evicted, state.recent_done);
+            }
+            state.recent_task = message.task;
+            state.recent_done = self.dedupe.remove(&Self::dedupe_key(message)).unwrap_or(0);
+            &mut state.recent_done
+        };
+        let before = *done;
+        *done |= bit;
+        before & bit == 0
+    }
+
     /// A repeat delivery of a task the receiver already acted on with the
-    /// same content class. Only agents with several in-channels can get one.
-    fn is_duplicate(&self, graph: &Graph, message: &Message) -> bool {
-        if message.channel == NONE || graph.in_degree[message.receiver as usize] < 2 {
+    /// same content class. Only agents that `may_repeat` can get one.
+    fn is_duplicate(&self, message: &Message) -> bool {
+        if message.channel == NONE || !self.agents[message.receiver as usize].may_repeat {
             return false;
         }
-        let done = self.dedupe.get(&Self::dedupe_key(message)).copied().unwrap_or(0);
+        let done = self.done_for(message);
         if message.corrupted() {
             done & DONE_CORRUPT != 0
         } else {
@@ -487,7 +527,7 @@ impl Engine {
         self.metrics.sojourn_total += self.now - input.arrived_at;
         let output = self.compute_output(model, graph, agent, &input);
         self.record(TraceKind::Process, agent, id, NONE, output.signal, output.root);
-        if self.claim_effects(model, graph, &input, output.root != NO_FAULT) {
+        if self.claim_effects(model, &input, output.root != NO_FAULT) {
             self.effects(model, graph, agent, id, &input, output);
         }
         let state = &mut self.agents[agent as usize];
@@ -506,18 +546,22 @@ impl Engine {
 
     /// Whether this output has effects: clean outputs only when clean traffic
     /// is relayed, and never twice for the same task and content class.
-    fn claim_effects(&mut self, model: &Model, graph: &Graph, input: &Message, corrupted: bool) -> bool {
+    fn claim_effects(&mut self, model: &Model, input: &Message, corrupted: bool) -> bool {
         if !corrupted && !model.clean_relay {
             return false;
         }
-        if input.channel == NONE || graph.in_degree[input.receiver as usize] < 2 {
+        // Source deliveries start new tasks, but the agent may see the task
+        // again through a cycle, so what it did is recorded all the same.
+        if !self.agents[input.receiver as usize].may_repeat {
             return true;
         }
-        let done = self.dedupe.entry(Self::dedupe_key(input)).or_insert(0);
-        let bit = if corrupted { DONE_CORRUPT } else { DONE_CLEAN };
-        let fresh = if corrupted { *done & DONE_CORRUPT == 0 } else { *done == 0 };
-        *done |= bit;
-        fresh
+        if corrupted {
+            self.mark_done(input, DONE_CORRUPT)
+        } else {
+            let fresh = self.done_for(input) == 0;
+            self.mark_done(input, DONE_CLEAN);
+            fresh
+        }
     }
 
     fn compute_output(&mut self, model: &Model, graph: &Graph, agent: u32, input: &Message) -> Output {
@@ -574,6 +618,9 @@ impl Engine {
     }
 
     fn hallucinate(&mut self, model: &Model, agent: u32, output: &mut Output) {
+        if self.hallucination_faults.is_empty() {
+            return;
+        }
         let range =
             self.hallucination_start[agent as usize] as usize..self.hallucination_start[agent as usize + 1] as usize;
         for i in range {
@@ -684,7 +731,7 @@ impl Engine {
                 if next < end {
                     self.schedule(model, next, EventKind::Fault(f));
                 }
-                self.arrive(model, graph, id);
+                self.arrive(model, id);
             }
             FaultKind::MemoryPoisoning { partition, records, shift, .. } => {
                 let base = self.memory.newest(partition).map_or(0.0, |r| r.signal - r.shift);

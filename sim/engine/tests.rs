@@ -170,6 +170,16 @@ fn a_task_reaching_an_agent_twice_is_handled_once() {
 }
 
 #[test]
+fn interleaved_tasks_are_each_handled_once() {
+    // Tasks every 500 ms cross paths of 2 s and 3 s: T sees several tasks
+    // in flight at once, so the dedupe slot is evicted and reloaded.
+    let text = DIAMOND.replace("period = \"10s\" }\ncount = 3", "period = \"500ms\" }\ncount = 10");
+    let (metrics, trace, _) = run_traced(&model(&text), 1);
+    assert_eq!(metrics.actions, 10);
+    assert_eq!(count(&trace, TraceKind::DropDuplicate), 10);
+}
+
+#[test]
 fn a_corrupted_copy_is_processed_after_a_clean_one() {
     let m = with_fault(
         DIAMOND,
