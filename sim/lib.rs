@@ -6,6 +6,43 @@
 //! graph; the [`engine`] runs one replication into [`metrics::RunMetrics`];
 //! [`runner`] runs many in parallel; [`summary`] folds them; [`output`]
 //! writes files. See `ARCHITECTURE.md` for the map.
+//!
+//! ```
+//! use cascade::{runner, scenario, summary};
+//!
+//! let model = scenario::parse("chain.toml", r#"
+//!     name = "chain"
+//!     horizon = "10m"
+//!     quiet_window = "1m"
+//!     [[agents]]
+//!     id = "A"
+//!     [[agents]]
+//!     id = "B"
+//!     action = true
+//!     [[channels]]
+//!     from = "A"
+//!     to = "B"
+//!     latency = "50ms"
+//!     [[sources]]
+//!     id = "feed"
+//!     target = "A"
+//!     arrival = { process = "periodic", period = "1s" }
+//!     [[faults]]
+//!     kind = "poisoned_feed"
+//!     agent = "A"
+//!     start = "1m"
+//!     duration = "1m"
+//!     shift = -30.0
+//! "#).expect("a valid scenario");
+//! let plan = runner::Plan { seed: 7, point: 0, first: 0, count: 4 };
+//! let runs = runner::run_plan(&model, plan, 1, &|_| {});
+//! // B is the only agent reached; both agents emit corrupted output; the
+//! // 60 poisoned tasks (one per second for a minute) each end in an action.
+//! assert!(runs.iter().all(|r| r.agents_reached == 1 && r.agents_corrupted == 2));
+//! assert!(runs.iter().all(|r| r.corrupted_actions == 60 && r.contained));
+//! let summary = summary::summarize(&runs);
+//! assert_eq!(summary.containment.rate, 1.0);
+//! ```
 
 pub mod bundled;
 pub mod dist;

@@ -24,6 +24,13 @@ pub const DURATION_EXPECTED: &str = "a duration like \"250ms\", \"1.5s\", \"5m\"
 ///
 /// The value must be a whole number of microseconds; `"0.5us"` is refused
 /// rather than silently rounded.
+///
+/// ```
+/// use cascade::time::parse_duration;
+/// assert_eq!(parse_duration("1.5s"), Ok(1_500_000));
+/// assert_eq!(parse_duration("5m"), Ok(300_000_000));
+/// assert!(parse_duration("5").is_err());
+/// ```
 pub fn parse_duration(text: &str) -> Result<Micros, String> {
     let text = text.trim();
     let split = text
