@@ -48,6 +48,7 @@ pub mod bundled;
 pub mod dist;
 pub mod engine;
 pub mod metrics;
+pub mod mitigation;
 pub mod model;
 pub mod output;
 pub mod rng;

@@ -20,6 +20,9 @@ pub struct RunMetrics {
     pub corrupted_actions: u64,
     /// Memory records written with corrupted content (planted ones included).
     pub corrupted_records: u64,
+    /// Onset to the first detection (a failed boundary validation, which a
+    /// breaker trip always is) at or after onset.
+    pub t_detect: Option<Micros>,
     /// Onset to the last accepted corrupted input, when contained.
     pub t_contain: Option<Micros>,
     /// No corrupted input was accepted in the final quiet window.
@@ -30,6 +33,15 @@ pub struct RunMetrics {
     pub messages: u64,
     pub actions: u64,
     pub records: u64,
+    /// Clean channel messages rejected at a boundary (failed validation or open breaker).
+    pub rejected_clean: u64,
+    /// Corrupted channel messages rejected at a boundary.
+    pub rejected_corrupted: u64,
+    /// Breaker transitions to OPEN (each raises an alert).
+    pub breaker_trips: u64,
+    /// Trips on a channel that had carried no corrupted message since its
+    /// breaker last closed (or since the start).
+    pub false_trips: u64,
     /// Events the engine processed.
     pub events: u64,
     /// Inputs processed and their total time in system (arrival to done).

@@ -226,6 +226,7 @@ pub struct Model {
     pub sources: Vec<Source>,
     pub faults: Vec<Fault>,
     pub memory: Memory,
+    pub mitigations: crate::mitigation::Mitigations,
 }
 
 impl Model {

@@ -64,15 +64,20 @@ fn finish(writer: csv::Writer<Vec<u8>>) -> Vec<u8> {
 }
 
 /// Column names of `runs.csv`.
-pub const RUN_COLUMNS: [&str; 13] = [
+pub const RUN_COLUMNS: [&str; 18] = [
     "run",
     "agents_reached",
     "agents_corrupted",
     "corrupted_messages",
     "corrupted_actions",
     "corrupted_records",
+    "t_detect_s",
     "contained",
     "t_contain_s",
+    "rejected_clean",
+    "rejected_corrupted",
+    "breaker_trips",
+    "false_trips",
     "messages",
     "actions",
     "records",
@@ -93,8 +98,13 @@ pub fn runs_csv(runs: &[RunMetrics]) -> Vec<u8> {
                 m.corrupted_messages.to_string(),
                 m.corrupted_actions.to_string(),
                 m.corrupted_records.to_string(),
+                m.t_detect.map(format_seconds).unwrap_or_default(),
                 (m.contained as u8).to_string(),
                 m.t_contain.map(format_seconds).unwrap_or_default(),
+                m.rejected_clean.to_string(),
+                m.rejected_corrupted.to_string(),
+                m.breaker_trips.to_string(),
+                m.false_trips.to_string(),
                 m.messages.to_string(),
                 m.actions.to_string(),
                 m.records.to_string(),
@@ -247,7 +257,7 @@ mod tests {
         let text = String::from_utf8(runs_csv(&[run])).unwrap();
         let mut lines = text.lines();
         assert_eq!(lines.next().unwrap(), RUN_COLUMNS.join(","));
-        assert_eq!(lines.next().unwrap(), "3,2,0,0,0,0,1,1.500000,0,0,0,0,0.333333");
+        assert_eq!(lines.next().unwrap(), "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0,0,0.333333");
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub enum Stream {
     Faults = 3,
     /// Output noise, routing choices and propagation coins.
     Behaviour = 4,
+    /// Mitigation coins (the Bernoulli detector).
+    Mitigation = 5,
 }
 
 /// SplitMix64 step: a bijective mixer used to spread seeds into keys.

@@ -6,6 +6,9 @@
 //! expected. Unknown keys are refused everywhere.
 
 use crate::dist::Dist;
+use crate::mitigation::breaker::SeedBreakerConfig;
+use crate::mitigation::detector::DetectorConfig;
+use crate::mitigation::Mitigations;
 use crate::model::{
     Agent, Arrival, Channel, Fault, FaultKind, Generator, Memory, Model, OutputRule, Partition, Role, Source, Topology,
 };
@@ -69,6 +72,57 @@ struct ScenarioFile {
     memory: MemorySpec,
     #[serde(default)]
     faults: Vec<FaultSpec>,
+    #[serde(default)]
+    mitigations: MitigationsSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct MitigationsSpec {
+    validation: Option<ValidationSpec>,
+    breaker: Option<BreakerSpec>,
+}
+
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum DetectorKind {
+    #[default]
+    Zscore,
+    Bernoulli,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidationSpec {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default)]
+    detector: DetectorKind,
+    threshold: Option<f64>,
+    warmup: Option<u32>,
+    true_positive: Option<f64>,
+    false_positive: Option<f64>,
+}
+
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum BreakerMode {
+    #[default]
+    Seed,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BreakerSpec {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default)]
+    mode: BreakerMode,
+    failure_threshold: Option<u32>,
+    anomaly_threshold: Option<f64>,
+    window: Option<u32>,
+    reset_timeout: Option<Duration>,
+    half_open_max_probes: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -408,6 +462,7 @@ fn compile(spec: ScenarioFile) -> Result<Model, KeyError> {
     let sources = compile_sources(&spec.sources, &names)?;
     let memory = compile_memory(&spec.memory, &names)?;
     let faults = compile_faults(spec.faults, &names, &topology, horizon, &memory)?;
+    let mitigations = compile_mitigations(&spec.mitigations)?;
     Ok(Model {
         name: spec.name,
         description: spec.description,
@@ -419,6 +474,95 @@ fn compile(spec: ScenarioFile) -> Result<Model, KeyError> {
         sources,
         faults,
         memory,
+        mitigations,
+    })
+}
+
+fn compile_mitigations(spec: &MitigationsSpec) -> Result<Mitigations, KeyError> {
+    let validation = match &spec.validation {
+        Some(v) if v.enabled => Some(compile_validation(v)?),
+        _ => None,
+    };
+    let breaker = match &spec.breaker {
+        Some(b) if b.enabled => Some(compile_breaker(b)?),
+        _ => None,
+    };
+    if breaker.is_some() && validation.is_none() {
+        return err(
+            "mitigations.breaker",
+            "needs [mitigations.validation] enabled: the breaker counts failed validations",
+        );
+    }
+    Ok(Mitigations { validation, breaker })
+}
+
+fn compile_validation(spec: &ValidationSpec) -> Result<DetectorConfig, KeyError> {
+    let key = "mitigations.validation";
+    let only = |name: &str, kind: &str| err(format!("{key}.{name}"), format!("only applies to detector = \"{kind}\""));
+    match spec.detector {
+        DetectorKind::Zscore => {
+            if spec.true_positive.is_some() {
+                return only("true_positive", "bernoulli");
+            }
+            if spec.false_positive.is_some() {
+                return only("false_positive", "bernoulli");
+            }
+            let threshold = spec.threshold.unwrap_or(3.0);
+            if !(threshold.is_finite() && threshold > 0.0) {
+                return err(
+                    format!("{key}.threshold"),
+                    format!("must be a number of standard deviations > 0, got {threshold}"),
+                );
+            }
+            Ok(DetectorConfig::ZScore { threshold, warmup: spec.warmup.unwrap_or(20).max(2) })
+        }
+        DetectorKind::Bernoulli => {
+            if spec.threshold.is_some() {
+                return only("threshold", "zscore");
+            }
+            if spec.warmup.is_some() {
+                return only("warmup", "zscore");
+            }
+            let Some(true_positive) = spec.true_positive else {
+                return err(
+                    format!("{key}.true_positive"),
+                    "missing; expected the detection probability of a corrupted message",
+                );
+            };
+            let true_positive = check_probability(&format!("{key}.true_positive"), true_positive)?;
+            let false_positive =
+                check_probability(&format!("{key}.false_positive"), spec.false_positive.unwrap_or(0.0))?;
+            Ok(DetectorConfig::Bernoulli { true_positive, false_positive })
+        }
+    }
+}
+
+fn compile_breaker(spec: &BreakerSpec) -> Result<SeedBreakerConfig, KeyError> {
+    let key = "mitigations.breaker";
+    let defaults = SeedBreakerConfig::default();
+    let BreakerMode::Seed = spec.mode;
+    let failure_threshold = spec.failure_threshold.unwrap_or(defaults.failure_threshold);
+    if failure_threshold == 0 {
+        return err(format!("{key}.failure_threshold"), "must be at least 1 failure");
+    }
+    let anomaly_threshold = check_probability(
+        &format!("{key}.anomaly_threshold"),
+        spec.anomaly_threshold.unwrap_or(defaults.anomaly_threshold),
+    )?;
+    let window = spec.window.unwrap_or(defaults.window);
+    if !(1..=64).contains(&window) {
+        return err(format!("{key}.window"), format!("must be between 1 and 64 validations, got {window}"));
+    }
+    let half_open_max_probes = spec.half_open_max_probes.unwrap_or(defaults.half_open_max_probes);
+    if half_open_max_probes == 0 {
+        return err(format!("{key}.half_open_max_probes"), "must be at least 1 probe");
+    }
+    Ok(SeedBreakerConfig {
+        failure_threshold,
+        anomaly_threshold,
+        window,
+        reset_timeout: spec.reset_timeout.map_or(defaults.reset_timeout, |d| d.0),
+        half_open_max_probes,
     })
 }
 

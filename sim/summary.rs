@@ -124,13 +124,18 @@ pub struct Summary {
 type Extract = fn(&RunMetrics) -> Option<u64>;
 
 /// The summarised metrics, in output order.
-pub const METRICS: [(&str, Unit, Extract); 9] = [
+pub const METRICS: [(&str, Unit, Extract); 14] = [
     ("agents_reached", Unit::Count, |m| Some(m.agents_reached as u64)),
     ("agents_corrupted", Unit::Count, |m| Some(m.agents_corrupted as u64)),
     ("corrupted_messages", Unit::Count, |m| Some(m.corrupted_messages)),
     ("corrupted_actions", Unit::Count, |m| Some(m.corrupted_actions)),
     ("corrupted_records", Unit::Count, |m| Some(m.corrupted_records)),
+    ("t_detect", Unit::Micros, |m| m.t_detect),
     ("t_contain", Unit::Micros, |m| m.t_contain),
+    ("rejected_clean", Unit::Count, |m| Some(m.rejected_clean)),
+    ("rejected_corrupted", Unit::Count, |m| Some(m.rejected_corrupted)),
+    ("breaker_trips", Unit::Count, |m| Some(m.breaker_trips)),
+    ("false_trips", Unit::Count, |m| Some(m.false_trips)),
     ("messages", Unit::Count, |m| Some(m.messages)),
     ("actions", Unit::Count, |m| Some(m.actions)),
     ("mean_sojourn", Unit::Micros, |m| m.mean_sojourn().map(|s| (s + 0.5) as u64)),

@@ -131,3 +131,55 @@ shift = 1.0
         d.ci_high
     );
 }
+
+/// A seed-mode breaker behind a Bernoulli detector (true-positive rate q, no
+/// false positives) on a channel that carries only corrupted messages trips
+/// at the k-th detection. The corrupted messages it accepts first are the
+/// failures before the k-th success of a Bernoulli(q) sequence: negative
+/// binomial, mean k(1-q)/q, P(none accepted) = q^k.
+#[test]
+fn corrupted_messages_accepted_before_a_seed_breaker_trips_are_negative_binomial() {
+    let (k, q) = (3u32, 0.3f64);
+    let model = common::model(&format!(
+        r#"
+name = "negbin"
+horizon = "10m"
+quiet_window = "1s"
+[[agents]]
+id = "A"
+[[agents]]
+id = "B"
+action = true
+[[channels]]
+from = "A"
+to = "B"
+[[sources]]
+id = "feed"
+target = "A"
+arrival = {{ process = "periodic", period = "1s" }}
+count = 200
+[[faults]]
+kind = "compromised_agent"
+agent = "A"
+start = "0s"
+shift = 1.0
+[mitigations.validation]
+detector = "bernoulli"
+true_positive = {q}
+[mitigations.breaker]
+failure_threshold = {k}
+anomaly_threshold = 1.0
+reset_timeout = "1h"
+"#
+    ));
+    let runs = common::runs(&model, 99, 20_000, 0);
+    let accepted: Vec<u64> = runs.iter().map(|r| r.corrupted_actions).collect();
+    assert!(runs.iter().all(|r| r.breaker_trips == 1 && r.false_trips == 0));
+    let d = distribution(&accepted).unwrap();
+    let mean = k as f64 * (1.0 - q) / q;
+    assert!(d.ci_low <= mean && mean <= d.ci_high, "mean {} CI [{}, {}] vs {mean}", d.mean, d.ci_low, d.ci_high);
+    let none = accepted.iter().filter(|&&a| a == 0).count() as u64;
+    let p = cascade::summary::proportion(none, accepted.len() as u64);
+    let expected = q.powi(k as i32);
+    assert!(p.low <= expected && expected <= p.high, "P(0) = {} [{}, {}] vs {expected}", p.rate, p.low, p.high);
+}

@@ -203,6 +203,7 @@ mod tests {
             sources: vec![],
             faults: vec![],
             memory: Memory { isolated, capacity, grants },
+            mitigations: Default::default(),
         }
     }
 

@@ -20,6 +20,8 @@ pub use queue::{EventKind, EventQueue};
 pub use trace::{TraceKind, TraceRow};
 
 use crate::metrics::RunMetrics;
+use crate::mitigation::breaker::{SeedBreaker, State, Verdict};
+use crate::mitigation::detector::{self, Baseline};
 use crate::model::{Arrival, FaultKind, Model, OutputRule, NONE, NO_FAULT};
 use crate::rng::{self, SimRng, Stream};
 use crate::time::Micros;
@@ -138,6 +140,7 @@ struct Streams {
     timing: SimRng,
     faults: SimRng,
     behaviour: SimRng,
+    mitigation: SimRng,
 }
 
 impl Streams {
@@ -147,12 +150,24 @@ impl Streams {
             timing: rng::stream(key, Stream::Timing),
             faults: rng::stream(key, Stream::Faults),
             behaviour: rng::stream(key, Stream::Behaviour),
+            mitigation: rng::stream(key, Stream::Mitigation),
         }
     }
 }
 
+/// The boundary state of one channel: validation baseline and breaker.
+#[derive(Clone, Copy, Debug, Default)]
+struct Guard {
+    baseline: Baseline,
+    breaker: SeedBreaker,
+    /// A corrupted message arrived since the breaker last closed.
+    corruption_seen: bool,
+}
+
 /// Everything one run mutates; reused across runs.
 pub struct Engine {
+    guards: Vec<Guard>,
+    first_detection: Option<Micros>,
     queue: EventQueue,
     messages: Vec<Message>,
     agents: Vec<AgentState>,
@@ -196,6 +211,8 @@ impl Engine {
             hallucination_start[a + 1] = hallucination_faults.len() as u32;
         }
         Engine {
+            guards: Vec::new(),
+            first_detection: None,
             queue: EventQueue::default(),
             messages: Vec::new(),
             agents: vec![AgentState::IDLE; n],
@@ -271,6 +288,11 @@ impl Engine {
         self.next_task = 0;
         self.last_corrupt_accept = None;
         self.metrics = RunMetrics::default();
+        self.guards.clear();
+        if model.mitigations.validation.is_some() {
+            self.guards.resize(graph.channels.len(), Guard::default());
+        }
+        self.first_detection = None;
     }
 
     fn schedule_initial(&mut self, model: &Model) {
@@ -414,6 +436,9 @@ impl Engine {
     fn arrive(&mut self, model: &Model, id: u32) {
         let message = self.messages[id as usize];
         let agent = message.receiver;
+        if message.channel != NONE && !self.guards.is_empty() && !self.boundary(model, id, &message) {
+            return;
+        }
         if self.is_duplicate(&message) {
             self.record(TraceKind::DropDuplicate, agent, id, message.sender, message.signal, message.root);
             return;
@@ -439,6 +464,55 @@ impl Engine {
             state.tail = id;
         } else {
             self.start_service(model, agent, id);
+        }
+    }
+
+    /// Boundary validation and the channel's breaker; `false` rejects the message.
+    fn boundary(&mut self, model: &Model, id: u32, message: &Message) -> bool {
+        let Some(validation) = &model.mitigations.validation else { return true };
+        let corrupted = message.corrupted();
+        let Guard { baseline, breaker, corruption_seen } = &mut self.guards[message.channel as usize];
+        *corruption_seen |= corrupted;
+        let rng = &mut self.streams.mitigation;
+        let mut validate = || detector::failed(validation, baseline, message.signal, corrupted, rng);
+        let verdict = match &model.mitigations.breaker {
+            Some(config) => {
+                let was_half_open = breaker.state == State::HalfOpen;
+                let verdict = breaker.on_message(config, self.now, validate);
+                if was_half_open && breaker.state == State::Closed {
+                    *corruption_seen = false;
+                }
+                verdict
+            }
+            None if validate() => Verdict::RejectInvalid,
+            None => Verdict::Accept,
+        };
+        let trip_was_false = !*corruption_seen;
+        if verdict == Verdict::Accept {
+            return true;
+        }
+        self.reject(model, id, message, verdict, trip_was_false);
+        false
+    }
+
+    fn reject(&mut self, model: &Model, id: u32, message: &Message, verdict: Verdict, trip_was_false: bool) {
+        if message.corrupted() {
+            self.metrics.rejected_corrupted += 1;
+        } else {
+            self.metrics.rejected_clean += 1;
+        }
+        let kind = if verdict == Verdict::RejectOpen { TraceKind::RejectOpen } else { TraceKind::RejectInvalid };
+        self.record(kind, message.receiver, id, message.sender, message.signal, message.root);
+        if verdict == Verdict::RejectOpen {
+            return;
+        }
+        if self.first_detection.is_none() && model.onset().is_some_and(|onset| self.now >= onset) {
+            self.first_detection = Some(self.now);
+        }
+        if verdict == Verdict::Trip {
+            self.metrics.breaker_trips += 1;
+            self.metrics.false_trips += trip_was_false as u64;
+            self.record(TraceKind::Alert, message.receiver, id, message.sender, message.signal, message.root);
         }
     }
 
@@ -777,6 +851,7 @@ impl Engine {
         metrics.agents_reached = self.agents.iter().filter(|a| a.accepted_corrupt && !a.origin).count() as u32;
         metrics.agents_corrupted = self.agents.iter().filter(|a| a.produced_corrupt).count() as u32;
         metrics.onset = model.onset();
+        metrics.t_detect = self.first_detection.zip(metrics.onset).map(|(t, onset)| t - onset);
         metrics.contained = true;
         if let Some(onset) = metrics.onset {
             match self.last_corrupt_accept {

@@ -441,3 +441,74 @@ shift = 1.0"#,
     assert_eq!(first, again);
     assert_eq!(first, Engine::new(&m).run(&m, &graph, &run_key(9, 0, 3), false));
 }
+
+const GUARDED: &str = r#"
+name = "guarded"
+horizon = "20m"
+quiet_window = "1m"
+[[agents]]
+id = "A"
+noise = 1.0
+[[agents]]
+id = "B"
+action = true
+[[channels]]
+from = "A"
+to = "B"
+latency = "10ms"
+[[sources]]
+id = "feed"
+target = "A"
+arrival = { process = "periodic", period = "1s" }
+signal = { mean = 100.0 }
+[[faults]]
+kind = "poisoned_feed"
+agent = "A"
+start = "2m"
+duration = "1m"
+shift = -30.0
+"#;
+
+#[test]
+fn zscore_validation_rejects_the_poisoned_prices() {
+    let m = model(&format!("{GUARDED}\n[mitigations.validation]\ndetector = \"zscore\"\nthreshold = 4.0"));
+    let (metrics, trace, _) = run_traced(&m, 1);
+    // All 60 poisoned messages (30 sd away) fail at B's boundary; clean ones pass.
+    assert_eq!((metrics.rejected_corrupted, metrics.corrupted_actions, metrics.agents_reached), (60, 0, 0));
+    assert_eq!(metrics.t_detect, Some(10_000), "detected at the first poisoned arrival, one latency after onset");
+    assert_eq!(metrics.breaker_trips, 0);
+    assert!(metrics.rejected_clean <= 1, "a 4-sigma test on N(100, 1) rarely fails clean traffic");
+    assert_eq!(count(&trace, TraceKind::RejectInvalid) as u64, metrics.rejected_corrupted + metrics.rejected_clean);
+}
+
+#[test]
+fn seed_breaker_trips_on_the_third_failure_and_stays_open() {
+    let text = format!(
+        "{GUARDED}\n[mitigations.validation]\nthreshold = 4.0\n[mitigations.breaker]\nmode = \"seed\"\nreset_timeout = \"5m\""
+    );
+    let (metrics, trace, _) = run_traced(&model(&text), 1);
+    assert_eq!(metrics.breaker_trips, 1);
+    assert_eq!(metrics.false_trips, 0);
+    let alert = trace.iter().find(|r| r.kind == TraceKind::Alert).expect("an alert");
+    assert_eq!((alert.agent, alert.other), (1, 0), "alert names target B and source A");
+    assert_eq!(alert.time, 2 * 60 * crate::time::SECOND + 2 * crate::time::SECOND + 10_000);
+    // Open for 5 minutes from 2:02: the other 57 poisoned and the next ~240
+    // clean messages bounce; the first message after 7:02 is a probe that closes it.
+    assert_eq!(count(&trace, TraceKind::RejectInvalid), 3);
+    let open = trace.iter().filter(|r| r.kind == TraceKind::RejectOpen).count() as u64;
+    assert_eq!(open, 300);
+    assert_eq!(metrics.rejected_corrupted, 60);
+    assert_eq!(metrics.rejected_clean, 300 - 57);
+    assert_eq!(metrics.corrupted_actions, 0);
+}
+
+#[test]
+fn a_trip_on_clean_traffic_counts_as_false() {
+    let text = GUARDED.replace("shift = -30.0", "shift = 0.0")
+        + "\n[mitigations.validation]\ndetector = \"bernoulli\"\ntrue_positive = 1.0\nfalse_positive = 1.0\n[mitigations.breaker]\n";
+    let (metrics, _, _) = run_traced(&model(&text), 1);
+    assert!(metrics.breaker_trips >= 2);
+    // The first trip comes before any corruption: false. Later trips during
+    // the poisoned minute are real, the ones after close again are false.
+    assert!(metrics.false_trips >= 1 && metrics.false_trips < metrics.breaker_trips);
+}

@@ -33,6 +33,12 @@ pub enum TraceKind {
     Spoof,
     /// A fault planted corrupted memory records (`other` = how many).
     MemoryPoison,
+    /// A boundary rejected a message that failed validation (`other` = sender).
+    RejectInvalid,
+    /// A boundary rejected a message because the channel's breaker is open (`other` = sender).
+    RejectOpen,
+    /// A breaker tripped and raised an alert (`agent` = target, `other` = source).
+    Alert,
 }
 
 impl TraceKind {
@@ -51,6 +57,9 @@ impl TraceKind {
             TraceKind::Hallucinate => "hallucinate",
             TraceKind::Spoof => "spoof",
             TraceKind::MemoryPoison => "memory_poison",
+            TraceKind::RejectInvalid => "reject_invalid",
+            TraceKind::RejectOpen => "reject_open",
+            TraceKind::Alert => "alert",
         }
     }
 }

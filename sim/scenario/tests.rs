@@ -258,3 +258,50 @@ fn omitted_templates_take_the_documented_defaults() {
     let Topology::Generated { channel, redraw, .. } = &model.topology else { panic!("generated expected") };
     assert_eq!((channel.propagation, channel.latency, *redraw), (1.0, crate::dist::Dist::Fixed(0), false));
 }
+
+#[test]
+fn mitigations_compile_with_defaults_and_check_their_values() {
+    let on = format!("{BASE}\n[mitigations.validation]\n[mitigations.breaker]");
+    let model = parse("f.toml", &on).unwrap();
+    assert_eq!(model.mitigations.validation, Some(DetectorConfig::ZScore { threshold: 3.0, warmup: 20 }));
+    assert_eq!(model.mitigations.breaker, Some(SeedBreakerConfig::default()));
+    let off = format!("{BASE}\n[mitigations.validation]\nenabled = false");
+    assert_eq!(parse("f.toml", &off).unwrap().mitigations, Mitigations::default());
+    let with = |table: &str| format!("{BASE}\n{table}");
+    assert_refused(&with("[mitigations.breaker]"), "mitigations.breaker", "needs [mitigations.validation]");
+    assert_refused(
+        &with("[mitigations.validation]\ndetector = \"bernoulli\""),
+        "mitigations.validation.true_positive",
+        "missing",
+    );
+    assert_refused(
+        &with("[mitigations.validation]\ndetector = \"bernoulli\"\ntrue_positive = 0.5\nthreshold = 2.0"),
+        "mitigations.validation.threshold",
+        "only applies to detector = \"zscore\"",
+    );
+    assert_refused(
+        &with("[mitigations.validation]\ntrue_positive = 0.5"),
+        "mitigations.validation.true_positive",
+        "bernoulli",
+    );
+    assert_refused(&with("[mitigations.validation]\nthreshold = -1.0"), "mitigations.validation.threshold", "> 0");
+    assert_refused(
+        &with("[mitigations.validation]\ndetector = \"bernoulli\"\ntrue_positive = 1.5"),
+        "mitigations.validation.true_positive",
+        "probability",
+    );
+    let breaker = |line: &str| with(&format!("[mitigations.validation]\n[mitigations.breaker]\n{line}"));
+    assert_refused(&breaker("failure_threshold = 0"), "mitigations.breaker.failure_threshold", "at least 1");
+    assert_refused(&breaker("window = 65"), "mitigations.breaker.window", "between 1 and 64");
+    assert_refused(&breaker("half_open_max_probes = 0"), "mitigations.breaker.half_open_max_probes", "at least 1");
+    assert_refused(&breaker("anomaly_threshold = 2.0"), "mitigations.breaker.anomaly_threshold", "probability");
+    assert_refused(&breaker("mode = \"sliding\""), "mitigations.breaker.mode", "unknown variant");
+    assert_refused(&breaker("reset = \"5m\""), "mitigations.breaker.reset", "unknown field");
+    assert_refused(&with("[mitigations.firewall]"), "mitigations.firewall", "unknown field");
+    let tuned = breaker("failure_threshold = 5\nreset_timeout = \"1m\"\nwindow = 10\nhalf_open_max_probes = 2");
+    let config = parse("f.toml", &tuned).unwrap().mitigations.breaker.unwrap();
+    assert_eq!(
+        (config.failure_threshold, config.reset_timeout, config.window, config.half_open_max_probes),
+        (5, 60 * SECOND, 10, 2)
+    );
+}
