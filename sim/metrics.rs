@@ -42,6 +42,12 @@ pub struct RunMetrics {
     /// Trips on a channel that had carried no corrupted message since its
     /// breaker last closed (or since the start).
     pub false_trips: u64,
+    /// Clean messages a cap stopped from being sent.
+    pub capped_clean: u64,
+    /// Corrupted messages a cap stopped from being sent.
+    pub capped_corrupted: u64,
+    /// Agent-time spent in cooldown after breaker trips (µs, up to the horizon).
+    pub held_time: Micros,
     /// Events the engine processed.
     pub events: u64,
     /// Inputs processed and their total time in system (arrival to done).

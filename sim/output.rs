@@ -64,7 +64,7 @@ fn finish(writer: csv::Writer<Vec<u8>>) -> Vec<u8> {
 }
 
 /// Column names of `runs.csv`.
-pub const RUN_COLUMNS: [&str; 18] = [
+pub const RUN_COLUMNS: [&str; 21] = [
     "run",
     "agents_reached",
     "agents_corrupted",
@@ -78,6 +78,9 @@ pub const RUN_COLUMNS: [&str; 18] = [
     "rejected_corrupted",
     "breaker_trips",
     "false_trips",
+    "capped_clean",
+    "capped_corrupted",
+    "held_time_s",
     "messages",
     "actions",
     "records",
@@ -105,6 +108,9 @@ pub fn runs_csv(runs: &[RunMetrics]) -> Vec<u8> {
                 m.rejected_corrupted.to_string(),
                 m.breaker_trips.to_string(),
                 m.false_trips.to_string(),
+                m.capped_clean.to_string(),
+                m.capped_corrupted.to_string(),
+                format_seconds(m.held_time),
                 m.messages.to_string(),
                 m.actions.to_string(),
                 m.records.to_string(),
@@ -257,7 +263,7 @@ mod tests {
         let text = String::from_utf8(runs_csv(&[run])).unwrap();
         let mut lines = text.lines();
         assert_eq!(lines.next().unwrap(), RUN_COLUMNS.join(","));
-        assert_eq!(lines.next().unwrap(), "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0,0,0.333333");
+        assert_eq!(lines.next().unwrap(), "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,0,0,0,0,0.333333");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use crate::dist::Dist;
 use crate::mitigation::breaker::SeedBreakerConfig;
 use crate::mitigation::detector::DetectorConfig;
-use crate::mitigation::Mitigations;
+use crate::mitigation::{Caps, Mitigations, ZeroTrust};
 use crate::model::{
     Agent, Arrival, Channel, Fault, FaultKind, Generator, Memory, Model, OutputRule, Partition, Role, Source, Topology,
 };
@@ -80,7 +80,31 @@ struct ScenarioFile {
 #[serde(deny_unknown_fields)]
 struct MitigationsSpec {
     validation: Option<ValidationSpec>,
+    zero_trust: Option<ZeroTrustSpec>,
     breaker: Option<BreakerSpec>,
+    caps: Option<CapsSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ZeroTrustSpec {
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default)]
+    max_chain_depth: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapsSpec {
+    #[serde(default = "yes")]
+    enabled: bool,
+    max_fanout: Option<u32>,
+    max_depth: Option<u32>,
+    max_messages_per_cycle: Option<u32>,
+    cycle: Option<Duration>,
+    cooldown: Option<Duration>,
+    max_in_flight: Option<u32>,
 }
 
 #[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
@@ -487,13 +511,35 @@ fn compile_mitigations(spec: &MitigationsSpec) -> Result<Mitigations, KeyError> 
         Some(b) if b.enabled => Some(compile_breaker(b)?),
         _ => None,
     };
-    if breaker.is_some() && validation.is_none() {
+    let zero_trust =
+        spec.zero_trust.as_ref().filter(|z| z.enabled).map(|z| ZeroTrust { max_chain_depth: z.max_chain_depth });
+    if breaker.is_some() && validation.is_none() && zero_trust.is_none() {
         return err(
             "mitigations.breaker",
-            "needs [mitigations.validation] enabled: the breaker counts failed validations",
+            "needs [mitigations.validation] or [mitigations.zero_trust] enabled: the breaker counts failed checks",
         );
     }
-    Ok(Mitigations { validation, breaker })
+    let caps = match &spec.caps {
+        Some(c) if c.enabled => Some(compile_caps(c)?),
+        _ => None,
+    };
+    Ok(Mitigations { validation, zero_trust, breaker, caps })
+}
+
+fn compile_caps(spec: &CapsSpec) -> Result<Caps, KeyError> {
+    let d = Caps::default();
+    let cycle = spec.cycle.map_or(d.cycle, |c| c.0);
+    if cycle == 0 {
+        return err("mitigations.caps.cycle", "must be a positive duration");
+    }
+    Ok(Caps {
+        max_fanout: spec.max_fanout.unwrap_or(d.max_fanout),
+        max_depth: spec.max_depth.unwrap_or(d.max_depth),
+        max_per_cycle: spec.max_messages_per_cycle.unwrap_or(d.max_per_cycle),
+        cycle,
+        cooldown: spec.cooldown.map_or(d.cooldown, |c| c.0),
+        max_in_flight: spec.max_in_flight.unwrap_or(d.max_in_flight),
+    })
 }
 
 fn compile_validation(spec: &ValidationSpec) -> Result<DetectorConfig, KeyError> {

@@ -124,7 +124,7 @@ pub struct Summary {
 type Extract = fn(&RunMetrics) -> Option<u64>;
 
 /// The summarised metrics, in output order.
-pub const METRICS: [(&str, Unit, Extract); 14] = [
+pub const METRICS: [(&str, Unit, Extract); 17] = [
     ("agents_reached", Unit::Count, |m| Some(m.agents_reached as u64)),
     ("agents_corrupted", Unit::Count, |m| Some(m.agents_corrupted as u64)),
     ("corrupted_messages", Unit::Count, |m| Some(m.corrupted_messages)),
@@ -136,6 +136,9 @@ pub const METRICS: [(&str, Unit, Extract); 14] = [
     ("rejected_corrupted", Unit::Count, |m| Some(m.rejected_corrupted)),
     ("breaker_trips", Unit::Count, |m| Some(m.breaker_trips)),
     ("false_trips", Unit::Count, |m| Some(m.false_trips)),
+    ("capped_clean", Unit::Count, |m| Some(m.capped_clean)),
+    ("capped_corrupted", Unit::Count, |m| Some(m.capped_corrupted)),
+    ("held_time", Unit::Micros, |m| Some(m.held_time)),
     ("messages", Unit::Count, |m| Some(m.messages)),
     ("actions", Unit::Count, |m| Some(m.actions)),
     ("mean_sojourn", Unit::Micros, |m| m.mean_sojourn().map(|s| (s + 0.5) as u64)),

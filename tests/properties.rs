@@ -164,6 +164,28 @@ fn check_run(model: &Model, seed: u64) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// With fan-out cap k and depth cap d, the messages of one task reach at
+/// most k + k^2 + ... + k^d distinct agents, whatever the topology, output
+/// rule, faults and duplicates.
+fn check_reach_bound(model: &Model, seed: u64) -> Result<(), TestCaseError> {
+    let bound = model.mitigations.caps.and_then(|c| c.reach_bound()).expect("caps on");
+    let graph = graph_for(model, seed, 0, 0);
+    let mut engine = Engine::new(model);
+    engine.run(model, &graph, &run_key(seed, 0, 0), true);
+    let mut sends: Vec<(u32, u32)> =
+        engine.trace().iter().filter(|r| r.kind == TraceKind::Send).map(|r| (r.task, r.other)).collect();
+    sends.sort_unstable();
+    sends.dedup();
+    let mut per_task = std::collections::BTreeMap::new();
+    for (task, _) in sends {
+        *per_task.entry(task).or_insert(0u64) += 1;
+    }
+    for (task, reached) in per_task {
+        prop_assert!(reached <= bound, "task {} reached {} agents, bound {}", task, reached, bound);
+    }
+    Ok(())
+}
+
 proptest! {
     // A fixed seed keeps CI reproducible; set PROPTEST_RNG_SEED=random and
     // PROPTEST_CASES=5000 locally to explore further.
@@ -176,5 +198,21 @@ proptest! {
     #[test]
     fn invariants_hold_on_random_scenarios(text in scenario(), seed in any::<u64>()) {
         check_run(&compile(&text), seed)?;
+    }
+
+    #[test]
+    fn caps_bound_the_reach_of_a_single_source(
+        text in scenario(),
+        k in 1u32..4,
+        d in 1u32..5,
+        rate_cap in prop_oneof![Just(0u32), 1u32..50],
+        seed in any::<u64>(),
+    ) {
+        let caps = format!(
+            "[mitigations.caps]\nmax_fanout = {k}\nmax_depth = {d}\nmax_messages_per_cycle = {rate_cap}\ncycle = \"10s\"\n"
+        );
+        let model = compile(&format!("{text}\n{caps}"));
+        check_run(&model, seed)?;
+        check_reach_bound(&model, seed)?;
     }
 }

@@ -22,6 +22,7 @@ pub use trace::{TraceKind, TraceRow};
 use crate::metrics::RunMetrics;
 use crate::mitigation::breaker::{SeedBreaker, State, Verdict};
 use crate::mitigation::detector::{self, Baseline};
+use crate::mitigation::Caps;
 use crate::model::{Arrival, FaultKind, Model, OutputRule, NONE, NO_FAULT};
 use crate::rng::{self, SimRng, Stream};
 use crate::time::Micros;
@@ -79,6 +80,12 @@ struct AgentState {
     origin: bool,
     /// Can receive one task twice (see `Graph::may_repeat`).
     may_repeat: bool,
+    /// Caps: messages in flight, the current cycle and what was sent in it,
+    /// and the end of a cooldown.
+    in_flight: u32,
+    cycle: u64,
+    sent_in_cycle: u32,
+    held_until: Micros,
     /// Dedupe fast path: the task this agent most recently acted on and
     /// what it did (`DONE_*` bits); older tasks live in `Engine::dedupe`.
     recent_task: u32,
@@ -99,6 +106,10 @@ impl AgentState {
         produced_corrupt: false,
         origin: false,
         may_repeat: false,
+        in_flight: 0,
+        cycle: 0,
+        sent_in_cycle: 0,
+        held_until: 0,
         recent_task: NONE,
         recent_done: 0,
     };
@@ -246,8 +257,11 @@ impl Engine {
             self.now = time;
             self.metrics.events += 1;
             match kind {
-                EventKind::SourceEmit(s) => self.source_emit(model, s),
-                EventKind::Arrive(m) => self.arrive(model, m),
+                EventKind::SourceEmit(s) => self.source_emit(model, graph, s),
+                EventKind::Arrive(m) => {
+                    self.landed(model, m);
+                    self.arrive(model, graph, m)
+                }
                 EventKind::ServiceDone(a) => self.service_done(model, graph, a),
                 EventKind::Fault(f) => self.fault_acts(model, graph, f),
             }
@@ -289,7 +303,7 @@ impl Engine {
         self.last_corrupt_accept = None;
         self.metrics = RunMetrics::default();
         self.guards.clear();
-        if model.mitigations.validation.is_some() {
+        if model.mitigations.guards_channels() {
             self.guards.resize(graph.channels.len(), Guard::default());
         }
         self.first_detection = None;
@@ -375,7 +389,7 @@ impl Engine {
 
     // ------------------------------------------------------------ sources
 
-    fn source_emit(&mut self, model: &Model, s: u32) {
+    fn source_emit(&mut self, model: &Model, graph: &Graph, s: u32) {
         let source = &model.sources[s as usize];
         let mut signal = source.signal_mean;
         if source.signal_sd > 0.0 {
@@ -408,7 +422,7 @@ impl Engine {
             };
             self.schedule(model, next, EventKind::SourceEmit(s));
         }
-        self.arrive(model, id);
+        self.arrive(model, graph, id);
     }
 
     fn apply_feed_faults(&mut self, model: &Model, message: &mut Message) {
@@ -433,10 +447,10 @@ impl Engine {
 
     // ------------------------------------------------------------ arrivals
 
-    fn arrive(&mut self, model: &Model, id: u32) {
+    fn arrive(&mut self, model: &Model, graph: &Graph, id: u32) {
         let message = self.messages[id as usize];
         let agent = message.receiver;
-        if message.channel != NONE && !self.guards.is_empty() && !self.boundary(model, id, &message) {
+        if message.channel != NONE && !self.guards.is_empty() && !self.boundary(model, graph, id, &message) {
             return;
         }
         if self.is_duplicate(&message) {
@@ -467,15 +481,27 @@ impl Engine {
         }
     }
 
-    /// Boundary validation and the channel's breaker; `false` rejects the message.
-    fn boundary(&mut self, model: &Model, id: u32, message: &Message) -> bool {
-        let Some(validation) = &model.mitigations.validation else { return true };
+    /// Zero-trust checks, boundary validation and the channel's breaker;
+    /// `false` rejects the message.
+    fn boundary(&mut self, model: &Model, graph: &Graph, id: u32, message: &Message) -> bool {
+        let mitigations = &model.mitigations;
         let corrupted = message.corrupted();
+        let untrusted = mitigations.zero_trust.is_some_and(|z| {
+            !message.signed
+                || message.sender != graph.channels[message.channel as usize].from
+                || (z.max_chain_depth > 0 && message.depth > z.max_chain_depth)
+        });
         let Guard { baseline, breaker, corruption_seen } = &mut self.guards[message.channel as usize];
         *corruption_seen |= corrupted;
         let rng = &mut self.streams.mitigation;
-        let mut validate = || detector::failed(validation, baseline, message.signal, corrupted, rng);
-        let verdict = match &model.mitigations.breaker {
+        let mut validate = || {
+            untrusted
+                || mitigations
+                    .validation
+                    .as_ref()
+                    .is_some_and(|v| detector::failed(v, baseline, message.signal, corrupted, rng))
+        };
+        let verdict = match &mitigations.breaker {
             Some(config) => {
                 let was_half_open = breaker.state == State::HalfOpen;
                 let verdict = breaker.on_message(config, self.now, validate);
@@ -513,7 +539,49 @@ impl Engine {
             self.metrics.breaker_trips += 1;
             self.metrics.false_trips += trip_was_false as u64;
             self.record(TraceKind::Alert, message.receiver, id, message.sender, message.signal, message.root);
+            if let Some(caps) = model.mitigations.caps.filter(|c| c.cooldown > 0) {
+                self.hold(model, message.sender, caps.cooldown);
+            }
         }
+    }
+
+    /// Cooldown after a trip: `agent` sends nothing until `now + cooldown`.
+    fn hold(&mut self, model: &Model, agent: u32, cooldown: Micros) {
+        let state = &mut self.agents[agent as usize];
+        let until = self.now.saturating_add(cooldown).min(model.horizon);
+        let from = state.held_until.max(self.now);
+        if until > from {
+            self.metrics.held_time += until - from;
+            state.held_until = until;
+            self.record(TraceKind::Hold, agent, NONE, NONE, 0.0, NO_FAULT);
+        }
+    }
+
+    /// A sent message reached its receiver: it is no longer in flight.
+    fn landed(&mut self, model: &Model, id: u32) {
+        if model.mitigations.caps.is_some() {
+            let sender = self.messages[id as usize].sender;
+            let state = &mut self.agents[sender as usize];
+            state.in_flight = state.in_flight.saturating_sub(1);
+        }
+    }
+
+    /// Whether the caps stop `agent` from sending a message of `depth` hops now.
+    fn capped(&mut self, caps: &Caps, agent: u32, depth: u32) -> bool {
+        let now = self.now;
+        let state = &mut self.agents[agent as usize];
+        if (caps.max_depth > 0 && depth > caps.max_depth)
+            || now < state.held_until
+            || (caps.max_in_flight > 0 && state.in_flight >= caps.max_in_flight)
+        {
+            return true;
+        }
+        let cycle = now / caps.cycle;
+        if state.cycle != cycle {
+            state.cycle = cycle;
+            state.sent_in_cycle = 0;
+        }
+        caps.max_per_cycle > 0 && state.sent_in_cycle >= caps.max_per_cycle
     }
 
     fn accept_corrupted(&mut self, agent: u32) {
@@ -742,7 +810,10 @@ impl Engine {
             self.metrics.corrupted_actions += corrupted as u64;
             self.record(TraceKind::Action, agent, id, NONE, output.signal, output.root);
         }
-        let channels = graph.out_channels(agent);
+        let mut channels = graph.out_channels(agent);
+        if let Some(caps) = model.mitigations.caps.filter(|c| c.max_fanout > 0) {
+            channels = &channels[..channels.len().min(caps.max_fanout as usize)];
+        }
         match spec.output {
             OutputRule::All => {
                 for &c in channels {
@@ -765,6 +836,20 @@ impl Engine {
 
     fn send(&mut self, model: &Model, graph: &Graph, channel: u32, parent: u32, input: &Message, output: Output) {
         let spec = &graph.channels[channel as usize];
+        if let Some(caps) = &model.mitigations.caps {
+            if self.capped(caps, spec.from, input.depth + 1) {
+                if output.root == NO_FAULT {
+                    self.metrics.capped_clean += 1;
+                } else {
+                    self.metrics.capped_corrupted += 1;
+                }
+                self.record(TraceKind::Capped, spec.from, parent, spec.to, output.signal, output.root);
+                return;
+            }
+            let state = &mut self.agents[spec.from as usize];
+            state.in_flight += 1;
+            state.sent_in_cycle += 1;
+        }
         let message = Message {
             task: input.task,
             parent,
@@ -805,7 +890,7 @@ impl Engine {
                 if next < end {
                     self.schedule(model, next, EventKind::Fault(f));
                 }
-                self.arrive(model, id);
+                self.arrive(model, graph, id);
             }
             FaultKind::MemoryPoisoning { partition, records, shift, .. } => {
                 let base = self.memory.newest(partition).map_or(0.0, |r| r.signal - r.shift);

@@ -512,3 +512,120 @@ fn a_trip_on_clean_traffic_counts_as_false() {
     // the poisoned minute are real, the ones after close again are false.
     assert!(metrics.false_trips >= 1 && metrics.false_trips < metrics.breaker_trips);
 }
+
+#[test]
+fn zero_trust_rejects_forged_messages() {
+    let spoof = r#"[[faults]]
+kind = "spoofed_sender"
+from = "B"
+to = "C"
+start = "30s"
+duration = "30s"
+per_second = 0.5
+shift = 9.0"#;
+    let text = format!("{CHAIN}\n{spoof}\n[mitigations.zero_trust]");
+    let (metrics, trace, engine) = run_traced(&model(&text), 4);
+    let forged = engine.messages().iter().filter(|m| !m.signed).count() as u64;
+    assert!(forged > 0);
+    assert_eq!((metrics.rejected_corrupted, metrics.rejected_clean), (forged, 0));
+    assert_eq!((metrics.agents_reached, metrics.corrupted_actions), (0, 0));
+    assert_eq!(count(&trace, TraceKind::RejectInvalid) as u64, forged);
+    // A depth limit of 1 rejects every second hop (B -> C carries depth 2).
+    let shallow = format!("{CHAIN}\n[mitigations.zero_trust]\nmax_chain_depth = 1");
+    let (metrics, _, _) = run_traced(&model(&shallow), 4);
+    assert_eq!((metrics.actions, metrics.rejected_clean), (0, 10));
+}
+
+const STAR: &str = r#"
+name = "star"
+horizon = "100s"
+quiet_window = "1s"
+[[agents]]
+id = "H"
+[[agents]]
+id = "X1"
+action = true
+[[agents]]
+id = "X2"
+action = true
+[[agents]]
+id = "X3"
+action = true
+[[agents]]
+id = "X4"
+action = true
+[[channels]]
+from = "H"
+to = "X1"
+latency = "1s"
+[[channels]]
+from = "H"
+to = "X2"
+latency = "1s"
+[[channels]]
+from = "H"
+to = "X3"
+latency = "1s"
+[[channels]]
+from = "H"
+to = "X4"
+latency = "1s"
+[[sources]]
+id = "feed"
+target = "H"
+arrival = { process = "periodic", period = "10s" }
+count = 5
+"#;
+
+fn caps(lines: &str) -> String {
+    // Every cap off except those named in `lines`.
+    let mut table: Vec<String> = ["max_fanout = 0", "max_depth = 0", "max_messages_per_cycle = 0", "max_in_flight = 0"]
+        .iter()
+        .filter(|default| !lines.contains(default.split(' ').next().unwrap()))
+        .map(|s| s.to_string())
+        .collect();
+    table.push("cooldown = \"0s\"".to_string());
+    format!("{STAR}\n[mitigations.caps]\n{}\n{lines}", table.join("\n"))
+}
+
+#[test]
+fn fanout_cap_keeps_the_first_channels() {
+    let (metrics, trace, _) = run_traced(&model(&caps("max_fanout = 2")), 1);
+    assert_eq!((metrics.actions, metrics.capped_clean), (10, 0));
+    let receivers: Vec<u32> = trace.iter().filter(|r| r.kind == TraceKind::Send).map(|r| r.other).collect();
+    assert!(receivers.iter().all(|&r| r == 1 || r == 2));
+}
+
+#[test]
+fn depth_rate_and_in_flight_caps_stop_messages() {
+    let (metrics, _, _) = run_traced(&model(&caps("max_depth = 0")), 1);
+    assert_eq!(metrics.actions, 20, "0 turns the depth cap off");
+    let (metrics, trace, _) = run_traced(&model(&caps("max_in_flight = 3")), 1);
+    // Four sends at once, one latency long: the fourth of each burst is stopped.
+    assert_eq!((metrics.actions, metrics.capped_clean), (15, 5));
+    assert_eq!(count(&trace, TraceKind::Capped), 5);
+    let (metrics, _, _) = run_traced(&model(&caps("max_messages_per_cycle = 6\ncycle = \"30s\"")), 1);
+    // Bursts of 4 at 0, 10, 20 s fall in cycle [0, 30 s) and at 30, 40 s in
+    // [30 s, 60 s): 6 sends allowed per cycle, so 6 + 6 of the 20 go out.
+    assert_eq!(metrics.actions, 12);
+    assert_eq!(metrics.capped_clean, 8, "20 wanted, 12 sent");
+    let chain = CHAIN.to_string() + "\n[mitigations.caps]\nmax_depth = 1\nmax_fanout = 0";
+    let (metrics, _, _) = run_traced(&model(&chain), 1);
+    // B handles 10 tasks (the 11th reaches it after the horizon) and may send none of them on.
+    assert_eq!((metrics.actions, metrics.capped_clean), (0, 10), "B may not send depth-2 messages");
+}
+
+#[test]
+fn a_trip_puts_the_upstream_agent_in_cooldown() {
+    let text = format!(
+        "{GUARDED}\n[mitigations.validation]\nthreshold = 4.0\n[mitigations.breaker]\nreset_timeout = \"1m\"\n[mitigations.caps]\ncooldown = \"10m\""
+    );
+    let (metrics, trace, _) = run_traced(&model(&text), 1);
+    assert_eq!(metrics.breaker_trips, 1);
+    // Trip at 2:02.01; A holds until 12:02.01: 600 s of agent-time.
+    assert_eq!(metrics.held_time, 600 * crate::time::SECOND);
+    assert_eq!(count(&trace, TraceKind::Hold), 1);
+    // A sends nothing while held (the breaker reopened after a minute, but nothing came).
+    assert!(metrics.capped_clean >= 540 && metrics.capped_corrupted == 57, "{metrics:?}");
+    assert_eq!(metrics.corrupted_actions, 0);
+}

@@ -39,6 +39,10 @@ pub enum TraceKind {
     RejectOpen,
     /// A breaker tripped and raised an alert (`agent` = target, `other` = source).
     Alert,
+    /// A cap stopped a message (`agent` = sender, `other` = intended receiver).
+    Capped,
+    /// An agent was put in cooldown after a breaker trip.
+    Hold,
 }
 
 impl TraceKind {
@@ -60,6 +64,8 @@ impl TraceKind {
             TraceKind::RejectInvalid => "reject_invalid",
             TraceKind::RejectOpen => "reject_open",
             TraceKind::Alert => "alert",
+            TraceKind::Capped => "capped",
+            TraceKind::Hold => "hold",
         }
     }
 }

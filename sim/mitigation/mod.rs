@@ -14,6 +14,87 @@ use detector::DetectorConfig;
 pub struct Mitigations {
     /// Boundary validation on every channel.
     pub validation: Option<DetectorConfig>,
-    /// A circuit breaker on every channel (needs validation to see failures).
+    /// Signature, sender and provenance-depth checks on every channel.
+    pub zero_trust: Option<ZeroTrust>,
+    /// A circuit breaker on every channel (counts failed validations and
+    /// zero-trust checks).
     pub breaker: Option<SeedBreakerConfig>,
+    /// Limits on what an agent may send.
+    pub caps: Option<Caps>,
+}
+
+impl Mitigations {
+    /// Whether messages crossing a channel are checked at all.
+    pub fn guards_channels(&self) -> bool {
+        self.validation.is_some() || self.zero_trust.is_some()
+    }
+}
+
+/// Zero-trust messaging (`[mitigations.zero_trust]`): unsigned messages,
+/// messages whose claimed sender is not the channel's sender, and messages
+/// deeper than `max_chain_depth` hops (0 = no limit) fail validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ZeroTrust {
+    pub max_chain_depth: u32,
+}
+
+/// Fan-out caps (`[mitigations.caps]`); 0 turns one cap off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caps {
+    /// An agent sends each output to at most its first `max_fanout` out-channels.
+    pub max_fanout: u32,
+    /// No message deeper than this many hops from its source is sent.
+    pub max_depth: u32,
+    /// Messages an agent may send per cycle.
+    pub max_per_cycle: u32,
+    /// Cycle length for `max_per_cycle` (cycles start at time 0).
+    pub cycle: crate::time::Micros,
+    /// After a breaker trips, the upstream agent sends nothing for this long.
+    pub cooldown: crate::time::Micros,
+    /// Messages an agent may have in flight (sent, not yet arrived).
+    pub max_in_flight: u32,
+}
+
+impl Default for Caps {
+    /// The design brief's defaults.
+    fn default() -> Self {
+        Caps {
+            max_fanout: 3,
+            max_depth: 5,
+            max_per_cycle: 20,
+            cycle: 60 * crate::time::SECOND,
+            cooldown: 300 * crate::time::SECOND,
+            max_in_flight: 5,
+        }
+    }
+}
+
+impl Caps {
+    /// k + k^2 + ... + k^d: the most agents one source can reach with fan-out
+    /// k and depth d (`None` when either cap is off; saturates at u64::MAX).
+    pub fn reach_bound(&self) -> Option<u64> {
+        if self.max_fanout == 0 || self.max_depth == 0 {
+            return None;
+        }
+        let k = self.max_fanout as u64;
+        let (mut total, mut level) = (0u64, 1u64);
+        for _ in 0..self.max_depth {
+            level = level.saturating_mul(k);
+            total = total.saturating_add(level);
+        }
+        Some(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reach_bound_is_the_geometric_sum() {
+        assert_eq!(Caps::default().reach_bound(), Some(3 + 9 + 27 + 81 + 243));
+        assert_eq!(Caps { max_fanout: 1, max_depth: 4, ..Caps::default() }.reach_bound(), Some(4));
+        assert_eq!(Caps { max_fanout: 0, ..Caps::default() }.reach_bound(), None);
+        assert_eq!(Caps { max_fanout: 1000, max_depth: 100, ..Caps::default() }.reach_bound(), Some(u64::MAX));
+    }
 }
