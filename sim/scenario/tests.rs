@@ -305,3 +305,26 @@ fn mitigations_compile_with_defaults_and_check_their_values() {
         (5, 60 * SECOND, 10, 2)
     );
 }
+
+#[test]
+fn caps_and_zero_trust_compile() {
+    let with = |table: &str| format!("{BASE}\n{table}");
+    let model = parse("f.toml", &with("[mitigations.caps]\n[mitigations.zero_trust]")).unwrap();
+    assert_eq!(model.mitigations.caps, Some(Caps::default()));
+    assert_eq!(model.mitigations.zero_trust, Some(ZeroTrust { max_chain_depth: 0 }));
+    assert!(model.mitigations.guards_channels());
+    let tuned = with("[mitigations.caps]\nmax_fanout = 2\nmax_depth = 0\ncycle = \"10s\"\ncooldown = \"0s\"");
+    let caps = parse("f.toml", &tuned).unwrap().mitigations.caps.unwrap();
+    assert_eq!((caps.max_fanout, caps.max_depth, caps.cycle, caps.cooldown), (2, 0, 10 * SECOND, 0));
+    assert_refused(&with("[mitigations.caps]\ncycle = \"0s\""), "mitigations.caps.cycle", "positive");
+    assert_refused(&with("[mitigations.caps]\nmax_fanout = -1"), "mitigations.caps.max_fanout", "invalid value");
+    assert_refused(
+        &with("[mitigations.zero_trust]\nsignatures = true"),
+        "mitigations.zero_trust.signatures",
+        "unknown field",
+    );
+    // Zero trust alone is enough validation for a breaker.
+    assert!(parse("f.toml", &with("[mitigations.zero_trust]\n[mitigations.breaker]")).is_ok());
+    let off = with("[mitigations.caps]\nenabled = false\n[mitigations.zero_trust]\nenabled = false");
+    assert_eq!(parse("f.toml", &off).unwrap().mitigations, Mitigations::default());
+}
