@@ -51,6 +51,7 @@ pub mod metrics;
 pub mod mitigation;
 pub mod model;
 pub mod output;
+pub mod paired;
 pub mod rng;
 pub mod runner;
 pub mod scenario;

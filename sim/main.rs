@@ -7,7 +7,7 @@ use cascade::output::{self, Manifest, MODEL_VERSION};
 use cascade::runner::{self, Plan};
 use cascade::summary::{self, Summary, Unit};
 use cascade::time::format_seconds;
-use cascade::{bundled, scenario};
+use cascade::{bundled, paired, scenario};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -59,6 +59,11 @@ struct RunArgs {
     /// No progress bar and no summary table.
     #[arg(long)]
     quiet: bool,
+    /// Also run every replication with these mitigations off (comma-separated:
+    /// validation, zero_trust, breaker, caps, or all), on the same random
+    /// streams, and write the paired differences to paired.csv.
+    #[arg(long, value_delimiter = ',')]
+    paired_off: Vec<String>,
 }
 
 #[derive(Args)]
@@ -133,19 +138,59 @@ fn progress_bar(runs: u64, quiet: bool) -> indicatif::ProgressBar {
 fn run(args: RunArgs) -> Result<(), Failure> {
     let loaded = load(&args.common.scenario).map_err(Failure::Input)?;
     let model = &loaded.model;
+    let baseline = if args.paired_off.is_empty() {
+        None
+    } else {
+        let mitigations = paired::without(&model.mitigations, &args.paired_off)
+            .map_err(|e| Failure::Input(format!("--paired-off: {e}")))?;
+        Some(Model { mitigations, ..model.clone() })
+    };
     let plan = Plan { seed: args.common.seed, point: 0, first: 0, count: args.runs };
-    let bar = progress_bar(args.runs, args.quiet);
+    let total = args.runs * if baseline.is_some() { 2 } else { 1 };
+    let bar = progress_bar(total, args.quiet);
     let runs = runner::run_plan(model, plan, args.threads, &|done| bar.set_position(done));
+    let without =
+        baseline.as_ref().map(|m| runner::run_plan(m, plan, args.threads, &|done| bar.set_position(args.runs + done)));
     bar.finish_and_clear();
     let summary = summary::summarize(&runs);
     let dir = out_dir(&args.common, model);
-    let files = [("runs.csv", output::runs_csv(&runs)), ("summary.csv", output::summary_csv(&summary))];
-    let manifest = manifest("run", &loaded, plan.seed, 0, args.runs, &["runs.csv", "summary.csv"]);
+    let mut files = vec![("runs.csv", output::runs_csv(&runs)), ("summary.csv", output::summary_csv(&summary))];
+    let comparison = without.as_ref().map(|without| paired::compare(&runs, without));
+    if let (Some(without), Some(rows)) = (&without, &comparison) {
+        files.push(("runs_without.csv", output::runs_csv(without)));
+        files.push(("paired.csv", output::paired_csv(rows)));
+    }
+    let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
+    let manifest = manifest("run", &loaded, plan.seed, 0, args.runs, &names);
     output::write_dir(&dir, &files, &manifest).map_err(|e| Failure::Output(format!("{}: {e}", dir.display())))?;
     if !args.quiet {
         print_summary(model, &summary, &dir);
+        if let Some(rows) = &comparison {
+            print_paired(&args.paired_off, rows);
+        }
     }
     Ok(())
+}
+
+fn print_paired(off: &[String], rows: &[paired::PairedMetric]) {
+    println!();
+    println!("paired with {} off (same random streams; difference = with - without):", off.join(", "));
+    println!("{:<20} {:>12} {:>12} {:>12} {:>27}", "metric", "with", "without", "difference", "95% CI");
+    for row in rows {
+        let value: Formatter<f64> = match row.unit {
+            Unit::Count => |v| format!("{v:.3}"),
+            Unit::Micros => |v| format!("{:.3}s", v / 1e6),
+        };
+        let ci = format!("[{}, {}]", value(row.ci_low), value(row.ci_high));
+        println!(
+            "{:<20} {:>12} {:>12} {:>12} {:>27}",
+            row.metric,
+            value(row.mean_with),
+            value(row.mean_without),
+            value(row.mean_difference),
+            ci
+        );
+    }
 }
 
 type Formatter<T> = fn(T) -> String;

@@ -171,6 +171,35 @@ pub fn summary_csv(summary: &Summary) -> Vec<u8> {
     finish(writer)
 }
 
+/// `paired.csv`: each metric with and without the mitigations turned off,
+/// and the mean per-run difference (with - without) with its 95% interval.
+pub fn paired_csv(rows: &[crate::paired::PairedMetric]) -> Vec<u8> {
+    let mut writer = csv_writer();
+    writer
+        .write_record(["metric", "unit", "n", "mean_with", "mean_without", "mean_difference", "ci95_low", "ci95_high"])
+        .expect("in-memory write");
+    for row in rows {
+        let (unit, scale): (&str, fn(f64) -> String) = match row.unit {
+            Unit::Micros => ("seconds", seconds),
+            Unit::Count if row.metric == "containment_rate" => ("fraction", float),
+            Unit::Count => ("count", float),
+        };
+        writer
+            .write_record([
+                row.metric.to_string(),
+                unit.to_string(),
+                row.n.to_string(),
+                scale(row.mean_with),
+                scale(row.mean_without),
+                scale(row.mean_difference),
+                scale(row.ci_low),
+                scale(row.ci_high),
+            ])
+            .expect("in-memory write");
+    }
+    finish(writer)
+}
+
 /// `trace.csv`: the event trace of one run, with agent and fault names.
 pub fn trace_csv(model: &Model, trace: &[TraceRow]) -> Vec<u8> {
     let agent = |a: u32| if a == NONE { String::new() } else { model.agents[a as usize].name.clone() };

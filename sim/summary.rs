@@ -48,20 +48,27 @@ pub fn t_critical(df: u64) -> f64 {
     }
 }
 
-/// Mean, t-interval and quantiles of integer values (µs or counts).
-/// `None` when there are no values.
-pub fn distribution(values: &[u64]) -> Option<Distribution> {
-    if values.is_empty() {
+/// Mean and the half-width of its 95% t-interval (NaN with fewer than two
+/// values), summed in the order given. `None` when there are no values.
+pub fn mean_interval(values: impl Iterator<Item = f64> + Clone) -> Option<(u64, f64, f64)> {
+    let n = values.clone().count() as u64;
+    if n == 0 {
         return None;
     }
-    let n = values.len() as u64;
-    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
+    let mean = values.clone().sum::<f64>() / n as f64;
     let half_width = if n > 1 {
-        let variance = values.iter().map(|&v| (v as f64 - mean) * (v as f64 - mean)).sum::<f64>() / (n - 1) as f64;
+        let variance = values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64;
         t_critical(n - 1) * (variance / n as f64).sqrt()
     } else {
         f64::NAN
     };
+    Some((n, mean, half_width))
+}
+
+/// Mean, t-interval and quantiles of integer values (µs or counts).
+/// `None` when there are no values.
+pub fn distribution(values: &[u64]) -> Option<Distribution> {
+    let (n, mean, half_width) = mean_interval(values.iter().map(|&v| v as f64))?;
     // HdrHistogram reports a bucket's highest equivalent value; never above the true max.
     let max = values.iter().copied().max().unwrap_or(0);
     let mut histogram = Histogram::<u64>::new(3).expect("3 significant figures is a valid histogram");

@@ -144,3 +144,29 @@ fn a_failed_write_leaves_no_manifest() {
     assert!(stderr(&out).contains("cannot write results"));
     assert!(!dir.join("blocker/res/manifest.json").exists());
 }
+
+#[test]
+fn paired_comparison_shows_mitigations_help_in_procurement() {
+    let dir = scratch("paired");
+    let out =
+        cascade(&dir, &["run", "procurement-guarded", "--runs", "200", "--paired-off", "all", "--out", "p", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let paired = fs::read_to_string(dir.join("p/paired.csv")).unwrap();
+    let row = |metric: &str| -> Vec<f64> {
+        let line = paired.lines().find(|l| l.starts_with(&format!("{metric},"))).unwrap();
+        line.split(',').skip(3).map(|v| v.parse().unwrap()).collect()
+    };
+    // [mean_with, mean_without, difference, ci_low, ci_high]
+    let reached = row("agents_reached");
+    assert!(reached[4] < 0.0, "blast radius falls, CI excludes zero: {reached:?}");
+    let containment = row("containment_rate");
+    assert!(containment[3] > 0.0, "containment rises, CI excludes zero: {containment:?}");
+    // The without-variant equals a plain run of the unmitigated scenario on the same seed.
+    let out = cascade(&dir, &["run", "procurement", "--runs", "200", "--out", "plain", "--quiet"]);
+    assert!(out.status.success());
+    assert_eq!(fs::read(dir.join("p/runs_without.csv")).unwrap(), fs::read(dir.join("plain/runs.csv")).unwrap());
+    let out = cascade(&dir, &["run", "procurement-guarded", "--paired-off", "firewall", "--out", "bad"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--paired-off: unknown mitigation \"firewall\""), "{}", stderr(&out));
+    assert!(!dir.join("bad").exists());
+}
