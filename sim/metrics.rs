@@ -48,6 +48,18 @@ pub struct RunMetrics {
     pub capped_corrupted: u64,
     /// Agent-time spent in cooldown after breaker trips (µs, up to the horizon).
     pub held_time: Micros,
+    /// Onset to the quarantine of a fault origin (the true root source).
+    pub t_attribute: Option<Micros>,
+    /// Reviews carried out (one per alert, plus one per hop walked back).
+    pub reviews: u64,
+    /// Agents quarantined, and those of them that were not fault origins.
+    pub agents_quarantined: u32,
+    pub wrong_quarantines: u32,
+    /// Records removed by rollback: clean (collateral) and corrupted.
+    pub rolled_back_clean: u64,
+    pub rolled_back_corrupted: u64,
+    /// Corrupted records still in memory at the horizon (missed by rollback).
+    pub corrupted_records_left: u64,
     /// Events the engine processed.
     pub events: u64,
     /// Inputs processed and their total time in system (arrival to done).

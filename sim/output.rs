@@ -64,7 +64,7 @@ fn finish(writer: csv::Writer<Vec<u8>>) -> Vec<u8> {
 }
 
 /// Column names of `runs.csv`.
-pub const RUN_COLUMNS: [&str; 21] = [
+pub const RUN_COLUMNS: [&str; 28] = [
     "run",
     "agents_reached",
     "agents_corrupted",
@@ -81,6 +81,13 @@ pub const RUN_COLUMNS: [&str; 21] = [
     "capped_clean",
     "capped_corrupted",
     "held_time_s",
+    "t_attribute_s",
+    "reviews",
+    "agents_quarantined",
+    "wrong_quarantines",
+    "rolled_back_clean",
+    "rolled_back_corrupted",
+    "corrupted_records_left",
     "messages",
     "actions",
     "records",
@@ -111,6 +118,13 @@ pub fn runs_csv(runs: &[RunMetrics]) -> Vec<u8> {
                 m.capped_clean.to_string(),
                 m.capped_corrupted.to_string(),
                 format_seconds(m.held_time),
+                m.t_attribute.map(format_seconds).unwrap_or_default(),
+                m.reviews.to_string(),
+                m.agents_quarantined.to_string(),
+                m.wrong_quarantines.to_string(),
+                m.rolled_back_clean.to_string(),
+                m.rolled_back_corrupted.to_string(),
+                m.corrupted_records_left.to_string(),
                 m.messages.to_string(),
                 m.actions.to_string(),
                 m.records.to_string(),
@@ -292,7 +306,7 @@ mod tests {
         let text = String::from_utf8(runs_csv(&[run])).unwrap();
         let mut lines = text.lines();
         assert_eq!(lines.next().unwrap(), RUN_COLUMNS.join(","));
-        assert_eq!(lines.next().unwrap(), "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,0,0,0,0,0.333333");
+        assert_eq!(lines.next().unwrap(), "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,,0,0,0,0,0,0,0,0,0,0,0.333333");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::mitigation::Mitigations;
 use crate::summary::{mean_interval, Unit, METRICS};
 
 /// The names `--paired-off` accepts.
-pub const MITIGATION_NAMES: [&str; 4] = ["validation", "zero_trust", "breaker", "caps"];
+pub const MITIGATION_NAMES: [&str; 5] = ["validation", "zero_trust", "breaker", "caps", "review"];
 
 /// `mitigations` with the named ones (or `all`) turned off; `Err` names an
 /// unknown one.
@@ -22,6 +22,7 @@ pub fn without(mitigations: &Mitigations, names: &[String]) -> Result<Mitigation
             "zero_trust" => off.zero_trust = None,
             "breaker" => off.breaker = None,
             "caps" => off.caps = None,
+            "review" => off.review = None,
             other => {
                 return Err(format!(
                     "unknown mitigation \"{other}\"; expected all or one of {}",
@@ -29,6 +30,9 @@ pub fn without(mitigations: &Mitigations, names: &[String]) -> Result<Mitigation
                 ))
             }
         }
+    }
+    if off.review.is_some() && off.breaker.is_none() {
+        return Err("turning off the breaker leaves review no alerts; turn review off too".into());
     }
     if off.breaker.is_some() && !off.guards_channels() {
         return Err("turning off validation and zero_trust leaves the breaker nothing to count; turn it off too".into());
@@ -118,6 +122,7 @@ mod tests {
             zero_trust: Some(ZeroTrust { max_chain_depth: 0 }),
             breaker: Some(Default::default()),
             caps: Some(Caps::default()),
+            review: None,
         };
         let off = without(&all, &["caps".into(), "validation".into()]).unwrap();
         assert!(off.caps.is_none() && off.validation.is_none() && off.zero_trust.is_some() && off.breaker.is_some());

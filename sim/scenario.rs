@@ -8,7 +8,7 @@
 use crate::dist::Dist;
 use crate::mitigation::breaker::SeedBreakerConfig;
 use crate::mitigation::detector::DetectorConfig;
-use crate::mitigation::{Caps, Mitigations, ZeroTrust};
+use crate::mitigation::{Caps, Mitigations, Review, ZeroTrust};
 use crate::model::{
     Agent, Arrival, Channel, Fault, FaultKind, Generator, Memory, Model, OutputRule, Partition, Role, Source, Topology,
 };
@@ -83,6 +83,19 @@ struct MitigationsSpec {
     zero_trust: Option<ZeroTrustSpec>,
     breaker: Option<BreakerSpec>,
     caps: Option<CapsSpec>,
+    review: Option<ReviewSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewSpec {
+    #[serde(default = "yes")]
+    enabled: bool,
+    delay: Option<Dist>,
+    #[serde(default = "yes")]
+    provenance: bool,
+    #[serde(default = "yes")]
+    rollback: bool,
 }
 
 #[derive(Deserialize)]
@@ -523,7 +536,15 @@ fn compile_mitigations(spec: &MitigationsSpec) -> Result<Mitigations, KeyError> 
         Some(c) if c.enabled => Some(compile_caps(c)?),
         _ => None,
     };
-    Ok(Mitigations { validation, zero_trust, breaker, caps })
+    let review = spec.review.as_ref().filter(|r| r.enabled).map(|r| Review {
+        delay: r.delay.unwrap_or(Dist::Exponential { mean: 600.0 * SECOND as f64 }),
+        provenance: r.provenance,
+        rollback: r.rollback,
+    });
+    if review.is_some() && breaker.is_none() {
+        return err("mitigations.review", "needs [mitigations.breaker] enabled: reviews start from breaker alerts");
+    }
+    Ok(Mitigations { validation, zero_trust, breaker, caps, review })
 }
 
 fn compile_caps(spec: &CapsSpec) -> Result<Caps, KeyError> {

@@ -131,7 +131,7 @@ pub struct Summary {
 type Extract = fn(&RunMetrics) -> Option<u64>;
 
 /// The summarised metrics, in output order.
-pub const METRICS: [(&str, Unit, Extract); 17] = [
+pub const METRICS: [(&str, Unit, Extract); 24] = [
     ("agents_reached", Unit::Count, |m| Some(m.agents_reached as u64)),
     ("agents_corrupted", Unit::Count, |m| Some(m.agents_corrupted as u64)),
     ("corrupted_messages", Unit::Count, |m| Some(m.corrupted_messages)),
@@ -146,6 +146,13 @@ pub const METRICS: [(&str, Unit, Extract); 17] = [
     ("capped_clean", Unit::Count, |m| Some(m.capped_clean)),
     ("capped_corrupted", Unit::Count, |m| Some(m.capped_corrupted)),
     ("held_time", Unit::Micros, |m| Some(m.held_time)),
+    ("t_attribute", Unit::Micros, |m| m.t_attribute),
+    ("reviews", Unit::Count, |m| Some(m.reviews)),
+    ("agents_quarantined", Unit::Count, |m| Some(m.agents_quarantined as u64)),
+    ("wrong_quarantines", Unit::Count, |m| Some(m.wrong_quarantines as u64)),
+    ("rolled_back_clean", Unit::Count, |m| Some(m.rolled_back_clean)),
+    ("rolled_back_corrupted", Unit::Count, |m| Some(m.rolled_back_corrupted)),
+    ("corrupted_records_left", Unit::Count, |m| Some(m.corrupted_records_left)),
     ("messages", Unit::Count, |m| Some(m.messages)),
     ("actions", Unit::Count, |m| Some(m.actions)),
     ("mean_sojourn", Unit::Micros, |m| m.mean_sojourn().map(|s| (s + 0.5) as u64)),

@@ -215,4 +215,31 @@ proptest! {
         check_run(&model, seed)?;
         check_reach_bound(&model, seed)?;
     }
+
+    #[test]
+    fn invariants_hold_with_every_boundary_mitigation(
+        text in scenario(),
+        true_positive in 0.0f64..=1.0,
+        false_positive in 0.0f64..0.2,
+        threshold in 1u32..4,
+        provenance in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let mitigations = format!(
+            "[mitigations.validation]\ndetector = \"bernoulli\"\ntrue_positive = {true_positive}\nfalse_positive = {false_positive}\n\
+             [mitigations.zero_trust]\n[mitigations.breaker]\nfailure_threshold = {threshold}\nreset_timeout = \"20s\"\n\
+             [mitigations.caps]\n[mitigations.review]\ndelay = \"5s\"\nprovenance = {provenance}\n"
+        );
+        let model = compile(&format!("{text}\n{mitigations}"));
+        check_run(&model, seed)?;
+        check_reach_bound(&model, seed)?;
+        let graph = graph_for(&model, seed, 0, 0);
+        let metrics = Engine::new(&model).run(&model, &graph, &run_key(seed, 0, 0), false);
+        prop_assert!(metrics.wrong_quarantines <= metrics.agents_quarantined);
+        prop_assert!(metrics.false_trips <= metrics.breaker_trips);
+        prop_assert!(metrics.agents_quarantined as u64 <= metrics.reviews, "every quarantine comes from a review");
+        if metrics.t_attribute.is_some() {
+            prop_assert!(metrics.agents_quarantined > metrics.wrong_quarantines);
+        }
+    }
 }

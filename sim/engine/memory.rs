@@ -23,6 +23,8 @@ pub struct Record {
     pub shift: f64,
     /// Ground truth: root fault, or `NO_FAULT`.
     pub root: u16,
+    /// Rolled back: kept in place but never read again.
+    pub removed: bool,
 }
 
 /// What an agent read from memory, summed over the records.
@@ -139,9 +141,17 @@ impl MemoryStore {
         for &p in partitions {
             let ring = &self.rings[p as usize];
             let len = ring.records.len();
-            for back in 0..len.min(k as usize) {
+            let mut taken = 0;
+            for back in 0..len {
                 let slot = (ring.head + len - 1 - back) % len;
+                if ring.records[slot].removed {
+                    continue;
+                }
                 self.scratch.push((ring.records[slot].sequence, p, slot));
+                taken += 1;
+                if taken == k {
+                    break;
+                }
             }
         }
         if partitions.len() > 1 {
@@ -162,15 +172,33 @@ impl MemoryStore {
         context
     }
 
-    /// All records currently held, in partition then slot order (for tests and traces).
+    /// All records currently held and not rolled back, in partition then
+    /// slot order.
     pub fn records(&self) -> impl Iterator<Item = &Record> {
-        self.rings.iter().flat_map(|r| r.records.iter())
+        self.rings.iter().flat_map(|r| r.records.iter()).filter(|r| !r.removed)
+    }
+
+    /// Marks every live record for which `doomed` holds as rolled back;
+    /// returns how many clean and how many corrupted records were removed.
+    pub fn roll_back(&mut self, mut doomed: impl FnMut(&Record) -> bool) -> (u64, u64) {
+        let (mut clean, mut corrupted) = (0, 0);
+        for record in self.rings.iter_mut().flat_map(|r| r.records.iter_mut()) {
+            if !record.removed && doomed(record) {
+                record.removed = true;
+                if record.root == NO_FAULT {
+                    clean += 1;
+                } else {
+                    corrupted += 1;
+                }
+            }
+        }
+        (clean, corrupted)
     }
 }
 
 /// A record planted by a fault rather than written by an agent.
 pub fn planted(time: Micros, signal: f64, shift: f64, root: u16) -> Record {
-    Record { time, sequence: 0, agent: NONE, message: NONE, signal, shift, root }
+    Record { time, sequence: 0, agent: NONE, message: NONE, signal, shift, root, removed: false }
 }
 
 #[cfg(test)]
@@ -216,6 +244,7 @@ mod tests {
             signal,
             shift: if root == NO_FAULT { 0.0 } else { 1.0 },
             root,
+            removed: false,
         }
     }
 
@@ -246,6 +275,21 @@ mod tests {
         assert_eq!((outsider.count, outsider.corrupted), (1, 0));
         // Newest first across partitions: k = 1 picks agent 1's own record.
         assert_eq!(store.read_recent(1, 1).sum_signal, 30.0);
+    }
+
+    #[test]
+    fn rolled_back_records_are_skipped() {
+        let mut store = MemoryStore::new(&model(false, 8, vec![]));
+        for i in 0..4 {
+            store.write(Partition::Shared, record(i % 2, i as f64, if i == 3 { 5 } else { NO_FAULT }));
+        }
+        assert_eq!(store.roll_back(|r| r.agent == 1), (1, 1));
+        assert_eq!(store.records().count(), 2);
+        // The two newest live records are 2.0 and 0.0.
+        let context = store.read_recent(0, 2);
+        assert_eq!((context.count, context.sum_signal, context.corrupted), (2, 2.0, 0));
+        assert_eq!(store.roll_back(|_| true), (2, 0));
+        assert_eq!(store.read_recent(0, 2).count, 0);
     }
 
     #[test]

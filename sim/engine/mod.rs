@@ -86,6 +86,8 @@ struct AgentState {
     cycle: u64,
     sent_in_cycle: u32,
     held_until: Micros,
+    /// Stopped by a reviewer: accepts and produces nothing.
+    quarantined: bool,
     /// Dedupe fast path: the task this agent most recently acted on and
     /// what it did (`DONE_*` bits); older tasks live in `Engine::dedupe`.
     recent_task: u32,
@@ -110,6 +112,7 @@ impl AgentState {
         cycle: 0,
         sent_in_cycle: 0,
         held_until: 0,
+        quarantined: false,
         recent_task: NONE,
         recent_done: 0,
     };
@@ -175,9 +178,19 @@ struct Guard {
     corruption_seen: bool,
 }
 
+/// A pending human review: the alert's tripping message and how many hops
+/// back along its provenance the reviewer has walked.
+#[derive(Clone, Copy, Debug)]
+struct ReviewCase {
+    message: u32,
+    hops: u32,
+}
+
 /// Everything one run mutates; reused across runs.
 pub struct Engine {
     guards: Vec<Guard>,
+    reviews: Vec<ReviewCase>,
+    chain: Vec<u32>,
     first_detection: Option<Micros>,
     queue: EventQueue,
     messages: Vec<Message>,
@@ -223,6 +236,8 @@ impl Engine {
         }
         Engine {
             guards: Vec::new(),
+            reviews: Vec::new(),
+            chain: Vec::new(),
             first_detection: None,
             queue: EventQueue::default(),
             messages: Vec::new(),
@@ -264,6 +279,7 @@ impl Engine {
                 }
                 EventKind::ServiceDone(a) => self.service_done(model, graph, a),
                 EventKind::Fault(f) => self.fault_acts(model, graph, f),
+                EventKind::Review(r) => self.review(model, r),
             }
         }
         self.finish(model)
@@ -307,6 +323,7 @@ impl Engine {
             self.guards.resize(graph.channels.len(), Guard::default());
         }
         self.first_detection = None;
+        self.reviews.clear();
     }
 
     fn schedule_initial(&mut self, model: &Model) {
@@ -450,6 +467,9 @@ impl Engine {
     fn arrive(&mut self, model: &Model, graph: &Graph, id: u32) {
         let message = self.messages[id as usize];
         let agent = message.receiver;
+        if self.agents[agent as usize].quarantined {
+            return;
+        }
         if message.channel != NONE && !self.guards.is_empty() && !self.boundary(model, graph, id, &message) {
             return;
         }
@@ -542,7 +562,104 @@ impl Engine {
             if let Some(caps) = model.mitigations.caps.filter(|c| c.cooldown > 0) {
                 self.hold(model, message.sender, caps.cooldown);
             }
+            if let Some(review) = &model.mitigations.review {
+                self.schedule_review(model, review.delay, ReviewCase { message: id, hops: 0 });
+            }
         }
+    }
+
+    fn schedule_review(&mut self, model: &Model, delay: crate::dist::Dist, case: ReviewCase) {
+        let due = self.now.saturating_add(delay.sample(&mut self.streams.mitigation));
+        self.reviews.push(case);
+        self.schedule(model, due, EventKind::Review(self.reviews.len() as u32 - 1));
+    }
+
+    /// The agents that handled a message, newest first: its sender, the
+    /// sender of its parent, and so on back to the agent a source fed.
+    /// Forged messages have no handlers.
+    fn fill_chain(&mut self, message: u32) {
+        self.chain.clear();
+        let mut current = self.messages[message as usize];
+        while current.sender != NONE && current.signed {
+            self.chain.push(current.sender);
+            if current.parent == NONE {
+                break;
+            }
+            current = self.messages[current.parent as usize];
+        }
+    }
+
+    /// Ground truth: the agent where the message's corruption entered the
+    /// message flow (first corrupted output along its provenance, or the
+    /// agent fed a corrupted source message); `None` for forged messages.
+    fn root_agent(&self, message: u32) -> Option<u32> {
+        let mut current = self.messages[message as usize];
+        let root = current.root;
+        loop {
+            if current.sender == NONE {
+                return Some(current.receiver);
+            }
+            if !current.signed {
+                return None;
+            }
+            let parent = self.messages[current.parent as usize];
+            if parent.root != root {
+                return Some(current.sender);
+            }
+            current = parent;
+        }
+    }
+
+    /// A review comes due: quarantine whom the reviewer finds responsible.
+    fn review(&mut self, model: &Model, index: u32) {
+        let Some(review) = model.mitigations.review else { return };
+        let case = self.reviews[index as usize];
+        self.metrics.reviews += 1;
+        let message = self.messages[case.message as usize];
+        if !message.corrupted() {
+            return;
+        }
+        let root = self.root_agent(case.message);
+        if review.provenance {
+            if let Some(agent) = root {
+                self.quarantine(model, agent, case.message);
+            }
+            return;
+        }
+        self.fill_chain(case.message);
+        let Some(&suspect) = self.chain.get(case.hops as usize) else { return };
+        self.quarantine(model, suspect, case.message);
+        if Some(suspect) != root && (case.hops as usize + 1) < self.chain.len() {
+            self.schedule_review(model, review.delay, ReviewCase { message: case.message, hops: case.hops + 1 });
+        }
+    }
+
+    /// Stops `agent` for the rest of the run and rolls memory back.
+    fn quarantine(&mut self, model: &Model, agent: u32, evidence: u32) {
+        let state = &mut self.agents[agent as usize];
+        if state.quarantined {
+            return;
+        }
+        state.quarantined = true;
+        self.metrics.agents_quarantined += 1;
+        if state.origin {
+            if self.metrics.t_attribute.is_none() {
+                self.metrics.t_attribute = model.onset().map(|onset| self.now - onset);
+            }
+        } else {
+            self.metrics.wrong_quarantines += 1;
+        }
+        self.record(TraceKind::Quarantine, agent, evidence, NONE, 0.0, NO_FAULT);
+        let Some(review) = model.mitigations.review.filter(|r| r.rollback) else { return };
+        let (clean, corrupted) = if review.provenance {
+            let messages = &self.messages;
+            self.memory.roll_back(|record| record.agent == agent || derived_from(messages, record.message, agent))
+        } else {
+            let since = self.first_detection.unwrap_or(self.now);
+            self.memory.roll_back(|record| record.time >= since)
+        };
+        self.metrics.rolled_back_clean += clean;
+        self.metrics.rolled_back_corrupted += corrupted;
     }
 
     /// Cooldown after a trip: `agent` sends nothing until `now + cooldown`.
@@ -784,6 +901,9 @@ impl Engine {
     }
 
     fn effects(&mut self, model: &Model, graph: &Graph, agent: u32, id: u32, input: &Message, output: Output) {
+        if self.agents[agent as usize].quarantined {
+            return;
+        }
         let spec = &model.agents[agent as usize];
         let corrupted = output.root != NO_FAULT;
         if corrupted {
@@ -799,6 +919,7 @@ impl Engine {
                 signal: output.signal,
                 shift: output.shift,
                 root: output.root,
+                removed: false,
             };
             self.memory.write(partition, record);
             self.metrics.records += 1;
@@ -935,6 +1056,7 @@ impl Engine {
         let mut metrics = self.metrics;
         metrics.agents_reached = self.agents.iter().filter(|a| a.accepted_corrupt && !a.origin).count() as u32;
         metrics.agents_corrupted = self.agents.iter().filter(|a| a.produced_corrupt).count() as u32;
+        metrics.corrupted_records_left = self.memory.records().filter(|r| r.root != NO_FAULT).count() as u64;
         metrics.onset = model.onset();
         metrics.t_detect = self.first_detection.zip(metrics.onset).map(|(t, onset)| t - onset);
         metrics.contained = true;
@@ -950,6 +1072,19 @@ impl Engine {
         }
         metrics
     }
+}
+
+/// Whether `agent` handled any message on the provenance chain of `message`.
+fn derived_from(messages: &[Message], message: u32, agent: u32) -> bool {
+    let mut current = message;
+    while current != NONE {
+        let m = &messages[current as usize];
+        if m.sender == agent || (m.sender == NONE && m.receiver == agent) {
+            return true;
+        }
+        current = m.parent;
+    }
+    false
 }
 
 #[cfg(test)]

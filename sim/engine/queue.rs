@@ -17,11 +17,13 @@ pub enum EventKind {
     ServiceDone(u32),
     /// A fault acts (compromise starts, a spoofed message, memory poisoning).
     Fault(u32),
+    /// A human review of an alert comes due.
+    Review(u32),
 }
 
 impl EventKind {
-    /// Indices must fit in 30 bits (two bits name the kind).
-    pub const MAX_INDEX: u32 = (1 << 30) - 1;
+    /// Indices must fit in 29 bits (three bits name the kind).
+    pub const MAX_INDEX: u32 = (1 << 29) - 1;
 
     fn encode(self) -> u32 {
         let (tag, index) = match self {
@@ -29,18 +31,20 @@ impl EventKind {
             EventKind::Arrive(i) => (1, i),
             EventKind::ServiceDone(i) => (2, i),
             EventKind::Fault(i) => (3, i),
+            EventKind::Review(i) => (4, i),
         };
-        assert!(index <= Self::MAX_INDEX, "event index {index} exceeds 2^30 - 1");
-        (tag << 30) | index
+        assert!(index <= Self::MAX_INDEX, "event index {index} exceeds 2^29 - 1");
+        (tag << 29) | index
     }
 
     fn decode(word: u32) -> EventKind {
         let index = word & Self::MAX_INDEX;
-        match word >> 30 {
+        match word >> 29 {
             0 => EventKind::SourceEmit(index),
             1 => EventKind::Arrive(index),
             2 => EventKind::ServiceDone(index),
-            _ => EventKind::Fault(index),
+            3 => EventKind::Fault(index),
+            _ => EventKind::Review(index),
         }
     }
 }
@@ -144,6 +148,7 @@ mod tests {
         queue.push(3, EventKind::ServiceDone(2));
         queue.push(5, EventKind::SourceEmit(3));
         queue.push(5, EventKind::Fault(4));
+        queue.push(5, EventKind::Review(6));
         queue.push(1, EventKind::Arrive(EventKind::MAX_INDEX));
         let order: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
         assert_eq!(
@@ -154,15 +159,16 @@ mod tests {
                 (5, EventKind::Arrive(1)),
                 (5, EventKind::SourceEmit(3)),
                 (5, EventKind::Fault(4)),
+                (5, EventKind::Review(6)),
             ]
         );
         assert!(queue.is_empty());
     }
 
     #[test]
-    #[should_panic(expected = "exceeds 2^30 - 1")]
+    #[should_panic(expected = "exceeds 2^29 - 1")]
     fn oversized_indices_are_refused() {
-        EventQueue::default().push(0, EventKind::Fault(1 << 30));
+        EventQueue::default().push(0, EventKind::Fault(1 << 29));
     }
 
     #[test]

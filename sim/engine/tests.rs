@@ -629,3 +629,96 @@ fn a_trip_puts_the_upstream_agent_in_cooldown() {
     assert!(metrics.capped_clean >= 540 && metrics.capped_corrupted == 57, "{metrics:?}");
     assert_eq!(metrics.corrupted_actions, 0);
 }
+
+const REVIEWED: &str = r#"
+name = "reviewed"
+horizon = "10m"
+quiet_window = "1m"
+[[agents]]
+id = "S"
+[[agents]]
+id = "A"
+memory = { write = true }
+[[agents]]
+id = "B"
+[[agents]]
+id = "C"
+action = true
+[[channels]]
+from = "S"
+to = "A"
+latency = "1s"
+[[channels]]
+from = "A"
+to = "B"
+latency = "1s"
+[[channels]]
+from = "B"
+to = "C"
+latency = "1s"
+[[sources]]
+id = "feed"
+target = "S"
+arrival = { process = "periodic", period = "10s" }
+[[faults]]
+kind = "compromised_agent"
+agent = "S"
+start = "0s"
+shift = 1.0
+[mitigations.zero_trust]
+max_chain_depth = 2
+[mitigations.breaker]
+failure_threshold = 1
+reset_timeout = "1h"
+"#;
+
+fn reviewed(provenance: bool, rollback: bool) -> (RunMetrics, Vec<TraceRow>) {
+    let text =
+        format!("{REVIEWED}\n[mitigations.review]\ndelay = \"1m\"\nprovenance = {provenance}\nrollback = {rollback}");
+    let (metrics, trace, _) = run_traced(&model(&text), 1);
+    (metrics, trace)
+}
+
+#[test]
+fn review_with_provenance_quarantines_the_root_at_once() {
+    // The first B -> C message (depth 3) fails zero trust at 3 s and trips.
+    let (metrics, trace) = reviewed(true, false);
+    assert_eq!(metrics.breaker_trips, 1);
+    assert_eq!(metrics.reviews, 1);
+    assert_eq!((metrics.agents_quarantined, metrics.wrong_quarantines), (1, 0));
+    assert_eq!(metrics.t_attribute, Some(63 * crate::time::SECOND));
+    let quarantined: Vec<u32> = trace.iter().filter(|r| r.kind == TraceKind::Quarantine).map(|r| r.agent).collect();
+    assert_eq!(quarantined, [0]);
+    // After 63 s, S takes no input: nothing it would have sent is created.
+    assert!(trace
+        .iter()
+        .filter(|r| r.kind == TraceKind::Send && r.agent == 0)
+        .all(|r| r.time < 63 * crate::time::SECOND));
+}
+
+#[test]
+fn review_without_provenance_walks_back_one_hop_per_review() {
+    let (metrics, trace) = reviewed(false, false);
+    assert_eq!(metrics.reviews, 3);
+    assert_eq!((metrics.agents_quarantined, metrics.wrong_quarantines), (3, 2));
+    assert_eq!(metrics.t_attribute, Some(183 * crate::time::SECOND));
+    let quarantined: Vec<(u32, Micros)> = trace
+        .iter()
+        .filter(|r| r.kind == TraceKind::Quarantine)
+        .map(|r| (r.agent, r.time / crate::time::SECOND))
+        .collect();
+    assert_eq!(quarantined, [(2, 63), (1, 123), (0, 183)]);
+}
+
+#[test]
+fn rollback_with_provenance_removes_exactly_the_derived_records() {
+    let (metrics, _) = reviewed(true, true);
+    // Every record A wrote derives from S: all are corrupted and all go.
+    assert!(metrics.rolled_back_corrupted > 0);
+    assert_eq!((metrics.rolled_back_clean, metrics.corrupted_records_left), (0, 0));
+    let (without, _) = reviewed(false, true);
+    // Without provenance: everything since the first detection (3 s) goes,
+    // at each of the three quarantines; the record written at 1 s is missed.
+    assert_eq!(without.corrupted_records_left, 1);
+    assert!(without.rolled_back_corrupted > 0);
+}

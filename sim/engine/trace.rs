@@ -43,6 +43,8 @@ pub enum TraceKind {
     Capped,
     /// An agent was put in cooldown after a breaker trip.
     Hold,
+    /// A reviewer quarantined an agent (`message` = the alert's evidence).
+    Quarantine,
 }
 
 impl TraceKind {
@@ -66,6 +68,7 @@ impl TraceKind {
             TraceKind::Alert => "alert",
             TraceKind::Capped => "capped",
             TraceKind::Hold => "hold",
+            TraceKind::Quarantine => "quarantine",
         }
     }
 }

@@ -21,6 +21,21 @@ pub struct Mitigations {
     pub breaker: Option<SeedBreakerConfig>,
     /// Limits on what an agent may send.
     pub caps: Option<Caps>,
+    /// Human review of breaker alerts, quarantine and memory rollback.
+    pub review: Option<Review>,
+}
+
+/// Human review (`[mitigations.review]`): each breaker alert is reviewed
+/// after `delay`; the reviewer quarantines the agent it finds responsible
+/// and may roll memory back.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Review {
+    pub delay: crate::dist::Dist,
+    /// With provenance the reviewer goes straight to the root; without, it
+    /// walks back one hop (one more delay) at a time.
+    pub provenance: bool,
+    /// Roll memory back when an agent is quarantined.
+    pub rollback: bool,
 }
 
 impl Mitigations {
