@@ -12,6 +12,7 @@ pub struct Bundled {
 pub const SCENARIOS: &[Bundled] = &[
     Bundled { name: "procurement", text: include_str!("../scenarios/procurement.toml") },
     Bundled { name: "procurement-guarded", text: include_str!("../scenarios/procurement-guarded.toml") },
+    Bundled { name: "procurement-mitigated", text: include_str!("../scenarios/procurement-mitigated.toml") },
     Bundled { name: "procurement-bench", text: include_str!("../scenarios/procurement-bench.toml") },
     Bundled { name: "mesh-10k", text: include_str!("../scenarios/mesh-10k.toml") },
     Bundled { name: "mesh-ic-100k", text: include_str!("../scenarios/mesh-ic-100k.toml") },
