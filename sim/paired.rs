@@ -120,7 +120,7 @@ mod tests {
         let all = Mitigations {
             validation: Some(crate::mitigation::detector::DetectorConfig::ZScore { threshold: 3.0, warmup: 20 }),
             zero_trust: Some(ZeroTrust { max_chain_depth: 0 }),
-            breaker: Some(Default::default()),
+            breaker: Some(crate::mitigation::BreakerConfig::Seed(Default::default())),
             caps: Some(Caps::default()),
             review: None,
         };

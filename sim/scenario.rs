@@ -8,7 +8,8 @@
 use crate::dist::Dist;
 use crate::mitigation::breaker::SeedBreakerConfig;
 use crate::mitigation::detector::DetectorConfig;
-use crate::mitigation::{Caps, Mitigations, Review, ZeroTrust};
+use crate::mitigation::sliding::{Preset, SlidingConfig, Window};
+use crate::mitigation::{BreakerConfig, Caps, Mitigations, Review, ZeroTrust};
 use crate::model::{
     Agent, Arrival, Channel, Fault, FaultKind, Generator, Memory, Model, OutputRule, Partition, Role, Source, Topology,
 };
@@ -146,6 +147,22 @@ struct ValidationSpec {
 enum BreakerMode {
     #[default]
     Seed,
+    Sliding,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum PresetSpec {
+    Resilience4j,
+    Polly,
+    Hystrix,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum WindowKind {
+    Count,
+    Time,
 }
 
 #[derive(Deserialize)]
@@ -160,6 +177,37 @@ struct BreakerSpec {
     window: Option<u32>,
     reset_timeout: Option<Duration>,
     half_open_max_probes: Option<u32>,
+    preset: Option<PresetSpec>,
+    window_type: Option<WindowKind>,
+    window_size: Option<u32>,
+    minimum_calls: Option<u32>,
+    failure_rate: Option<f64>,
+    wait_in_open: Option<Duration>,
+    half_open_calls: Option<u32>,
+}
+
+impl BreakerSpec {
+    /// The first key set that belongs to the other mode, if any.
+    fn foreign_key(&self) -> Option<&'static str> {
+        let seed = [
+            ("failure_threshold", self.failure_threshold.is_some()),
+            ("anomaly_threshold", self.anomaly_threshold.is_some()),
+            ("window", self.window.is_some()),
+            ("reset_timeout", self.reset_timeout.is_some()),
+            ("half_open_max_probes", self.half_open_max_probes.is_some()),
+        ];
+        let sliding = [
+            ("preset", self.preset.is_some()),
+            ("window_type", self.window_type.is_some()),
+            ("window_size", self.window_size.is_some()),
+            ("minimum_calls", self.minimum_calls.is_some()),
+            ("failure_rate", self.failure_rate.is_some()),
+            ("wait_in_open", self.wait_in_open.is_some()),
+            ("half_open_calls", self.half_open_calls.is_some()),
+        ];
+        let other: &[(&'static str, bool)] = if self.mode == BreakerMode::Seed { &sliding } else { &seed };
+        other.iter().find(|(_, set)| *set).map(|(name, _)| *name)
+    }
 }
 
 #[derive(Deserialize)]
@@ -604,10 +652,58 @@ fn compile_validation(spec: &ValidationSpec) -> Result<DetectorConfig, KeyError>
     }
 }
 
-fn compile_breaker(spec: &BreakerSpec) -> Result<SeedBreakerConfig, KeyError> {
+fn compile_breaker(spec: &BreakerSpec) -> Result<BreakerConfig, KeyError> {
+    let key = "mitigations.breaker";
+    if let Some(name) = spec.foreign_key() {
+        let mode = if spec.mode == BreakerMode::Seed { "sliding" } else { "seed" };
+        return err(format!("{key}.{name}"), format!("only applies to mode = \"{mode}\""));
+    }
+    match spec.mode {
+        BreakerMode::Seed => compile_seed_breaker(spec).map(BreakerConfig::Seed),
+        BreakerMode::Sliding => compile_sliding_breaker(spec).map(BreakerConfig::Sliding),
+    }
+}
+
+fn compile_sliding_breaker(spec: &BreakerSpec) -> Result<SlidingConfig, KeyError> {
+    let key = "mitigations.breaker";
+    let base = spec.preset.map_or(Preset::Resilience4j, |p| match p {
+        PresetSpec::Resilience4j => Preset::Resilience4j,
+        PresetSpec::Polly => Preset::Polly,
+        PresetSpec::Hystrix => Preset::Hystrix,
+    });
+    let d = base.config();
+    let (kind, size) = match d.window {
+        Window::Count(n) => (WindowKind::Count, n),
+        Window::Time(n) => (WindowKind::Time, n),
+    };
+    let kind = spec.window_type.unwrap_or(kind);
+    let size = spec.window_size.unwrap_or(size);
+    let window = match kind {
+        WindowKind::Count if (1..=1024).contains(&size) => Window::Count(size),
+        WindowKind::Time if (1..=3600).contains(&size) => Window::Time(size),
+        WindowKind::Count => return err(format!("{key}.window_size"), format!("must be 1 to 1024 calls, got {size}")),
+        WindowKind::Time => return err(format!("{key}.window_size"), format!("must be 1 to 3600 seconds, got {size}")),
+    };
+    let failure_rate = spec.failure_rate.unwrap_or(d.failure_rate);
+    if !(failure_rate > 0.0 && failure_rate <= 1.0) {
+        return err(format!("{key}.failure_rate"), format!("must be a rate in (0, 1], got {failure_rate}"));
+    }
+    let half_open_calls = spec.half_open_calls.unwrap_or(d.half_open_calls);
+    if half_open_calls == 0 {
+        return err(format!("{key}.half_open_calls"), "must be at least 1 call");
+    }
+    Ok(SlidingConfig {
+        window,
+        minimum_calls: spec.minimum_calls.unwrap_or(d.minimum_calls).max(1),
+        failure_rate,
+        wait_in_open: spec.wait_in_open.map_or(d.wait_in_open, |w| w.0),
+        half_open_calls,
+    })
+}
+
+fn compile_seed_breaker(spec: &BreakerSpec) -> Result<SeedBreakerConfig, KeyError> {
     let key = "mitigations.breaker";
     let defaults = SeedBreakerConfig::default();
-    let BreakerMode::Seed = spec.mode;
     let failure_threshold = spec.failure_threshold.unwrap_or(defaults.failure_threshold);
     if failure_threshold == 0 {
         return err(format!("{key}.failure_threshold"), "must be at least 1 failure");

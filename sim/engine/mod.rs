@@ -22,7 +22,8 @@ pub use trace::{TraceKind, TraceRow};
 use crate::metrics::RunMetrics;
 use crate::mitigation::breaker::{SeedBreaker, State, Verdict};
 use crate::mitigation::detector::{self, Baseline};
-use crate::mitigation::Caps;
+use crate::mitigation::sliding::SlidingBreaker;
+use crate::mitigation::{BreakerConfig, Caps};
 use crate::model::{Arrival, FaultKind, Model, OutputRule, NONE, NO_FAULT};
 use crate::rng::{self, SimRng, Stream};
 use crate::time::Micros;
@@ -170,10 +171,11 @@ impl Streams {
 }
 
 /// The boundary state of one channel: validation baseline and breaker.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Guard {
     baseline: Baseline,
     breaker: SeedBreaker,
+    sliding: SlidingBreaker,
     /// A corrupted message arrived since the breaker last closed.
     corruption_seen: bool,
 }
@@ -511,7 +513,7 @@ impl Engine {
                 || message.sender != graph.channels[message.channel as usize].from
                 || (z.max_chain_depth > 0 && message.depth > z.max_chain_depth)
         });
-        let Guard { baseline, breaker, corruption_seen } = &mut self.guards[message.channel as usize];
+        let Guard { baseline, breaker, sliding, corruption_seen } = &mut self.guards[message.channel as usize];
         *corruption_seen |= corrupted;
         let rng = &mut self.streams.mitigation;
         let mut validate = || {
@@ -521,24 +523,35 @@ impl Engine {
                     .as_ref()
                     .is_some_and(|v| detector::failed(v, baseline, message.signal, corrupted, rng))
         };
-        let verdict = match &mitigations.breaker {
-            Some(config) => {
+        let (verdict, closed) = match &mitigations.breaker {
+            Some(BreakerConfig::Seed(config)) => {
                 let was_half_open = breaker.state == State::HalfOpen;
                 let verdict = breaker.on_message(config, self.now, validate);
-                if was_half_open && breaker.state == State::Closed {
-                    *corruption_seen = false;
-                }
-                verdict
+                (verdict, was_half_open && breaker.state == State::Closed)
             }
-            None if validate() => Verdict::RejectInvalid,
-            None => Verdict::Accept,
+            Some(BreakerConfig::Sliding(config)) => {
+                let was_half_open = sliding.state == State::HalfOpen;
+                let verdict = sliding.on_message(config, self.now, validate);
+                (verdict, was_half_open && sliding.state == State::Closed)
+            }
+            None if validate() => (Verdict::RejectInvalid, false),
+            None => (Verdict::Accept, false),
         };
-        let trip_was_false = !*corruption_seen;
-        if verdict == Verdict::Accept {
-            return true;
+        if closed {
+            *corruption_seen = false;
         }
-        self.reject(model, id, message, verdict, trip_was_false);
-        false
+        let trip_was_false = !*corruption_seen;
+        match verdict {
+            Verdict::Accept => true,
+            Verdict::AcceptThenTrip => {
+                self.tripped(model, id, message, trip_was_false);
+                true
+            }
+            _ => {
+                self.reject(model, id, message, verdict, trip_was_false);
+                false
+            }
+        }
     }
 
     fn reject(&mut self, model: &Model, id: u32, message: &Message, verdict: Verdict, trip_was_false: bool) {
@@ -556,15 +569,20 @@ impl Engine {
             self.first_detection = Some(self.now);
         }
         if verdict == Verdict::Trip {
-            self.metrics.breaker_trips += 1;
-            self.metrics.false_trips += trip_was_false as u64;
-            self.record(TraceKind::Alert, message.receiver, id, message.sender, message.signal, message.root);
-            if let Some(caps) = model.mitigations.caps.filter(|c| c.cooldown > 0) {
-                self.hold(model, message.sender, caps.cooldown);
-            }
-            if let Some(review) = &model.mitigations.review {
-                self.schedule_review(model, review.delay, ReviewCase { message: id, hops: 0 });
-            }
+            self.tripped(model, id, message, trip_was_false);
+        }
+    }
+
+    /// A breaker opened on this message: alert, cooldown, review.
+    fn tripped(&mut self, model: &Model, id: u32, message: &Message, trip_was_false: bool) {
+        self.metrics.breaker_trips += 1;
+        self.metrics.false_trips += trip_was_false as u64;
+        self.record(TraceKind::Alert, message.receiver, id, message.sender, message.signal, message.root);
+        if let Some(caps) = model.mitigations.caps.filter(|c| c.cooldown > 0) {
+            self.hold(model, message.sender, caps.cooldown);
+        }
+        if let Some(review) = &model.mitigations.review {
+            self.schedule_review(model, review.delay, ReviewCase { message: id, hops: 0 });
         }
     }
 

@@ -722,3 +722,20 @@ fn rollback_with_provenance_removes_exactly_the_derived_records() {
     assert_eq!(without.corrupted_records_left, 1);
     assert!(without.rolled_back_corrupted > 0);
 }
+
+#[test]
+fn sliding_breakers_run_in_the_engine() {
+    let sliding = |preset: &str| {
+        format!("{GUARDED}\n[mitigations.validation]\nthreshold = 4.0\n[mitigations.breaker]\nmode = \"sliding\"\npreset = \"{preset}\"")
+    };
+    // resilience4j: the last 100 calls reach 50% failures at the 50th poisoned message (2:49).
+    let (metrics, trace, _) = run_traced(&model(&sliding("resilience4j")), 1);
+    assert_eq!(metrics.breaker_trips, 1);
+    let alert = trace.iter().find(|r| r.kind == TraceKind::Alert).unwrap();
+    assert_eq!(alert.time, (2 * 60 + 49) * crate::time::SECOND + 10_000);
+    assert_eq!(metrics.corrupted_actions, 0);
+    // Hystrix: 1 message/s never reaches 20 requests in its 10 s window.
+    let (metrics, _, _) = run_traced(&model(&sliding("hystrix")), 1);
+    assert_eq!(metrics.breaker_trips, 0);
+    assert_eq!(metrics.rejected_corrupted, 60, "validation still rejects every poisoned message");
+}

@@ -70,6 +70,9 @@ pub enum Verdict {
     /// Rejected because validation failed, and this failure tripped the
     /// breaker to OPEN (raise an alert).
     Trip,
+    /// Accepted, and the call tipped a failure rate over its threshold so
+    /// the breaker opened after it (sliding mode; raise an alert).
+    AcceptThenTrip,
 }
 
 /// One channel's breaker.

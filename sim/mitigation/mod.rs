@@ -5,6 +5,7 @@
 
 pub mod breaker;
 pub mod detector;
+pub mod sliding;
 
 use breaker::SeedBreakerConfig;
 use detector::DetectorConfig;
@@ -18,7 +19,7 @@ pub struct Mitigations {
     pub zero_trust: Option<ZeroTrust>,
     /// A circuit breaker on every channel (counts failed validations and
     /// zero-trust checks).
-    pub breaker: Option<SeedBreakerConfig>,
+    pub breaker: Option<BreakerConfig>,
     /// Limits on what an agent may send.
     pub caps: Option<Caps>,
     /// Human review of breaker alerts, quarantine and memory rollback.
@@ -43,6 +44,13 @@ impl Mitigations {
     pub fn guards_channels(&self) -> bool {
         self.validation.is_some() || self.zero_trust.is_some()
     }
+}
+
+/// Which breaker semantics, with parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BreakerConfig {
+    Seed(SeedBreakerConfig),
+    Sliding(sliding::SlidingConfig),
 }
 
 /// Zero-trust messaging (`[mitigations.zero_trust]`): unsigned messages,

@@ -2,6 +2,7 @@
 //! what was expected.
 
 use super::*;
+use crate::mitigation::sliding::{Preset, Window};
 
 const BASE: &str = r#"
 name = "t"
@@ -264,7 +265,7 @@ fn mitigations_compile_with_defaults_and_check_their_values() {
     let on = format!("{BASE}\n[mitigations.validation]\n[mitigations.breaker]");
     let model = parse("f.toml", &on).unwrap();
     assert_eq!(model.mitigations.validation, Some(DetectorConfig::ZScore { threshold: 3.0, warmup: 20 }));
-    assert_eq!(model.mitigations.breaker, Some(SeedBreakerConfig::default()));
+    assert_eq!(model.mitigations.breaker, Some(BreakerConfig::Seed(SeedBreakerConfig::default())));
     let off = format!("{BASE}\n[mitigations.validation]\nenabled = false");
     assert_eq!(parse("f.toml", &off).unwrap().mitigations, Mitigations::default());
     let with = |table: &str| format!("{BASE}\n{table}");
@@ -295,11 +296,13 @@ fn mitigations_compile_with_defaults_and_check_their_values() {
     assert_refused(&breaker("window = 65"), "mitigations.breaker.window", "between 1 and 64");
     assert_refused(&breaker("half_open_max_probes = 0"), "mitigations.breaker.half_open_max_probes", "at least 1");
     assert_refused(&breaker("anomaly_threshold = 2.0"), "mitigations.breaker.anomaly_threshold", "probability");
-    assert_refused(&breaker("mode = \"sliding\""), "mitigations.breaker.mode", "unknown variant");
+    assert_refused(&breaker("mode = \"hybrid\""), "mitigations.breaker.mode", "unknown variant");
     assert_refused(&breaker("reset = \"5m\""), "mitigations.breaker.reset", "unknown field");
     assert_refused(&with("[mitigations.firewall]"), "mitigations.firewall", "unknown field");
     let tuned = breaker("failure_threshold = 5\nreset_timeout = \"1m\"\nwindow = 10\nhalf_open_max_probes = 2");
-    let config = parse("f.toml", &tuned).unwrap().mitigations.breaker.unwrap();
+    let Some(BreakerConfig::Seed(config)) = parse("f.toml", &tuned).unwrap().mitigations.breaker else {
+        panic!("seed breaker expected")
+    };
     assert_eq!(
         (config.failure_threshold, config.reset_timeout, config.window, config.half_open_max_probes),
         (5, 60 * SECOND, 10, 2)
@@ -341,4 +344,41 @@ fn review_needs_a_breaker_and_takes_defaults() {
     );
     assert_refused(&format!("{BASE}\n[mitigations.review]"), "mitigations.review", "needs [mitigations.breaker]");
     assert_refused(&format!("{base}\nreviewer = \"alice\""), "mitigations.review.reviewer", "unknown field");
+}
+
+#[test]
+fn sliding_breakers_take_presets_and_overrides() {
+    let breaker =
+        |lines: &str| format!("{BASE}\n[mitigations.validation]\n[mitigations.breaker]\nmode = \"sliding\"\n{lines}");
+    let get = |lines: &str| match parse("f.toml", &breaker(lines)).unwrap().mitigations.breaker {
+        Some(BreakerConfig::Sliding(c)) => c,
+        other => panic!("sliding expected, got {other:?}"),
+    };
+    assert_eq!(get(""), Preset::Resilience4j.config());
+    assert_eq!(get("preset = \"polly\""), Preset::Polly.config());
+    assert_eq!(get("preset = \"hystrix\""), Preset::Hystrix.config());
+    let tuned = get(
+        "preset = \"hystrix\"\nwindow_type = \"count\"\nwindow_size = 50\nfailure_rate = 0.2\nwait_in_open = \"30s\"",
+    );
+    assert_eq!((tuned.window, tuned.failure_rate, tuned.wait_in_open), (Window::Count(50), 0.2, 30 * SECOND));
+    assert_eq!(tuned.minimum_calls, 20, "the preset supplies what is not overridden");
+    assert_refused(
+        &breaker("failure_threshold = 3"),
+        "mitigations.breaker.failure_threshold",
+        "only applies to mode = \"seed\"",
+    );
+    assert_refused(
+        &format!("{BASE}\n[mitigations.validation]\n[mitigations.breaker]\npreset = \"polly\""),
+        "mitigations.breaker.preset",
+        "only applies to mode = \"sliding\"",
+    );
+    assert_refused(&breaker("failure_rate = 0.0"), "mitigations.breaker.failure_rate", "(0, 1]");
+    assert_refused(&breaker("window_size = 0"), "mitigations.breaker.window_size", "1 to 1024");
+    assert_refused(
+        &breaker("window_type = \"time\"\nwindow_size = 7200"),
+        "mitigations.breaker.window_size",
+        "1 to 3600",
+    );
+    assert_refused(&breaker("half_open_calls = 0"), "mitigations.breaker.half_open_calls", "at least 1");
+    assert_refused(&breaker("preset = \"netflix\""), "mitigations.breaker.preset", "unknown variant");
 }
