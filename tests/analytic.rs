@@ -183,3 +183,58 @@ reset_timeout = "1h"
     let expected = q.powi(k as i32);
     assert!(p.low <= expected && expected <= p.high, "P(0) = {} [{}, {}] vs {expected}", p.rate, p.low, p.high);
 }
+
+/// Supercritical cascade on a directed Erdős–Rényi graph (mean degree c,
+/// edge probability p, cp = 1.2): a cascade goes global with probability
+/// rho, where rho = 1 - exp(-cp * rho), and then corrupts a fraction rho of
+/// the agents; otherwise it stays small (mean size 1 / (1 - cp(1 - rho))).
+/// So the mean number corrupted is about rho^2 n + (1 - rho) / (1 - cp(1 - rho)).
+#[test]
+fn supercritical_cascade_on_erdos_renyi_matches_percolation_theory() {
+    let n = 20_000.0;
+    let model = common::model(
+        r#"
+name = "er-giant"
+horizon = "1h"
+quiet_window = "1m"
+[workload]
+clean_relay = false
+[topology]
+generator = { kind = "erdos_renyi", n = 20000, mean_degree = 4.0 }
+redraw = true
+[topology.channel]
+latency = { dist = "exponential", mean = "10ms" }
+propagation = 0.3
+[[sources]]
+id = "seed"
+target = "n0"
+arrival = { process = "periodic", period = "1s" }
+count = 1
+[[faults]]
+kind = "poisoned_feed"
+agent = "n0"
+start = "0s"
+shift = 1.0
+"#,
+    );
+    let runs = common::runs(&model, 8, 600, 0);
+    let cp: f64 = 1.2;
+    let mut rho = 0.5;
+    for _ in 0..200 {
+        rho = 1.0 - (-cp * rho).exp();
+    }
+    let expected = rho * rho * n + (1.0 - rho) / (1.0 - cp * (1.0 - rho));
+    let corrupted: Vec<u64> = runs.iter().map(|r| r.agents_corrupted as u64).collect();
+    let d = distribution(&corrupted).unwrap();
+    assert!(
+        d.ci_low <= expected && expected <= d.ci_high,
+        "mean {} CI [{}, {}] vs {expected}",
+        d.mean,
+        d.ci_low,
+        d.ci_high
+    );
+    // The global share: runs corrupting more than 10% of the graph.
+    let global = corrupted.iter().filter(|&&c| c as f64 > 0.1 * n).count() as u64;
+    let p = cascade::summary::proportion(global, corrupted.len() as u64);
+    assert!(p.low <= rho && rho <= p.high, "P(global) {} [{}, {}] vs {rho}", p.rate, p.low, p.high);
+}
