@@ -4,6 +4,37 @@ mod common;
 
 use cascade::summary::{distribution, summarize};
 
+/// A pure independent cascade: one poisoned input at n0 on a generated
+/// graph whose channels pass corruption with probability `p`; only
+/// corrupted traffic is simulated.
+fn cascade_from_n0(generator: &str, latency: &str, p: f64, redraw: bool) -> cascade::model::Model {
+    common::model(&format!(
+        r#"
+name = "cascade"
+horizon = "1h"
+quiet_window = "1m"
+[workload]
+clean_relay = false
+[topology]
+generator = {generator}
+redraw = {redraw}
+[topology.channel]
+latency = {latency}
+propagation = {p}
+[[sources]]
+id = "seed"
+target = "n0"
+arrival = {{ process = "periodic", period = "1s" }}
+count = 1
+[[faults]]
+kind = "poisoned_feed"
+agent = "n0"
+start = "0s"
+shift = 1.0
+"#
+    ))
+}
+
 fn metric<'a>(summary: &'a cascade::summary::Summary, name: &str) -> &'a cascade::summary::Distribution {
     summary.metrics.iter().find(|m| m.metric == name).and_then(|m| m.distribution.as_ref()).unwrap()
 }
@@ -48,30 +79,8 @@ arrival = { process = "poisson", per_second = 0.5 }
 #[test]
 fn independent_cascade_on_a_kary_tree() {
     let (k, depth, p) = (3.0f64, 5, 0.4f64);
-    let model = common::model(&format!(
-        r#"
-name = "tree-ic"
-horizon = "1h"
-quiet_window = "1m"
-[workload]
-clean_relay = false
-[topology]
-generator = {{ kind = "kary_tree", k = 3, depth = {depth} }}
-[topology.channel]
-latency = {{ dist = "exponential", mean = "1s" }}
-propagation = {p}
-[[sources]]
-id = "seed"
-target = "n0"
-arrival = {{ process = "periodic", period = "1s" }}
-count = 1
-[[faults]]
-kind = "poisoned_feed"
-agent = "n0"
-start = "0s"
-shift = 1.0
-"#
-    ));
+    let generator = format!("{{ kind = \"kary_tree\", k = 3, depth = {depth} }}");
+    let model = cascade_from_n0(&generator, "{ dist = \"exponential\", mean = \"1s\" }", p, false);
     let summary = summarize(&common::runs(&model, 77, 20_000, 0));
     let branching = k * p;
     let corrupted: f64 = (0..=depth).map(|i| branching.powi(i)).sum();
@@ -95,31 +104,7 @@ shift = 1.0
 /// 1 / (1 - c*p) (branching-process approximation, exact as n grows).
 #[test]
 fn subcritical_cascade_on_erdos_renyi_matches_branching_bound() {
-    let model = common::model(
-        r#"
-name = "er-ic"
-horizon = "1h"
-quiet_window = "1m"
-[workload]
-clean_relay = false
-[topology]
-generator = { kind = "erdos_renyi", n = 20000, mean_degree = 4.0 }
-redraw = true
-[topology.channel]
-latency = "10ms"
-propagation = 0.125
-[[sources]]
-id = "seed"
-target = "n0"
-arrival = { process = "periodic", period = "1s" }
-count = 1
-[[faults]]
-kind = "poisoned_feed"
-agent = "n0"
-start = "0s"
-shift = 1.0
-"#,
-    );
+    let model = cascade_from_n0("{ kind = \"erdos_renyi\", n = 20000, mean_degree = 4.0 }", "\"10ms\"", 0.125, true);
     let summary = summarize(&common::runs(&model, 5, 4000, 0));
     let d = metric(&summary, "agents_corrupted");
     let expected = 1.0 / (1.0 - 4.0 * 0.125);
@@ -192,30 +177,11 @@ reset_timeout = "1h"
 #[test]
 fn supercritical_cascade_on_erdos_renyi_matches_percolation_theory() {
     let n = 20_000.0;
-    let model = common::model(
-        r#"
-name = "er-giant"
-horizon = "1h"
-quiet_window = "1m"
-[workload]
-clean_relay = false
-[topology]
-generator = { kind = "erdos_renyi", n = 20000, mean_degree = 4.0 }
-redraw = true
-[topology.channel]
-latency = { dist = "exponential", mean = "10ms" }
-propagation = 0.3
-[[sources]]
-id = "seed"
-target = "n0"
-arrival = { process = "periodic", period = "1s" }
-count = 1
-[[faults]]
-kind = "poisoned_feed"
-agent = "n0"
-start = "0s"
-shift = 1.0
-"#,
+    let model = cascade_from_n0(
+        "{ kind = \"erdos_renyi\", n = 20000, mean_degree = 4.0 }",
+        "{ dist = \"exponential\", mean = \"10ms\" }",
+        0.3,
+        true,
     );
     let runs = common::runs(&model, 8, 600, 0);
     let cp: f64 = 1.2;
