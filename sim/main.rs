@@ -175,7 +175,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
 fn print_paired(off: &[String], rows: &[paired::PairedMetric]) {
     println!();
     println!("paired with {} off (same random streams; difference = with - without):", off.join(", "));
-    println!("{:<20} {:>12} {:>12} {:>12} {:>27}", "metric", "with", "without", "difference", "95% CI");
+    println!("{:<24} {:>12} {:>12} {:>12} {:>27}", "metric", "with", "without", "difference", "95% CI");
     for row in rows {
         let value: Formatter<f64> = match row.unit {
             Unit::Count => |v| format!("{v:.3}"),
@@ -183,7 +183,7 @@ fn print_paired(off: &[String], rows: &[paired::PairedMetric]) {
         };
         let ci = format!("[{}, {}]", value(row.ci_low), value(row.ci_high));
         println!(
-            "{:<20} {:>12} {:>12} {:>12} {:>27}",
+            "{:<24} {:>12} {:>12} {:>12} {:>27}",
             row.metric,
             value(row.mean_with),
             value(row.mean_without),
@@ -195,15 +195,33 @@ fn print_paired(off: &[String], rows: &[paired::PairedMetric]) {
 
 type Formatter<T> = fn(T) -> String;
 
+/// Whether the table shows a metric: mitigation metrics only when the
+/// scenario turns that mitigation on (the CSV files always have them all).
+fn shown(model: &Model, metric: &str) -> bool {
+    let m = &model.mitigations;
+    match metric {
+        "t_detect" | "rejected_clean" | "rejected_corrupted" => m.guards_channels(),
+        "breaker_trips" | "false_trips" => m.breaker.is_some(),
+        "capped_clean" | "capped_corrupted" | "held_time" => m.caps.is_some(),
+        "t_attribute"
+        | "reviews"
+        | "agents_quarantined"
+        | "wrong_quarantines"
+        | "rolled_back_clean"
+        | "rolled_back_corrupted" => m.review.is_some(),
+        _ => true,
+    }
+}
+
 fn print_summary(model: &Model, summary: &Summary, dir: &Path) {
     println!("{}: {} runs -> {}", model.name, summary.runs, dir.display());
     println!(
-        "{:<20} {:>12} {:>25} {:>10} {:>10} {:>10} {:>10}",
+        "{:<24} {:>12} {:>25} {:>10} {:>10} {:>10} {:>10}",
         "metric", "mean", "95% CI", "p50", "p90", "p99", "max"
     );
-    for metric in &summary.metrics {
+    for metric in summary.metrics.iter().filter(|m| shown(model, m.metric)) {
         let Some(d) = &metric.distribution else {
-            println!("{:<20} {:>12}", metric.metric, "-");
+            println!("{:<24} {:>12}", metric.metric, "-");
             continue;
         };
         let (value, quantile): (Formatter<f64>, Formatter<u64>) = match metric.unit {
@@ -212,7 +230,7 @@ fn print_summary(model: &Model, summary: &Summary, dir: &Path) {
         };
         let ci = format!("[{}, {}]", value(d.ci_low), value(d.ci_high));
         println!(
-            "{:<20} {:>12} {:>25} {:>10} {:>10} {:>10} {:>10}",
+            "{:<24} {:>12} {:>25} {:>10} {:>10} {:>10} {:>10}",
             metric.metric,
             value(d.mean),
             ci,
@@ -223,7 +241,7 @@ fn print_summary(model: &Model, summary: &Summary, dir: &Path) {
         );
     }
     let c = &summary.containment;
-    println!("{:<20} {:>12.3} {:>25}", "containment_rate", c.rate, format!("[{:.3}, {:.3}]", c.low, c.high));
+    println!("{:<24} {:>12.3} {:>25}", "containment_rate", c.rate, format!("[{:.3}, {:.3}]", c.low, c.high));
 }
 
 fn replay(args: ReplayArgs) -> Result<(), Failure> {
