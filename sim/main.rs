@@ -269,8 +269,22 @@ fn validate(name: &str) -> Result<(), Failure> {
         cascade::model::Topology::Explicit(c) => format!("{} channels", c.len()),
         cascade::model::Topology::Generated { .. } => "generated channels".to_string(),
     };
+    let mitigations = &m.mitigations;
+    let on: Vec<&str> = [
+        ("validation", mitigations.validation.is_some()),
+        ("zero_trust", mitigations.zero_trust.is_some()),
+        ("breaker", mitigations.breaker.is_some()),
+        ("caps", mitigations.caps.is_some()),
+        ("review", mitigations.review.is_some()),
+    ]
+    .iter()
+    .filter(|(_, enabled)| *enabled)
+    .map(|(name, _)| *name)
+    .collect();
+    let mitigations =
+        if on.is_empty() { "no mitigations".to_string() } else { format!("mitigations: {}", on.join(", ")) };
     println!(
-        "ok: {} ({} agents, {channels}, {} sources, {} faults)",
+        "ok: {} ({} agents, {channels}, {} sources, {} faults; {mitigations})",
         loaded.label,
         m.agents.len(),
         m.sources.len(),

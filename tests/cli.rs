@@ -83,7 +83,14 @@ fn list_and_validate() {
     let path = root().join("scenarios/procurement.toml");
     let out = cascade(&dir, &["validate", path.to_str().unwrap()]);
     assert!(out.status.success());
-    assert!(String::from_utf8(out.stdout).unwrap().starts_with("ok: "));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("ok: ") && text.contains("4 agents, 3 channels, 1 sources, 1 faults; no mitigations"),
+        "{text}"
+    );
+    let out = cascade(&dir, &["validate", "procurement-mitigated"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("mitigations: validation, zero_trust, breaker, caps, review"), "{text}");
 }
 
 /// Each bad input: (file name, content, text the one-line error must contain).
