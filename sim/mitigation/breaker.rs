@@ -247,6 +247,21 @@ mod tests {
     }
 
     #[test]
+    fn failures_older_than_the_window_do_not_count_toward_the_rate() {
+        let c = SeedBreakerConfig { failure_threshold: 100, anomaly_threshold: 0.15, window: 20, ..config() };
+        let mut b = SeedBreaker::default();
+        for t in 0..3 {
+            b.on_message(&c, t, || true);
+        }
+        for t in 3..23 {
+            b.on_message(&c, t, || false);
+        }
+        // Only this failure is in the last 20: 1/20 is below the threshold.
+        assert_eq!(b.on_message(&c, 23, || true), Verdict::RejectInvalid);
+        assert_eq!(b.state, State::Closed);
+    }
+
+    #[test]
     fn defaults_match_the_brief() {
         let d = SeedBreakerConfig::default();
         assert_eq!((d.failure_threshold, d.anomaly_threshold, d.half_open_max_probes), (3, 0.15, 1));
