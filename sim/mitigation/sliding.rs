@@ -143,15 +143,6 @@ impl Ring {
         }
         self.cursor = self.cursor.max(second);
     }
-
-    /// Drops time buckets older than the window at `now`.
-    fn expire(&mut self, window: Window, now: Micros) {
-        if let Window::Time(n) = window {
-            if !self.slots.is_empty() {
-                self.advance_to(now / SECOND, n as usize);
-            }
-        }
-    }
 }
 
 /// One channel's sliding-window breaker.
@@ -199,7 +190,6 @@ impl SlidingBreaker {
             return self.half_open(config, now, validate());
         }
         let failed = validate();
-        self.closed.expire(config.window, now);
         self.closed.record(config.window, now, failed);
         let (calls, failures) = self.window();
         if calls >= config.minimum_calls && failures as f64 >= config.failure_rate * calls as f64 {

@@ -118,6 +118,7 @@ fn hystrix_needs_the_request_volume_then_opens_at_half_errors() {
 fn hystrix_allows_a_single_trial_after_the_sleep_window() {
     let c = Preset::Hystrix.config();
     let mut b = SlidingBreaker { state: State::Open, opened_at: 0, ..SlidingBreaker::default() };
+    assert_eq!(b.on_message(&c, 5 * S, || panic!("asleep for the whole 5 s window")), Verdict::RejectOpen);
     assert_eq!(b.on_message(&c, 5 * S + 1, || false), Verdict::Accept);
     assert_eq!(b.state, State::Closed);
 }
