@@ -565,16 +565,22 @@ impl Engine {
         if verdict == Verdict::RejectOpen {
             return;
         }
-        if self.first_detection.is_none() && model.onset().is_some_and(|onset| self.now >= onset) {
-            self.first_detection = Some(self.now);
-        }
+        self.detected(model);
         if verdict == Verdict::Trip {
             self.tripped(model, id, message, trip_was_false);
         }
     }
 
+    /// A failed check or an alert at or after onset counts as a detection.
+    fn detected(&mut self, model: &Model) {
+        if self.first_detection.is_none() && model.onset().is_some_and(|onset| self.now >= onset) {
+            self.first_detection = Some(self.now);
+        }
+    }
+
     /// A breaker opened on this message: alert, cooldown, review.
     fn tripped(&mut self, model: &Model, id: u32, message: &Message, trip_was_false: bool) {
+        self.detected(model);
         self.metrics.breaker_trips += 1;
         self.metrics.false_trips += trip_was_false as u64;
         self.record(TraceKind::Alert, message.receiver, id, message.sender, message.signal, message.root);
