@@ -175,7 +175,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
 fn print_paired(off: &[String], rows: &[paired::PairedMetric]) {
     println!();
     println!("paired with {} off (same random streams; difference = with - without):", off.join(", "));
-    println!("{:<24} {:>12} {:>12} {:>12} {:>27}", "metric", "with", "without", "difference", "95% CI");
+    println!("{:<30} {:>12} {:>12} {:>12} {:>27}", "metric", "with", "without", "difference", "95% CI");
     for row in rows {
         let value: Formatter<f64> = match row.unit {
             Unit::Count => |v| format!("{v:.3}"),
@@ -183,7 +183,7 @@ fn print_paired(off: &[String], rows: &[paired::PairedMetric]) {
         };
         let ci = format!("[{}, {}]", value(row.ci_low), value(row.ci_high));
         println!(
-            "{:<24} {:>12} {:>12} {:>12} {:>27}",
+            "{:<30} {:>12} {:>12} {:>12} {:>27}",
             row.metric,
             value(row.mean_with),
             value(row.mean_without),
@@ -200,7 +200,15 @@ type Formatter<T> = fn(T) -> String;
 fn shown(model: &Model, metric: &str) -> bool {
     let m = &model.mitigations;
     match metric {
-        "t_detect" | "rejected_clean" | "rejected_corrupted" => m.guards_channels(),
+        "t_detect" => m.guards_channels() || m.gateway.is_some(),
+        "rejected_clean" | "rejected_corrupted" => m.guards_channels(),
+        "out_of_scope_succeeded"
+        | "out_of_scope_blocked"
+        | "out_of_scope_blocked_writes"
+        | "out_of_scope_blocked_injected" => {
+            model.faults.iter().any(|f| matches!(f.kind, cascade::model::FaultKind::OutOfScope { .. }))
+        }
+        "unattributable_actions" | "clean_actions_blocked" => model.access_checked(),
         "breaker_trips" | "false_trips" => m.breaker.is_some(),
         "capped_clean" | "capped_corrupted" | "held_time" => m.caps.is_some(),
         "t_attribute"
@@ -216,12 +224,12 @@ fn shown(model: &Model, metric: &str) -> bool {
 fn print_summary(model: &Model, summary: &Summary, dir: &Path) {
     println!("{}: {} runs -> {}", model.name, summary.runs, dir.display());
     println!(
-        "{:<24} {:>12} {:>25} {:>10} {:>10} {:>10} {:>10}",
+        "{:<30} {:>12} {:>25} {:>10} {:>10} {:>10} {:>10}",
         "metric", "mean", "95% CI", "p50", "p90", "p99", "max"
     );
     for metric in summary.metrics.iter().filter(|m| shown(model, m.metric)) {
         let Some(d) = &metric.distribution else {
-            println!("{:<24} {:>12}", metric.metric, "-");
+            println!("{:<30} {:>12}", metric.metric, "-");
             continue;
         };
         let (value, quantile): (Formatter<f64>, Formatter<u64>) = match metric.unit {
@@ -230,7 +238,7 @@ fn print_summary(model: &Model, summary: &Summary, dir: &Path) {
         };
         let ci = format!("[{}, {}]", value(d.ci_low), value(d.ci_high));
         println!(
-            "{:<24} {:>12} {:>25} {:>10} {:>10} {:>10} {:>10}",
+            "{:<30} {:>12} {:>25} {:>10} {:>10} {:>10} {:>10}",
             metric.metric,
             value(d.mean),
             ci,
@@ -241,7 +249,7 @@ fn print_summary(model: &Model, summary: &Summary, dir: &Path) {
         );
     }
     let c = &summary.containment;
-    println!("{:<24} {:>12.3} {:>25}", "containment_rate", c.rate, format!("[{:.3}, {:.3}]", c.low, c.high));
+    println!("{:<30} {:>12.3} {:>25}", "containment_rate", c.rate, format!("[{:.3}, {:.3}]", c.low, c.high));
 }
 
 fn replay(args: ReplayArgs) -> Result<(), Failure> {
@@ -276,6 +284,8 @@ fn validate(name: &str) -> Result<(), Failure> {
         ("breaker", mitigations.breaker.is_some()),
         ("caps", mitigations.caps.is_some()),
         ("review", mitigations.review.is_some()),
+        ("credentials", mitigations.credentials.is_some()),
+        ("gateway", mitigations.gateway.is_some()),
     ]
     .iter()
     .filter(|(_, enabled)| *enabled)

@@ -16,12 +16,14 @@ pub struct RunMetrics {
     pub agents_corrupted: u32,
     /// Corrupted messages delivered on channels or from sources.
     pub corrupted_messages: u64,
-    /// Side-effecting actions taken on corrupted output.
+    /// Side-effecting actions that went ahead with corrupted content or a
+    /// fault behind them (out-of-scope attempts included).
     pub corrupted_actions: u64,
     /// Memory records written with corrupted content (planted ones included).
     pub corrupted_records: u64,
-    /// Onset to the first detection (a failed boundary validation, which a
-    /// breaker trip always is) at or after onset.
+    /// Onset to the first detection at or after onset: a failed boundary
+    /// validation (which a breaker trip always is), an alert, or an action
+    /// the gateway blocked.
     pub t_detect: Option<Micros>,
     /// Onset to the last accepted corrupted input, when contained.
     pub t_contain: Option<Micros>,
@@ -31,6 +33,7 @@ pub struct RunMetrics {
     pub onset: Option<Micros>,
     /// All messages created (source, channel and forged).
     pub messages: u64,
+    /// Side-effecting actions that went ahead (task actions and out-of-scope ones).
     pub actions: u64,
     pub records: u64,
     /// Clean channel messages rejected at a boundary (failed validation or open breaker).
@@ -60,6 +63,18 @@ pub struct RunMetrics {
     pub rolled_back_corrupted: u64,
     /// Corrupted records still in memory at the horizon (missed by rollback).
     pub corrupted_records_left: u64,
+    /// Out-of-scope action attempts (fault `out_of_scope`) that went ahead.
+    pub out_of_scope_succeeded: u64,
+    /// Out-of-scope attempts refused by the resource or blocked by the gateway.
+    pub out_of_scope_blocked: u64,
+    /// Of those blocked: the writes, and those whose root fault is a prompt injection.
+    pub out_of_scope_blocked_writes: u64,
+    pub out_of_scope_blocked_injected: u64,
+    /// Actions that went ahead under a credential that cannot name both the
+    /// agent and its human sponsor (inherited, shared account, unsponsored).
+    pub unattributable_actions: u64,
+    /// Task actions on clean output that were refused or blocked.
+    pub clean_actions_blocked: u64,
     /// Events the engine processed.
     pub events: u64,
     /// Inputs processed and their total time in system (arrival to done).

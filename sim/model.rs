@@ -51,6 +51,14 @@ pub struct Agent {
     pub output: OutputRule,
     /// Performs a side-effecting action for every input it processes.
     pub action: bool,
+    /// The resource that action uses (`NONE`: not modelled, never checked).
+    pub action_resource: u32,
+    /// The resources its tasks need, as a bit set over `Model::resources`.
+    pub scope: u64,
+    /// The standing credential it acts with (`NONE`: none declared).
+    pub credential: u32,
+    /// A human sponsor is accountable for it.
+    pub sponsored: bool,
     /// Writes a memory record after processing each input.
     pub memory_write: bool,
     /// Reads this many most recent visible records as context (0 = none).
@@ -121,6 +129,21 @@ pub enum FaultKind {
     SpoofedSender { channel: u32, start: Micros, end: Micros, mean_gap: f64, shift: f64 },
     /// `records` corrupted records written into `partition` at `at`.
     MemoryPoisoning { partition: Partition, at: Micros, records: u32, shift: f64 },
+    /// Each agent in `agents` attempts actions outside its task at Poisson
+    /// times (mean gap `mean_gap` per agent) during [start, end), each on a
+    /// resource drawn uniformly from `resources`. With `only_compromised`,
+    /// only compromised agents attempt, and the attempt's root is the fault
+    /// that compromised them; a successful write to a resource that
+    /// controls an agent compromises that agent by `shift`.
+    OutOfScope {
+        agents: Vec<u32>,
+        resources: Vec<u32>,
+        start: Micros,
+        end: Micros,
+        mean_gap: f64,
+        only_compromised: bool,
+        shift: f64,
+    },
 }
 
 impl FaultKind {
@@ -131,7 +154,8 @@ impl FaultKind {
             | FaultKind::CompromisedAgent { start, .. }
             | FaultKind::Hallucination { start, .. }
             | FaultKind::PromptInjection { start, .. }
-            | FaultKind::SpoofedSender { start, .. } => start,
+            | FaultKind::SpoofedSender { start, .. }
+            | FaultKind::OutOfScope { start, .. } => start,
             FaultKind::MemoryPoisoning { at, .. } => at,
         }
     }
@@ -145,6 +169,7 @@ impl FaultKind {
             FaultKind::PromptInjection { .. } => "prompt_injection",
             FaultKind::SpoofedSender { .. } => "spoofed_sender",
             FaultKind::MemoryPoisoning { .. } => "memory_poisoning",
+            FaultKind::OutOfScope { .. } => "out_of_scope",
         }
     }
 }
@@ -154,6 +179,57 @@ impl FaultKind {
 pub struct Fault {
     pub name: String,
     pub kind: FaultKind,
+}
+
+/// Whether an action reads or writes its resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessKind {
+    Read,
+    Write,
+}
+
+/// Something agents act on: a tool, an API, a repository, a pipeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resource {
+    pub name: String,
+    pub access: AccessKind,
+    /// The agent whose behaviour this resource configures (`NONE`: none):
+    /// a corrupted write that succeeds compromises it.
+    pub controls: u32,
+}
+
+/// How a credential identifies its holder and what it grants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    /// The agent acts with its human user's own session.
+    Inherited,
+    /// A service account several agents use.
+    SharedAccount,
+    /// A long-lived key issued to one agent.
+    StaticKey,
+    /// A token minted per task with that task's scope, valid for `ttl`.
+    TaskScoped,
+}
+
+/// A standing credential. Grants are bit sets over `Model::resources`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Credential {
+    pub name: String,
+    pub kind: CredentialKind,
+    pub grants: u64,
+    /// Grants added later (privilege creep): `(from, grants)`.
+    pub gains: Vec<(Micros, u64)>,
+    /// Token lifetime (task-scoped only; 0 otherwise).
+    pub ttl: Micros,
+}
+
+impl Credential {
+    /// What the credential grants at `now`.
+    pub fn grants_at(&self, now: Micros) -> u64 {
+        self.gains.iter().filter(|(from, _)| *from <= now).fold(self.grants, |all, (_, more)| all | more)
+    }
 }
 
 /// Memory layout.
@@ -226,6 +302,9 @@ pub struct Model {
     pub sources: Vec<Source>,
     pub faults: Vec<Fault>,
     pub memory: Memory,
+    /// At most 64, so scopes and grants are `u64` bit sets.
+    pub resources: Vec<Resource>,
+    pub credentials: Vec<Credential>,
     pub mitigations: crate::mitigation::Mitigations,
 }
 
@@ -233,5 +312,10 @@ impl Model {
     /// Fault onset: the start of the earliest fault, if any.
     pub fn onset(&self) -> Option<Micros> {
         self.faults.iter().map(|f| f.kind.start()).min()
+    }
+
+    /// Whether actions are checked against credentials at all.
+    pub fn access_checked(&self) -> bool {
+        !self.credentials.is_empty() || self.mitigations.credentials.is_some()
     }
 }

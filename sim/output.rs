@@ -64,7 +64,7 @@ fn finish(writer: csv::Writer<Vec<u8>>) -> Vec<u8> {
 }
 
 /// Column names of `runs.csv`.
-pub const RUN_COLUMNS: [&str; 28] = [
+pub const RUN_COLUMNS: [&str; 34] = [
     "run",
     "agents_reached",
     "agents_corrupted",
@@ -88,6 +88,12 @@ pub const RUN_COLUMNS: [&str; 28] = [
     "rolled_back_clean",
     "rolled_back_corrupted",
     "corrupted_records_left",
+    "out_of_scope_succeeded",
+    "out_of_scope_blocked",
+    "out_of_scope_blocked_writes",
+    "out_of_scope_blocked_injected",
+    "unattributable_actions",
+    "clean_actions_blocked",
     "messages",
     "actions",
     "records",
@@ -125,6 +131,12 @@ pub fn runs_csv(runs: &[RunMetrics]) -> Vec<u8> {
                 m.rolled_back_clean.to_string(),
                 m.rolled_back_corrupted.to_string(),
                 m.corrupted_records_left.to_string(),
+                m.out_of_scope_succeeded.to_string(),
+                m.out_of_scope_blocked.to_string(),
+                m.out_of_scope_blocked_writes.to_string(),
+                m.out_of_scope_blocked_injected.to_string(),
+                m.unattributable_actions.to_string(),
+                m.clean_actions_blocked.to_string(),
                 m.messages.to_string(),
                 m.actions.to_string(),
                 m.records.to_string(),
@@ -233,8 +245,10 @@ pub fn trace_csv(model: &Model, trace: &[TraceRow]) -> Vec<u8> {
             "signal",
             "corrupted",
             "root_fault",
+            "resource",
         ])
         .expect("in-memory write");
+    let resource = |r: u32| model.resources.get(r as usize).map_or(String::new(), |r| r.name.clone());
     for row in trace {
         let (peer, count) = match row.kind {
             TraceKind::Send | TraceKind::Accept | TraceKind::DropDuplicate | TraceKind::Spoof => {
@@ -242,6 +256,11 @@ pub fn trace_csv(model: &Model, trace: &[TraceRow]) -> Vec<u8> {
             }
             TraceKind::MemoryRead | TraceKind::MemoryPoison => (String::new(), row.other.to_string()),
             _ => (String::new(), String::new()),
+        };
+        let acted_on = match row.kind {
+            TraceKind::Action | TraceKind::ActionDenied | TraceKind::ActionBlocked => resource(row.other),
+            TraceKind::Alert if row.message == NONE => resource(row.other),
+            _ => String::new(),
         };
         let root = if row.root == NO_FAULT { String::new() } else { model.faults[row.root as usize].name.clone() };
         writer
@@ -258,6 +277,7 @@ pub fn trace_csv(model: &Model, trace: &[TraceRow]) -> Vec<u8> {
                 float(row.signal),
                 ((row.root != NO_FAULT) as u8).to_string(),
                 root,
+                acted_on,
             ])
             .expect("in-memory write");
     }
@@ -306,7 +326,10 @@ mod tests {
         let text = String::from_utf8(runs_csv(&[run])).unwrap();
         let mut lines = text.lines();
         assert_eq!(lines.next().unwrap(), RUN_COLUMNS.join(","));
-        assert_eq!(lines.next().unwrap(), "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,,0,0,0,0,0,0,0,0,0,0,0.333333");
+        assert_eq!(
+            lines.next().unwrap(),
+            "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0.333333"
+        );
     }
 
     #[test]

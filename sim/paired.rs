@@ -9,7 +9,8 @@ use crate::mitigation::Mitigations;
 use crate::summary::{mean_interval, Unit, METRICS};
 
 /// The names `--paired-off` accepts.
-pub const MITIGATION_NAMES: [&str; 5] = ["validation", "zero_trust", "breaker", "caps", "review"];
+pub const MITIGATION_NAMES: [&str; 7] =
+    ["validation", "zero_trust", "breaker", "caps", "review", "credentials", "gateway"];
 
 /// `mitigations` with the named ones (or `all`) turned off; `Err` names an
 /// unknown one.
@@ -23,6 +24,8 @@ pub fn without(mitigations: &Mitigations, names: &[String]) -> Result<Mitigation
             "breaker" => off.breaker = None,
             "caps" => off.caps = None,
             "review" => off.review = None,
+            "credentials" => off.credentials = None,
+            "gateway" => off.gateway = None,
             other => {
                 return Err(format!(
                     "unknown mitigation \"{other}\"; expected all or one of {}",
@@ -31,8 +34,8 @@ pub fn without(mitigations: &Mitigations, names: &[String]) -> Result<Mitigation
             }
         }
     }
-    if off.review.is_some() && off.breaker.is_none() {
-        return Err("turning off the breaker leaves review no alerts; turn review off too".into());
+    if off.review.is_some() && !off.alerts() {
+        return Err("turning that off leaves review no alerts (from a breaker or gateway); turn review off too".into());
     }
     if off.breaker.is_some() && !off.guards_channels() {
         return Err("turning off validation and zero_trust leaves the breaker nothing to count; turn it off too".into());
@@ -123,6 +126,8 @@ mod tests {
             breaker: Some(crate::mitigation::BreakerConfig::Seed(Default::default())),
             caps: Some(Caps::default()),
             review: None,
+            credentials: None,
+            gateway: None,
         };
         let off = without(&all, &["caps".into(), "validation".into()]).unwrap();
         assert!(off.caps.is_none() && off.validation.is_none() && off.zero_trust.is_some() && off.breaker.is_some());

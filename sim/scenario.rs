@@ -12,6 +12,7 @@ use crate::mitigation::sliding::{Preset, SlidingConfig, Window};
 use crate::mitigation::{BreakerConfig, Caps, Mitigations, Review, ZeroTrust};
 use crate::model::{
     Agent, Arrival, Channel, Fault, FaultKind, Generator, Memory, Model, OutputRule, Partition, Role, Source, Topology,
+    NONE,
 };
 use crate::time::{Duration, Micros, SECOND};
 use serde::Deserialize;
@@ -74,6 +75,10 @@ struct ScenarioFile {
     #[serde(default)]
     faults: Vec<FaultSpec>,
     #[serde(default)]
+    resources: Vec<access::ResourceSpec>,
+    #[serde(default)]
+    credentials: Vec<access::CredentialSpec>,
+    #[serde(default)]
     mitigations: MitigationsSpec,
 }
 
@@ -85,6 +90,8 @@ struct MitigationsSpec {
     breaker: Option<BreakerSpec>,
     caps: Option<CapsSpec>,
     review: Option<ReviewSpec>,
+    credentials: Option<access::TaskCredentialsSpec>,
+    gateway: Option<access::GatewaySpec>,
 }
 
 #[derive(Deserialize)]
@@ -244,7 +251,10 @@ struct AgentSpec {
     #[serde(default)]
     output: OutputRule,
     #[serde(default)]
-    action: bool,
+    action: access::ActionSpec,
+    scope: Option<Vec<String>>,
+    credential: Option<String>,
+    sponsor: Option<String>,
     #[serde(default)]
     memory: AgentMemorySpec,
     #[serde(default = "one")]
@@ -261,7 +271,10 @@ impl Default for AgentSpec {
             gain: one(),
             noise: 0.0,
             output: OutputRule::default(),
-            action: false,
+            action: access::ActionSpec::None,
+            scope: None,
+            credential: None,
+            sponsor: None,
             memory: AgentMemorySpec::default(),
             propagation: one(),
         }
@@ -456,6 +469,19 @@ enum FaultSpec {
         records: u32,
         shift: f64,
     },
+    OutOfScope {
+        name: Option<String>,
+        agents: Vec<String>,
+        resources: Vec<String>,
+        #[serde(default)]
+        start: Duration,
+        duration: Option<Duration>,
+        mean_gap: Duration,
+        #[serde(default)]
+        only_compromised: bool,
+        #[serde(default)]
+        shift: f64,
+    },
 }
 
 // ---------------------------------------------------------------- loading
@@ -527,6 +553,7 @@ fn compile(spec: ScenarioFile) -> Result<Model, KeyError> {
     if spec.quiet_window.0 >= spec.horizon.0 {
         return err("quiet_window", "must be shorter than the horizon");
     }
+    let catalog = access::Catalog::new(&spec.resources, &spec.credentials)?;
     let (agents, topology) = match spec.topology {
         Some(topology) => {
             if !spec.agents.is_empty() || !spec.channels.is_empty() {
@@ -535,9 +562,9 @@ fn compile(spec: ScenarioFile) -> Result<Model, KeyError> {
                     "a generated topology defines the agents and channels; remove [[agents]] and [[channels]]",
                 );
             }
-            compile_generated(topology)?
+            compile_generated(topology, &catalog)?
         }
-        None => compile_explicit(&spec.agents, &spec.channels)?,
+        None => compile_explicit(&spec.agents, &spec.channels, &catalog)?,
     };
     if agents.is_empty() {
         return err("agents", "expected at least one agent (or a [topology] generator)");
@@ -546,8 +573,20 @@ fn compile(spec: ScenarioFile) -> Result<Model, KeyError> {
     let horizon = spec.horizon.0;
     let sources = compile_sources(&spec.sources, &names)?;
     let memory = compile_memory(&spec.memory, &names)?;
-    let faults = compile_faults(spec.faults, &names, &topology, horizon, &memory)?;
+    let resources = catalog.resources(&spec.resources, &names)?;
+    let faults = compile_faults(spec.faults, &names, &topology, horizon, &memory, &catalog)?;
+    let credentials = catalog.credentials(&spec.credentials)?;
     let mitigations = compile_mitigations(&spec.mitigations)?;
+    if !credentials.is_empty() || mitigations.credentials.is_some() {
+        let generated = matches!(topology, Topology::Generated { .. });
+        access::check_actors(&agents, &faults, |i| {
+            if generated {
+                "topology.agent".to_string()
+            } else {
+                format!("agents[{i}]")
+            }
+        })?;
+    }
     Ok(Model {
         name: spec.name,
         description: spec.description,
@@ -559,6 +598,8 @@ fn compile(spec: ScenarioFile) -> Result<Model, KeyError> {
         sources,
         faults,
         memory,
+        resources,
+        credentials,
         mitigations,
     })
 }
@@ -589,10 +630,16 @@ fn compile_mitigations(spec: &MitigationsSpec) -> Result<Mitigations, KeyError> 
         provenance: r.provenance,
         rollback: r.rollback,
     });
-    if review.is_some() && breaker.is_none() {
-        return err("mitigations.review", "needs [mitigations.breaker] enabled: reviews start from breaker alerts");
+    let credentials = access::task_credentials(&spec.credentials)?;
+    let gateway = access::gateway(&spec.gateway);
+    let mitigations = Mitigations { validation, zero_trust, breaker, caps, review, credentials, gateway };
+    if review.is_some() && !mitigations.alerts() {
+        return err(
+            "mitigations.review",
+            "needs [mitigations.breaker] or an alerting [mitigations.gateway]: reviews start from alerts",
+        );
     }
-    Ok(Mitigations { validation, zero_trust, breaker, caps, review })
+    Ok(mitigations)
 }
 
 fn compile_caps(spec: &CapsSpec) -> Result<Caps, KeyError> {
@@ -745,7 +792,13 @@ fn check_finite(key: &str, value: f64) -> Result<f64, KeyError> {
     }
 }
 
-fn compile_agent(key: &str, spec: &AgentSpec, name: String, role: Role) -> Result<Agent, KeyError> {
+fn compile_agent(
+    key: &str,
+    spec: &AgentSpec,
+    name: String,
+    role: Role,
+    catalog: &access::Catalog,
+) -> Result<Agent, KeyError> {
     check_finite(&format!("{key}.gain"), spec.gain)?;
     if !(spec.noise.is_finite() && spec.noise >= 0.0) {
         return err(format!("{key}.noise"), format!("must be a standard deviation >= 0, got {}", spec.noise));
@@ -755,24 +808,37 @@ fn compile_agent(key: &str, spec: &AgentSpec, name: String, role: Role) -> Resul
     if spec.memory.read > 32 {
         return err(format!("{key}.memory.read"), format!("must be at most 32 records, got {}", spec.memory.read));
     }
-    Ok(Agent {
+    let mut agent = Agent {
         name,
         role,
         service: spec.service,
         gain: spec.gain,
         noise: spec.noise,
         output: spec.output,
-        action: spec.action,
+        action: false,
+        action_resource: NONE,
+        scope: 0,
+        credential: NONE,
+        sponsored: false,
         memory_write: spec.memory.write,
         memory_read: spec.memory.read,
         memory_weight: spec.memory.weight,
         propagation: spec.propagation,
-    })
+    };
+    let access = access::AgentAccessSpec {
+        action: &spec.action,
+        scope: spec.scope.as_deref(),
+        credential: spec.credential.as_deref(),
+        sponsor: spec.sponsor.as_deref(),
+    };
+    catalog.resolve_agent(key, &access, &mut agent)?;
+    Ok(agent)
 }
 
 fn compile_explicit(
     agent_specs: &[AgentSpec],
     channel_specs: &[ChannelSpec],
+    catalog: &access::Catalog,
 ) -> Result<(Vec<Agent>, Topology), KeyError> {
     let mut agents = Vec::with_capacity(agent_specs.len());
     let mut seen = BTreeMap::new();
@@ -784,7 +850,7 @@ fn compile_explicit(
         if seen.insert(id.clone(), i).is_some() {
             return err(format!("{key}.id"), format!("duplicate agent id \"{id}\"; expected unique ids"));
         }
-        agents.push(compile_agent(&key, spec, id, spec.role.unwrap_or(Role::Agent))?);
+        agents.push(compile_agent(&key, spec, id, spec.role.unwrap_or(Role::Agent), catalog)?);
     }
     let names = Names { index: agents.iter().enumerate().map(|(i, a)| (a.name.clone(), i as u32)).collect() };
     let mut channels = Vec::with_capacity(channel_specs.len());
@@ -808,7 +874,7 @@ fn compile_explicit(
     Ok((agents, Topology::Explicit(channels)))
 }
 
-fn compile_generated(spec: TopologySpec) -> Result<(Vec<Agent>, Topology), KeyError> {
+fn compile_generated(spec: TopologySpec, catalog: &access::Catalog) -> Result<(Vec<Agent>, Topology), KeyError> {
     if spec.agent.id.is_some() {
         return err("topology.agent.id", "generated agents are named n0, n1, ...; remove the id");
     }
@@ -816,11 +882,11 @@ fn compile_generated(spec: TopologySpec) -> Result<(Vec<Agent>, Topology), KeyEr
     let channel = Channel { from: 0, to: 0, latency: spec.channel.latency, propagation: spec.channel.propagation };
     let template_role = spec.agent.role.unwrap_or(Role::Agent);
     let (generator, agents) = match spec.generator {
-        GeneratorSpec::Layered { layers } => compile_layers(&layers, &spec.agent)?,
+        GeneratorSpec::Layered { layers } => compile_layers(&layers, &spec.agent, catalog)?,
         other => {
             let generator = compile_generator(other)?;
             let n = crate::topology::agent_count(&generator);
-            let template = compile_agent("topology.agent", &spec.agent, String::new(), template_role)?;
+            let template = compile_agent("topology.agent", &spec.agent, String::new(), template_role, catalog)?;
             let agents = (0..n).map(|i| Agent { name: format!("n{i}"), ..template.clone() }).collect();
             (generator, agents)
         }
@@ -895,7 +961,11 @@ fn compile_generator(spec: GeneratorSpec) -> Result<Generator, KeyError> {
     Ok(generator)
 }
 
-fn compile_layers(layers: &[LayerSpec], template: &AgentSpec) -> Result<(Generator, Vec<Agent>), KeyError> {
+fn compile_layers(
+    layers: &[LayerSpec],
+    template: &AgentSpec,
+    catalog: &access::Catalog,
+) -> Result<(Generator, Vec<Agent>), KeyError> {
     if layers.is_empty() {
         return err("topology.generator.layers", "expected at least one layer");
     }
@@ -910,7 +980,7 @@ fn compile_layers(layers: &[LayerSpec], template: &AgentSpec) -> Result<(Generat
         if spec.id.is_some() {
             return err(format!("{key}.agent.id"), "generated agents are named by role; remove the id");
         }
-        let prototype = compile_agent(&format!("{key}.agent"), spec, String::new(), layer.role)?;
+        let prototype = compile_agent(&format!("{key}.agent"), spec, String::new(), layer.role, catalog)?;
         let role_name =
             serde_json::to_value(layer.role).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         for _ in 0..layer.count {
@@ -1055,6 +1125,7 @@ struct FaultContext<'a> {
     topology: &'a Topology,
     horizon: Micros,
     memory: &'a Memory,
+    catalog: &'a access::Catalog,
 }
 
 fn compile_faults(
@@ -1063,11 +1134,12 @@ fn compile_faults(
     topology: &Topology,
     horizon: Micros,
     memory: &Memory,
+    catalog: &access::Catalog,
 ) -> Result<Vec<Fault>, KeyError> {
     if specs.len() >= crate::model::NO_FAULT as usize {
         return err("faults", format!("at most {} faults", crate::model::NO_FAULT - 1));
     }
-    let context = FaultContext { names, topology, horizon, memory };
+    let context = FaultContext { names, topology, horizon, memory, catalog };
     specs.into_iter().enumerate().map(|(i, spec)| compile_fault(&format!("faults[{i}]"), i, spec, &context)).collect()
 }
 
@@ -1105,11 +1177,7 @@ fn compile_fault(key: &str, index: usize, spec: FaultSpec, cx: &FaultContext) ->
         }
         FaultSpec::Hallucination { name, agents, rate, start, duration, shift } => {
             let agents = match agents {
-                Some(list) => list
-                    .iter()
-                    .enumerate()
-                    .map(|(j, id)| cx.names.lookup(&format!("{key}.agents[{j}]"), id))
-                    .collect::<Result<Vec<_>, _>>()?,
+                Some(list) => lookup_all(&format!("{key}.agents"), &list, cx.names)?,
                 None => (0..cx.names.index.len() as u32).collect(),
             };
             let rate = check_probability(&format!("{key}.rate"), rate)?;
@@ -1153,9 +1221,30 @@ fn compile_fault(key: &str, index: usize, spec: FaultSpec, cx: &FaultContext) ->
                 .map_err(|_| KeyError { key: format!("{key}.at"), message: "must be before the horizon".into() })?;
             (name, FaultKind::MemoryPoisoning { partition, at, records, shift: check_finite(&shift_key, shift)? })
         }
+        FaultSpec::OutOfScope { name, agents, resources, start, duration, mean_gap, only_compromised, shift } => {
+            let agents = lookup_all(&format!("{key}.agents"), &agents, cx.names)?;
+            if agents.is_empty() {
+                return err(format!("{key}.agents"), "expected at least one agent id");
+            }
+            let resources = cx.catalog.indices(&format!("{key}.resources"), &resources)?;
+            if resources.is_empty() {
+                return err(format!("{key}.resources"), "expected at least one resource name");
+            }
+            if mean_gap.0 == 0 {
+                return err(format!("{key}.mean_gap"), "must be a positive duration between attempts");
+            }
+            let (start, end) = window(key, start, duration, cx.horizon)?;
+            let shift = check_finite(&shift_key, shift)?;
+            let mean_gap = mean_gap.0 as f64;
+            (name, FaultKind::OutOfScope { agents, resources, start, end, mean_gap, only_compromised, shift })
+        }
     };
     let name = name.unwrap_or_else(|| format!("{}#{index}", kind.kind_name()));
     Ok(Fault { name, kind })
+}
+
+fn lookup_all(key: &str, ids: &[String], names: &Names) -> Result<Vec<u32>, KeyError> {
+    ids.iter().enumerate().map(|(j, id)| names.lookup(&format!("{key}[{j}]"), id)).collect()
 }
 
 fn spoof_channel(key: &str, from: &str, to: &str, cx: &FaultContext) -> Result<u32, KeyError> {
@@ -1169,6 +1258,8 @@ fn spoof_channel(key: &str, from: &str, to: &str, cx: &FaultContext) -> Result<u
         None => err(format!("{key}.to"), format!("no channel {from} -> {to}; expected an existing channel")),
     }
 }
+
+mod access;
 
 #[cfg(test)]
 mod tests;

@@ -131,7 +131,7 @@ pub struct Summary {
 type Extract = fn(&RunMetrics) -> Option<u64>;
 
 /// The summarised metrics, in output order.
-pub const METRICS: [(&str, Unit, Extract); 24] = [
+pub const METRICS: [(&str, Unit, Extract); 30] = [
     ("agents_reached", Unit::Count, |m| Some(m.agents_reached as u64)),
     ("agents_corrupted", Unit::Count, |m| Some(m.agents_corrupted as u64)),
     ("corrupted_messages", Unit::Count, |m| Some(m.corrupted_messages)),
@@ -153,6 +153,12 @@ pub const METRICS: [(&str, Unit, Extract); 24] = [
     ("rolled_back_clean", Unit::Count, |m| Some(m.rolled_back_clean)),
     ("rolled_back_corrupted", Unit::Count, |m| Some(m.rolled_back_corrupted)),
     ("corrupted_records_left", Unit::Count, |m| Some(m.corrupted_records_left)),
+    ("out_of_scope_succeeded", Unit::Count, |m| Some(m.out_of_scope_succeeded)),
+    ("out_of_scope_blocked", Unit::Count, |m| Some(m.out_of_scope_blocked)),
+    ("out_of_scope_blocked_writes", Unit::Count, |m| Some(m.out_of_scope_blocked_writes)),
+    ("out_of_scope_blocked_injected", Unit::Count, |m| Some(m.out_of_scope_blocked_injected)),
+    ("unattributable_actions", Unit::Count, |m| Some(m.unattributable_actions)),
+    ("clean_actions_blocked", Unit::Count, |m| Some(m.clean_actions_blocked)),
     ("messages", Unit::Count, |m| Some(m.messages)),
     ("actions", Unit::Count, |m| Some(m.actions)),
     ("mean_sojourn", Unit::Micros, |m| m.mean_sojourn().map(|s| (s + 0.5) as u64)),

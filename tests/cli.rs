@@ -66,8 +66,9 @@ fn replay_reproduces_the_run_row_and_writes_a_trace() {
     let one = fs::read_to_string(dir.join("one/runs.csv")).unwrap();
     assert_eq!(one.lines().nth(1), all.lines().nth(5), "replayed run 4 must equal row 4 of the sweep");
     let trace = fs::read_to_string(dir.join("one/trace.csv")).unwrap();
-    assert!(trace.starts_with("time_s,event,agent,message,parent,task,depth,peer,count,signal,corrupted,root_fault\n"));
-    assert!(trace.contains(",low_price_feed\n"), "the poisoned messages name their root fault");
+    assert!(trace
+        .starts_with("time_s,event,agent,message,parent,task,depth,peer,count,signal,corrupted,root_fault,resource\n"));
+    assert!(trace.contains(",low_price_feed,\n"), "the poisoned messages name their root fault");
     let times: Vec<f64> = trace.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "trace time never goes backwards");
 }

@@ -215,6 +215,10 @@ mod tests {
             noise: 0.0,
             output: Default::default(),
             action: false,
+            action_resource: crate::model::NONE,
+            scope: 0,
+            credential: crate::model::NONE,
+            sponsored: false,
             memory_write: true,
             memory_read: 2,
             memory_weight: 0.5,
@@ -231,6 +235,8 @@ mod tests {
             sources: vec![],
             faults: vec![],
             memory: Memory { isolated, capacity, grants },
+            resources: vec![],
+            credentials: vec![],
             mitigations: Default::default(),
         }
     }

@@ -20,11 +20,12 @@ pub use queue::{EventKind, EventQueue};
 pub use trace::{TraceKind, TraceRow};
 
 use crate::metrics::RunMetrics;
+use crate::mitigation::access::{self, AgentAccess, Decision};
 use crate::mitigation::breaker::{SeedBreaker, State, Verdict};
 use crate::mitigation::detector::{self, Baseline};
 use crate::mitigation::sliding::SlidingBreaker;
 use crate::mitigation::{BreakerConfig, Caps};
-use crate::model::{Arrival, FaultKind, Model, OutputRule, NONE, NO_FAULT};
+use crate::model::{AccessKind, Arrival, FaultKind, Model, OutputRule, NONE, NO_FAULT};
 use crate::rng::{self, SimRng, Stream};
 use crate::time::Micros;
 use crate::topology::Graph;
@@ -93,7 +94,12 @@ struct AgentState {
     /// what it did (`DONE_*` bits); older tasks live in `Engine::dedupe`.
     recent_task: u32,
     recent_done: u8,
+    /// When the agent began its latest task (`NEVER`: not yet).
+    task_start: Micros,
 }
+
+/// "Not yet" for times.
+const NEVER: Micros = Micros::MAX;
 
 impl AgentState {
     const IDLE: AgentState = AgentState {
@@ -116,6 +122,7 @@ impl AgentState {
         quarantined: false,
         recent_task: NONE,
         recent_done: 0,
+        task_start: NEVER,
     };
 }
 
@@ -180,12 +187,35 @@ struct Guard {
     corruption_seen: bool,
 }
 
-/// A pending human review: the alert's tripping message and how many hops
-/// back along its provenance the reviewer has walked.
+/// A pending human review: a breaker alert's tripping message and how
+/// many hops back along its provenance the reviewer has walked, or a
+/// gateway alert's actor (`message` = `NONE`).
 #[derive(Clone, Copy, Debug)]
 struct ReviewCase {
     message: u32,
     hops: u32,
+    /// The agent a gateway log names (`NONE`: the credential does not say).
+    actor: u32,
+    /// Ground truth: the blocked action had a fault behind it.
+    corrupted: bool,
+}
+
+impl ReviewCase {
+    fn of_message(message: u32, hops: u32) -> ReviewCase {
+        ReviewCase { message, hops, actor: NONE, corrupted: false }
+    }
+}
+
+/// An action attempt: who, on what, for which message (`NONE` outside a
+/// task), with which root fault and corruption shift.
+#[derive(Clone, Copy, Debug)]
+struct Attempt {
+    agent: u32,
+    resource: u32,
+    message: u32,
+    signal: f64,
+    shift: f64,
+    root: u16,
 }
 
 /// Everything one run mutates; reused across runs.
@@ -207,6 +237,8 @@ pub struct Engine {
     hallucination_faults: Vec<u16>,
     /// Faults acting on source messages (poisoned feeds, injections).
     feed_faults: Vec<u16>,
+    /// Each agent's credential and gateway policy (empty: actions unchecked).
+    access: Vec<AgentAccess>,
     trace: Vec<TraceRow>,
     tracing: bool,
     now: Micros,
@@ -252,6 +284,7 @@ impl Engine {
             hallucination_start,
             hallucination_faults,
             feed_faults,
+            access: access::plan(model),
             trace: Vec::new(),
             tracing: false,
             now: 0,
@@ -345,6 +378,10 @@ impl Engine {
                 }
                 FaultKind::SpoofedSender { start, mean_gap, .. } => {
                     let first = start.saturating_add(self.fault_gap(mean_gap));
+                    self.schedule(model, first, EventKind::Fault(f as u32));
+                }
+                FaultKind::OutOfScope { ref agents, start, mean_gap, .. } => {
+                    let first = start.saturating_add(self.fault_gap(mean_gap / agents.len() as f64));
                     self.schedule(model, first, EventKind::Fault(f as u32));
                 }
                 _ => {}
@@ -588,7 +625,7 @@ impl Engine {
             self.hold(model, message.sender, caps.cooldown);
         }
         if let Some(review) = &model.mitigations.review {
-            self.schedule_review(model, review.delay, ReviewCase { message: id, hops: 0 });
+            self.schedule_review(model, review.delay, ReviewCase::of_message(id, 0));
         }
     }
 
@@ -639,6 +676,13 @@ impl Engine {
         let Some(review) = model.mitigations.review else { return };
         let case = self.reviews[index as usize];
         self.metrics.reviews += 1;
+        if case.message == NONE {
+            // A gateway alert: the log names the actor when its credential does.
+            if case.corrupted && case.actor != NONE {
+                self.quarantine(model, case.actor, NONE);
+            }
+            return;
+        }
         let message = self.messages[case.message as usize];
         if !message.corrupted() {
             return;
@@ -654,7 +698,7 @@ impl Engine {
         let Some(&suspect) = self.chain.get(case.hops as usize) else { return };
         self.quarantine(model, suspect, case.message);
         if Some(suspect) != root && (case.hops as usize + 1) < self.chain.len() {
-            self.schedule_review(model, review.delay, ReviewCase { message: case.message, hops: case.hops + 1 });
+            self.schedule_review(model, review.delay, ReviewCase::of_message(case.message, case.hops + 1));
         }
     }
 
@@ -797,6 +841,7 @@ impl Engine {
         let state = &mut self.agents[agent as usize];
         state.busy = true;
         state.current = id;
+        state.task_start = self.now;
         let done = self.now.saturating_add(model.agents[agent as usize].service.sample(&mut self.streams.timing));
         self.schedule(model, done, EventKind::ServiceDone(agent));
     }
@@ -951,9 +996,12 @@ impl Engine {
             self.record(TraceKind::RecordWrite, agent, id, NONE, output.signal, output.root);
         }
         if spec.action {
-            self.metrics.actions += 1;
-            self.metrics.corrupted_actions += corrupted as u64;
-            self.record(TraceKind::Action, agent, id, NONE, output.signal, output.root);
+            let resource = spec.action_resource;
+            let attempt =
+                Attempt { agent, resource, message: id, signal: output.signal, shift: output.shift, root: output.root };
+            if self.act(model, &attempt) != Decision::Allowed && !corrupted {
+                self.metrics.clean_actions_blocked += 1;
+            }
         }
         let mut channels = graph.out_channels(agent);
         if let Some(caps) = model.mitigations.caps.filter(|c| c.max_fanout > 0) {
@@ -1037,6 +1085,15 @@ impl Engine {
                 }
                 self.arrive(model, graph, id);
             }
+            FaultKind::OutOfScope { ref agents, ref resources, end, mean_gap, only_compromised, shift, .. } => {
+                let agent = agents[rng::below(&mut self.streams.faults, agents.len() as u64) as usize];
+                let resource = resources[rng::below(&mut self.streams.faults, resources.len() as u64) as usize];
+                let next = self.now.saturating_add(self.fault_gap(mean_gap / agents.len() as f64));
+                if next < end {
+                    self.schedule(model, next, EventKind::Fault(f));
+                }
+                self.out_of_scope(model, agent, resource, fault, only_compromised, shift);
+            }
             FaultKind::MemoryPoisoning { partition, records, shift, .. } => {
                 let base = self.memory.newest(partition).map_or(0.0, |r| r.signal - r.shift);
                 for _ in 0..records {
@@ -1048,6 +1105,101 @@ impl Engine {
             }
             _ => {}
         }
+    }
+
+    /// An agent tries an action outside its task (fault `fault`).
+    fn out_of_scope(
+        &mut self,
+        model: &Model,
+        agent: u32,
+        resource: u32,
+        fault: u16,
+        only_compromised: bool,
+        shift: f64,
+    ) {
+        let state = &mut self.agents[agent as usize];
+        if state.quarantined || (only_compromised && state.compromised_by == NO_FAULT) {
+            return;
+        }
+        let root = if only_compromised { state.compromised_by } else { fault };
+        if !only_compromised {
+            state.origin = true;
+        }
+        let attempt = Attempt { agent, resource, message: NONE, signal: shift, shift, root };
+        if self.act(model, &attempt) == Decision::Allowed {
+            self.metrics.out_of_scope_succeeded += 1;
+            return;
+        }
+        self.metrics.out_of_scope_blocked += 1;
+        self.metrics.out_of_scope_blocked_writes +=
+            (model.resources[resource as usize].access == AccessKind::Write) as u64;
+        let injected = matches!(model.faults[root as usize].kind, FaultKind::PromptInjection { .. });
+        self.metrics.out_of_scope_blocked_injected += injected as u64;
+    }
+
+    /// An action attempt meets the credential and the gateway; returns
+    /// the decision after counting and tracing it.
+    fn act(&mut self, model: &Model, attempt: &Attempt) -> Decision {
+        let Attempt { agent, resource, message, signal, root, .. } = *attempt;
+        let checked = !self.access.is_empty() && resource != NONE;
+        let decision = if checked { self.decide(model, agent, resource) } else { Decision::Allowed };
+        match decision {
+            Decision::Allowed => {
+                self.metrics.actions += 1;
+                self.metrics.corrupted_actions += (root != NO_FAULT) as u64;
+                self.metrics.unattributable_actions += (checked && !self.access[agent as usize].attributable) as u64;
+                self.record(TraceKind::Action, agent, message, resource, signal, root);
+                if root != NO_FAULT && resource != NONE {
+                    self.write_controls(model, attempt);
+                }
+            }
+            Decision::Denied => self.record(TraceKind::ActionDenied, agent, message, resource, signal, root),
+            Decision::Blocked => self.gateway_blocked(model, attempt),
+        }
+        decision
+    }
+
+    fn decide(&self, model: &Model, agent: u32, resource: u32) -> Decision {
+        let access = &self.access[agent as usize];
+        let grants = model.credentials.get(access.credential as usize).map_or(0, |c| c.grants_at(self.now));
+        let start = self.agents[agent as usize].task_start;
+        let task_start = (start != NEVER).then_some(start);
+        access::decide(access, grants, resource, self.now, task_start, model.mitigations.gateway.is_some())
+    }
+
+    /// The gateway blocked an action: a detection, and an alert for review.
+    fn gateway_blocked(&mut self, model: &Model, attempt: &Attempt) {
+        let Attempt { agent, resource, message, signal, root, .. } = *attempt;
+        self.record(TraceKind::ActionBlocked, agent, message, resource, signal, root);
+        if !model.mitigations.gateway.is_some_and(|g| g.alert) {
+            return;
+        }
+        self.detected(model);
+        self.record(TraceKind::Alert, agent, NONE, resource, signal, root);
+        if let Some(review) = &model.mitigations.review {
+            let actor = if self.access[agent as usize].attributable { agent } else { NONE };
+            let case = ReviewCase { message: NONE, hops: 0, actor, corrupted: root != NO_FAULT };
+            self.schedule_review(model, review.delay, case);
+        }
+    }
+
+    /// A corrupted write that went ahead on a resource controlling an agent
+    /// compromises that agent (e.g. a CI pipeline whose config was changed).
+    fn write_controls(&mut self, model: &Model, attempt: &Attempt) {
+        let spec = &model.resources[attempt.resource as usize];
+        if spec.access != AccessKind::Write || spec.controls == NONE {
+            return;
+        }
+        let target = spec.controls;
+        let state = &mut self.agents[target as usize];
+        if state.compromised_by != NO_FAULT || state.quarantined {
+            return;
+        }
+        state.compromised_by = attempt.root;
+        state.compromise_shift = attempt.shift;
+        state.carries_injection = false;
+        self.accept_corrupted(target);
+        self.record(TraceKind::Compromise, target, attempt.message, attempt.agent, attempt.shift, attempt.root);
     }
 
     fn spoof(&mut self, graph: &Graph, channel: u32, fault: u16, shift: f64) -> u32 {

@@ -739,3 +739,5 @@ fn sliding_breakers_run_in_the_engine() {
     assert_eq!(metrics.breaker_trips, 0);
     assert_eq!(metrics.rejected_corrupted, 60, "validation still rejects every poisoned message");
 }
+
+mod access;

@@ -19,8 +19,12 @@ pub enum TraceKind {
     Process,
     /// An agent sent a message on a channel (`other` = receiver).
     Send,
-    /// An agent performed its side-effecting action.
+    /// An agent performed a side-effecting action (`other` = resource, when modelled).
     Action,
+    /// A resource refused an action the credential does not cover (`other` = resource).
+    ActionDenied,
+    /// The gateway blocked an action (`other` = resource).
+    ActionBlocked,
     /// An agent wrote a memory record.
     RecordWrite,
     /// An agent read corrupted records from memory as context (`other` = how many).
@@ -37,7 +41,8 @@ pub enum TraceKind {
     RejectInvalid,
     /// A boundary rejected a message because the channel's breaker is open (`other` = sender).
     RejectOpen,
-    /// A breaker tripped and raised an alert (`agent` = target, `other` = source).
+    /// A breaker tripped and raised an alert (`agent` = target, `other` = source),
+    /// or the gateway raised one (`agent` = the actor, `other` = resource).
     Alert,
     /// A cap stopped a message (`agent` = sender, `other` = intended receiver).
     Capped,
@@ -57,6 +62,8 @@ impl TraceKind {
             TraceKind::Process => "process",
             TraceKind::Send => "send",
             TraceKind::Action => "action",
+            TraceKind::ActionDenied => "action_denied",
+            TraceKind::ActionBlocked => "action_blocked",
             TraceKind::RecordWrite => "record_write",
             TraceKind::MemoryRead => "memory_read_corrupted",
             TraceKind::Compromise => "compromise",

@@ -3,6 +3,7 @@
 //! nothing of the engine's tables; the engine feeds them times, signals and
 //! (for the Bernoulli detector only) ground truth.
 
+pub mod access;
 pub mod breaker;
 pub mod detector;
 pub mod sliding;
@@ -22,11 +23,15 @@ pub struct Mitigations {
     pub breaker: Option<BreakerConfig>,
     /// Limits on what an agent may send.
     pub caps: Option<Caps>,
-    /// Human review of breaker alerts, quarantine and memory rollback.
+    /// Human review of alerts, quarantine and memory rollback.
     pub review: Option<Review>,
+    /// Task-scoped just-in-time credentials for every agent.
+    pub credentials: Option<access::TaskCredentials>,
+    /// A policy check on every action.
+    pub gateway: Option<access::Gateway>,
 }
 
-/// Human review (`[mitigations.review]`): each breaker alert is reviewed
+/// Human review (`[mitigations.review]`): each alert (breaker or gateway) is reviewed
 /// after `delay`; the reviewer quarantines the agent it finds responsible
 /// and may roll memory back.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -43,6 +48,11 @@ impl Mitigations {
     /// Whether messages crossing a channel are checked at all.
     pub fn guards_channels(&self) -> bool {
         self.validation.is_some() || self.zero_trust.is_some()
+    }
+
+    /// Whether anything raises alerts for review to act on.
+    pub fn alerts(&self) -> bool {
+        self.breaker.is_some() || self.gateway.is_some_and(|g| g.alert)
     }
 }
 

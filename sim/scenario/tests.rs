@@ -382,3 +382,159 @@ fn sliding_breakers_take_presets_and_overrides() {
     assert_refused(&breaker("half_open_calls = 0"), "mitigations.breaker.half_open_calls", "at least 1");
     assert_refused(&breaker("preset = \"netflix\""), "mitigations.breaker.preset", "unknown variant");
 }
+
+const ACCESS: &str = r#"
+[[resources]]
+name = "orders.write"
+access = "write"
+[[resources]]
+name = "ci.write"
+access = "write"
+controls = "B"
+[[credentials]]
+name = "svc"
+kind = "shared_account"
+grants = ["orders.write"]
+gains = [{ at = "10m", grants = ["ci.write"] }]
+[[credentials]]
+name = "jit"
+kind = "task_scoped"
+grants = ["orders.write", "ci.write"]
+ttl = "30s"
+"#;
+
+fn with_access(agent_a: &str, extra: &str) -> String {
+    format!("{}\n{ACCESS}\n{extra}", BASE.replace("id = \"A\"", &format!("id = \"A\"\n{agent_a}")))
+}
+
+#[test]
+fn access_layer_compiles_to_bit_sets() {
+    use crate::model::{AccessKind, CredentialKind};
+    let text = with_access("action = \"orders.write\"\ncredential = \"svc\"\nsponsor = \"alice\"", "");
+    let model = parse("f.toml", &text).unwrap();
+    let a = &model.agents[0];
+    assert_eq!((a.action, a.action_resource, a.scope, a.credential, a.sponsored), (true, 0, 0b01, 0, true));
+    assert_eq!(model.resources[1].controls, 1);
+    assert_eq!(model.resources[1].access, AccessKind::Write);
+    let svc = &model.credentials[0];
+    assert_eq!(
+        (svc.kind, svc.grants, svc.grants_at(0), svc.grants_at(600 * SECOND)),
+        (CredentialKind::SharedAccount, 1, 1, 3)
+    );
+    assert_eq!((model.credentials[1].kind, model.credentials[1].ttl), (CredentialKind::TaskScoped, 30 * SECOND));
+    assert!(model.access_checked());
+    let jit = parse("f.toml", &format!("{text}\n[mitigations.credentials]\nttl = \"1m\"")).unwrap();
+    assert_eq!(jit.mitigations.credentials.unwrap().ttl, 60 * SECOND);
+    let gated = parse("f.toml", &format!("{text}\n[mitigations.gateway]\n[mitigations.review]")).unwrap();
+    assert!(
+        gated.mitigations.gateway.unwrap().alert && gated.mitigations.review.is_some(),
+        "gateway alerts feed review"
+    );
+    assert!(!parse("f.toml", BASE).unwrap().access_checked());
+}
+
+#[test]
+fn access_layer_mistakes_are_refused() {
+    let acting = "action = \"orders.write\"\ncredential = \"svc\"";
+    assert_refused(
+        &with_access("action = \"orders.read\"", ""),
+        "agents[0].action",
+        "unknown resource \"orders.read\"",
+    );
+    assert_refused(&with_access("action = 3", ""), "agents[0].action", "true, false or the name of the resource");
+    assert_refused(&with_access("credential = \"root\"", ""), "agents[0].credential", "expected one of jit, svc");
+    assert_refused(&with_access(&format!("{acting}\nscope = [\"ci.write\"]"), ""), "agents[0].scope", "must include");
+    assert_refused(&with_access(&format!("{acting}\nsponsor = \" \""), ""), "agents[0].sponsor", "accountable human");
+    assert_refused(&with_access("action = \"orders.write\"", ""), "agents[0].credential", "this agent acts");
+    assert_refused(&with_access("action = true\ncredential = \"svc\"", ""), "agents[0].action", "name of the resource");
+    assert_refused(
+        &BASE.replace("id = \"A\"", "id = \"A\"\ncredential = \"svc\""),
+        "agents[0].credential",
+        "no [[credentials]] are declared",
+    );
+    let dup = ACCESS.replace("name = \"ci.write\"", "name = \"orders.write\"");
+    assert_refused(&format!("{BASE}\n{dup}"), "resources[1].name", "duplicate name \"orders.write\"");
+    assert_refused(
+        &with_access("", "").replace("access = \"write\"\ncontrols", "access = \"exec\"\ncontrols"),
+        "resources[1].access",
+        "expected `read` or `write`",
+    );
+    assert_refused(
+        &with_access("", "").replace("controls = \"B\"", "controls = \"Z\""),
+        "resources[1].controls",
+        "unknown agent id",
+    );
+    assert_refused(&with_access("", "").replace("ttl = \"30s\"", ""), "credentials[1].ttl", "positive token lifetime");
+    assert_refused(
+        &with_access("", "").replace("grants = [\"orders.write\"]\n", "grants = [\"orders.write\"]\nttl = \"1s\"\n"),
+        "credentials[0].ttl",
+        "only applies",
+    );
+    assert_refused(
+        &with_access("", "")
+            .replace("{ at = \"10m\", grants = [\"ci.write\"] }", "{ at = \"10m\", grants = [\"cd\"] }"),
+        "credentials[0].gains[0].grants[0]",
+        "unknown resource \"cd\"",
+    );
+    assert_refused(
+        &with_access("", "").replace("kind = \"shared_account\"", "kind = \"root\""),
+        "credentials[0].kind",
+        "expected one of",
+    );
+    let many: String = (0..65).map(|i| format!("[[resources]]\nname = \"r{i}\"\naccess = \"read\"\n")).collect();
+    assert_refused(&format!("{BASE}\n{many}"), "resources", "at most 64 resources");
+    assert_refused(
+        &with_access(acting, "[mitigations.credentials]"),
+        "mitigations.credentials.ttl",
+        "positive token lifetime",
+    );
+    assert_refused(
+        &with_access(acting, "[mitigations.gateway]\nmode = 1"),
+        "mitigations.gateway.mode",
+        "unknown field",
+    );
+    assert_refused(
+        &with_access(acting, "[mitigations.gateway]\nalert = false\n[mitigations.review]"),
+        "mitigations.review",
+        "alerting [mitigations.gateway]",
+    );
+}
+
+#[test]
+fn out_of_scope_faults_are_checked() {
+    let acting = "action = \"orders.write\"\ncredential = \"svc\"";
+    let fault = "[[faults]]\nkind = \"out_of_scope\"\nagents = [\"A\"]\nresources = [\"ci.write\"]\nmean_gap = \"1m\"";
+    let model = parse("f.toml", &with_access(acting, fault)).unwrap();
+    let FaultKind::OutOfScope { ref agents, ref resources, mean_gap, only_compromised, end, .. } = model.faults[0].kind
+    else {
+        panic!("out_of_scope expected")
+    };
+    assert_eq!(
+        (agents.as_slice(), resources.as_slice(), mean_gap, only_compromised, end),
+        (&[0][..], &[1][..], 60e6, false, Micros::MAX)
+    );
+    assert_eq!(model.faults[0].name, "out_of_scope#0");
+    assert_refused(&with_access(acting, &fault.replace("[\"A\"]", "[]")), "faults[0].agents", "at least one agent");
+    assert_refused(
+        &with_access(acting, &fault.replace("[\"A\"]", "[\"Q\"]")),
+        "faults[0].agents[0]",
+        "unknown agent id",
+    );
+    assert_refused(
+        &with_access(acting, &fault.replace("[\"ci.write\"]", "[]")),
+        "faults[0].resources",
+        "at least one resource",
+    );
+    assert_refused(
+        &with_access(acting, &fault.replace("[\"ci.write\"]", "[\"x\"]")),
+        "faults[0].resources[0]",
+        "unknown resource",
+    );
+    assert_refused(&with_access(acting, &fault.replace("\"1m\"", "\"0s\"")), "faults[0].mean_gap", "positive duration");
+    // B attempts actions, so it needs a credential too.
+    assert_refused(
+        &with_access(acting, &fault.replace("[\"A\"]", "[\"B\"]")),
+        "agents[1].credential",
+        "this agent acts",
+    );
+}
