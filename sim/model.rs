@@ -116,8 +116,8 @@ pub enum Partition {
 pub enum FaultKind {
     /// Source messages into `agent` during [start, end) carry `shift`.
     PoisonedFeed { agent: u32, start: Micros, end: Micros, shift: f64 },
-    /// From `start`, every output of `agent` is corrupted by `shift`.
-    CompromisedAgent { agent: u32, start: Micros, shift: f64 },
+    /// During [start, end), every output of `agent` is corrupted by `shift`.
+    CompromisedAgent { agent: u32, start: Micros, end: Micros, shift: f64 },
     /// Each output of an agent in `agents` during [start, end) is corrupted
     /// by `shift` with probability `rate`.
     Hallucination { agents: Vec<u32>, rate: f64, start: Micros, end: Micros, shift: f64 },

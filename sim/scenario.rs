@@ -431,6 +431,7 @@ enum FaultSpec {
         name: Option<String>,
         agent: String,
         start: Duration,
+        duration: Option<Duration>,
         shift: f64,
     },
     Hallucination {
@@ -1170,10 +1171,10 @@ fn compile_fault(key: &str, index: usize, spec: FaultSpec, cx: &FaultContext) ->
             let shift = check_finite(&shift_key, shift)?;
             (name, FaultKind::PoisonedFeed { agent, start, end, shift })
         }
-        FaultSpec::CompromisedAgent { name, agent, start, shift } => {
+        FaultSpec::CompromisedAgent { name, agent, start, duration, shift } => {
             let agent = cx.names.lookup(&format!("{key}.agent"), &agent)?;
-            let (start, _) = window(key, start, None, cx.horizon)?;
-            (name, FaultKind::CompromisedAgent { agent, start, shift: check_finite(&shift_key, shift)? })
+            let (start, end) = window(key, start, duration, cx.horizon)?;
+            (name, FaultKind::CompromisedAgent { agent, start, end, shift: check_finite(&shift_key, shift)? })
         }
         FaultSpec::Hallucination { name, agents, rate, start, duration, shift } => {
             let agents = match agents {

@@ -679,7 +679,8 @@ impl Engine {
         if case.message == NONE {
             // A gateway alert: the log names the actor when its credential does.
             if case.corrupted && case.actor != NONE {
-                self.quarantine(model, case.actor, NONE);
+                // The actor made the fault's attempt itself: the right agent.
+                self.quarantine(model, case.actor, NONE, true);
             }
             return;
         }
@@ -690,27 +691,28 @@ impl Engine {
         let root = self.root_agent(case.message);
         if review.provenance {
             if let Some(agent) = root {
-                self.quarantine(model, agent, case.message);
+                self.quarantine(model, agent, case.message, self.agents[agent as usize].origin);
             }
             return;
         }
         self.fill_chain(case.message);
         let Some(&suspect) = self.chain.get(case.hops as usize) else { return };
-        self.quarantine(model, suspect, case.message);
+        self.quarantine(model, suspect, case.message, self.agents[suspect as usize].origin);
         if Some(suspect) != root && (case.hops as usize + 1) < self.chain.len() {
             self.schedule_review(model, review.delay, ReviewCase::of_message(case.message, case.hops + 1));
         }
     }
 
-    /// Stops `agent` for the rest of the run and rolls memory back.
-    fn quarantine(&mut self, model: &Model, agent: u32, evidence: u32) {
+    /// Stops `agent` for the rest of the run and rolls memory back;
+    /// `culprit` is ground truth: the agent is where the fault entered.
+    fn quarantine(&mut self, model: &Model, agent: u32, evidence: u32, culprit: bool) {
         let state = &mut self.agents[agent as usize];
         if state.quarantined {
             return;
         }
         state.quarantined = true;
         self.metrics.agents_quarantined += 1;
-        if state.origin {
+        if culprit {
             if self.metrics.t_attribute.is_none() {
                 self.metrics.t_attribute = model.onset().map(|onset| self.now - onset);
             }
@@ -1069,7 +1071,16 @@ impl Engine {
     fn fault_acts(&mut self, model: &Model, graph: &Graph, f: u32) {
         let fault = f as u16;
         match model.faults[f as usize].kind {
-            FaultKind::CompromisedAgent { agent, shift, .. } => {
+            FaultKind::CompromisedAgent { agent, end, .. } if self.now >= end => {
+                let state = &mut self.agents[agent as usize];
+                if state.compromised_by == fault {
+                    state.compromised_by = NO_FAULT;
+                    state.compromise_shift = 0.0;
+                    self.record(TraceKind::CompromiseEnds, agent, NONE, NONE, 0.0, fault);
+                }
+            }
+            FaultKind::CompromisedAgent { agent, shift, end, .. } => {
+                self.schedule(model, end, EventKind::Fault(f));
                 let state = &mut self.agents[agent as usize];
                 state.compromised_by = fault;
                 state.compromise_shift = shift;
@@ -1122,9 +1133,6 @@ impl Engine {
             return;
         }
         let root = if only_compromised { state.compromised_by } else { fault };
-        if !only_compromised {
-            state.origin = true;
-        }
         let attempt = Attempt { agent, resource, message: NONE, signal: shift, shift, root };
         if self.act(model, &attempt) == Decision::Allowed {
             self.metrics.out_of_scope_succeeded += 1;

@@ -386,6 +386,25 @@ shift = 1.0"#,
 }
 
 #[test]
+fn a_compromise_with_a_duration_ends() {
+    let m = with_fault(
+        CHAIN,
+        r#"[[faults]]
+kind = "compromised_agent"
+agent = "A"
+start = "0s"
+duration = "25s"
+shift = 1.0"#,
+    );
+    let (metrics, trace, _) = run_traced(&m, 1);
+    // Tasks at 0, 10 and 20 s are processed while A is compromised.
+    assert_eq!((metrics.corrupted_actions, metrics.actions), (3, 10));
+    let ends: Vec<Micros> = trace.iter().filter(|r| r.kind == TraceKind::CompromiseEnds).map(|r| r.time).collect();
+    assert_eq!(ends, [25 * crate::time::SECOND]);
+    assert!(metrics.contained);
+}
+
+#[test]
 fn spoofed_messages_are_unsigned_and_rooted() {
     let m = with_fault(
         CHAIN,

@@ -31,6 +31,8 @@ pub enum TraceKind {
     MemoryRead,
     /// An agent became compromised (`root` = the fault).
     Compromise,
+    /// A compromise's window ended (`root` = the fault).
+    CompromiseEnds,
     /// An agent hallucinated (`root` = the fault).
     Hallucinate,
     /// A forged message appeared on a channel (`agent` = receiver, `other` = claimed sender).
@@ -67,6 +69,7 @@ impl TraceKind {
             TraceKind::RecordWrite => "record_write",
             TraceKind::MemoryRead => "memory_read_corrupted",
             TraceKind::Compromise => "compromise",
+            TraceKind::CompromiseEnds => "compromise_ends",
             TraceKind::Hallucinate => "hallucinate",
             TraceKind::Spoof => "spoof",
             TraceKind::MemoryPoison => "memory_poison",

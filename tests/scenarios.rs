@@ -1,0 +1,77 @@
+//! What each bundled scenario with mitigations claims in its doc
+//! (docs/bundled-scenarios.md), checked as paired comparisons on the same
+//! random streams: the effect's confidence interval must exclude zero.
+
+mod common;
+
+use cascade::metrics::RunMetrics;
+use cascade::model::Model;
+use cascade::paired::{compare, without, PairedMetric};
+
+const SEED: u64 = 42;
+
+fn paired(name: &str, off: &[&str], runs: u64) -> (Vec<RunMetrics>, Vec<RunMetrics>, Vec<PairedMetric>) {
+    let model = common::bundled(name);
+    let names: Vec<String> = off.iter().map(|s| s.to_string()).collect();
+    let plain = Model { mitigations: without(&model.mitigations, &names).unwrap(), ..model.clone() };
+    let with = common::runs(&model, SEED, runs, 0);
+    let without = common::runs(&plain, SEED, runs, 0);
+    let rows = compare(&with, &without);
+    (with, without, rows)
+}
+
+fn row<'a>(rows: &'a [PairedMetric], metric: &str) -> &'a PairedMetric {
+    rows.iter().find(|r| r.metric == metric).unwrap_or_else(|| panic!("no {metric}"))
+}
+
+fn mean(runs: &[RunMetrics], f: impl Fn(&RunMetrics) -> u64) -> f64 {
+    runs.iter().map(|r| f(r) as f64).sum::<f64>() / runs.len() as f64
+}
+
+#[test]
+fn progressive_breach_validation_breakers_and_review_shrink_the_breach() {
+    let (with, _, rows) = paired("progressive-breach", &["all"], 200);
+    let reached = row(&rows, "agents_reached");
+    assert!(reached.ci_high < 0.0, "blast radius falls: {reached:?}");
+    let actions = row(&rows, "corrupted_actions");
+    assert!(actions.ci_high < 0.0, "fewer corrupted actions: {actions:?}");
+    let contained = row(&rows, "containment_rate");
+    assert!(contained.ci_low > 0.3, "containment rises: {contained:?}");
+    // Review with provenance always finds the planner; rollback costs clean records.
+    assert!(with.iter().all(|r| r.wrong_quarantines == 0));
+    assert!(mean(&with, |r| r.rolled_back_clean) > 10.0);
+}
+
+#[test]
+fn privilege_escalation_task_scoped_tokens_stop_every_ci_write() {
+    let (with, without, rows) = paired("privilege-escalation", &["credentials"], 200);
+    assert!(with.iter().all(|r| r.out_of_scope_succeeded == 0 && r.unattributable_actions == 0));
+    assert!(with.iter().all(|r| r.out_of_scope_blocked_injected == r.out_of_scope_blocked));
+    assert!(with.iter().filter(|r| r.out_of_scope_blocked > 0).count() > 150, "most runs see the injection");
+    assert!(without.iter().filter(|r| r.out_of_scope_succeeded > 0).count() > 150);
+    let reached = row(&rows, "agents_reached");
+    assert!(reached.ci_high < -1.0, "CI and deploy are never reached: {reached:?}");
+    let contained = row(&rows, "containment_rate");
+    assert!(contained.ci_low > 0.5, "{contained:?}");
+    assert_eq!(row(&rows, "clean_actions_blocked").mean_with, 0.0, "10-minute tokens outlast every task");
+}
+
+#[test]
+fn gateway_with_task_tokens_blocks_exploration_and_names_every_actor() {
+    let (with, without, rows) = paired("gateway", &["credentials", "gateway"], 200);
+    assert!(without.iter().all(|r| r.out_of_scope_blocked == 0), "the shared account grants everything");
+    assert!(without.iter().all(|r| r.unattributable_actions == r.actions));
+    assert!(with.iter().all(|r| r.unattributable_actions == 0));
+    let succeeded = row(&rows, "out_of_scope_succeeded");
+    assert!(succeeded.ci_high < 0.0 && succeeded.mean_with < 0.2 * succeeded.mean_without, "{succeeded:?}");
+    let blocked = mean(&with, |r| r.out_of_scope_blocked);
+    let writes = mean(&with, |r| r.out_of_scope_blocked_writes);
+    let injected = mean(&with, |r| r.out_of_scope_blocked_injected);
+    assert!(writes > 0.0 && writes < blocked, "reads and writes are both blocked");
+    assert!(injected > 0.0 && injected < blocked, "exploration and injections are both blocked");
+    // Behind the gateway alone, the shared account's policy is the union of
+    // its holders' scopes, so a researcher's repo.write still gets through;
+    // task tokens narrow each agent to its own scope.
+    let (_, gateway_only, _) = paired("gateway", &["credentials"], 200);
+    assert!(mean(&gateway_only, |r| r.out_of_scope_succeeded) > mean(&with, |r| r.out_of_scope_succeeded));
+}
