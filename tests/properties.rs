@@ -128,7 +128,7 @@ fn check_run(model: &Model, seed: u64) -> Result<(), TestCaseError> {
     let acted_once = || {
         let mut seen: Vec<(u32, u32, bool)> = trace
             .iter()
-            .filter(|r| r.kind == TraceKind::Action && graph.may_repeat[r.agent as usize])
+            .filter(|r| r.kind == TraceKind::Action && r.message != NONE && graph.may_repeat[r.agent as usize])
             .map(|r| (r.agent, r.task, r.root != NO_FAULT))
             .collect();
         let total = seen.len();
@@ -183,6 +183,94 @@ fn check_reach_bound(model: &Model, seed: u64) -> Result<(), TestCaseError> {
     for (task, reached) in per_task {
         prop_assert!(reached <= bound, "task {} reached {} agents, bound {}", task, reached, bound);
     }
+    Ok(())
+}
+
+/// Random credentials, grants, gateway and out-of-scope attempts on top of
+/// a random scenario whose agents all act on resource r0 under one credential.
+fn access_layer() -> impl Strategy<Value = (String, String)> {
+    let kinds = prop_oneof![Just("inherited"), Just("shared_account"), Just("static_key"), Just("task_scoped")];
+    fn subset() -> impl Strategy<Value = std::collections::BTreeSet<u32>> {
+        prop::collection::btree_set(0u32..4, 0..=4)
+    }
+    (kinds, subset(), subset(), 0u64..90, subset(), 1u64..3000, any::<bool>())
+        .prop_flat_map(move |(kind, grants, gains, gain_at, scope, ttl, sponsored)| {
+            let list = |set: &std::collections::BTreeSet<u32>| {
+                set.iter().map(|r| format!("\"r{r}\"")).collect::<Vec<_>>().join(", ")
+            };
+            let mut scope = scope.clone();
+            scope.insert(0);
+            let ttl_line = if kind == "task_scoped" { format!("ttl = \"{ttl}ms\"\n") } else { String::new() };
+            let resources: String =
+                (0..4).map(|r| format!("[[resources]]\nname = \"r{r}\"\naccess = \"{}\"\n", ["read", "write"][r % 2])).collect();
+            let declarations = format!(
+                "{resources}[[credentials]]\nname = \"c\"\nkind = \"{kind}\"\ngrants = [{}]\n{ttl_line}gains = [{{ at = \"{gain_at}s\", grants = [{}] }}]\n",
+                list(&grants),
+                list(&gains)
+            );
+            let sponsor = if sponsored { "sponsor = \"s\"\n" } else { "" };
+            let agent = format!("action = \"r0\"\nscope = [{}]\ncredential = \"c\"\n{sponsor}", list(&scope));
+            (Just(declarations), Just(agent), subset(), 100u64..20_000, any::<bool>(), any::<bool>(), any::<bool>(), 100u64..5000)
+        })
+        .prop_map(|(declarations, agent, tried, gap, only_compromised, jit, gateway, jit_ttl)| {
+            let tried: Vec<String> = tried.iter().map(|r| format!("\"r{r}\"")).collect();
+            let tried = if tried.is_empty() { "\"r3\"".to_string() } else { tried.join(", ") };
+            let mut extra = format!(
+                "{declarations}[[faults]]\nkind = \"out_of_scope\"\nagents = [\"@0\", \"@1\"]\nresources = [{tried}]\nmean_gap = \"{gap}ms\"\nonly_compromised = {only_compromised}\nshift = 1.0\n"
+            );
+            if jit {
+                extra += &format!("[mitigations.credentials]\nttl = \"{jit_ttl}ms\"\n");
+            }
+            if gateway {
+                extra += "[mitigations.gateway]\n";
+            }
+            (agent, extra)
+        })
+}
+
+/// Every action that went ahead was covered by the credential (and the
+/// gateway's policy); the access metrics agree with the trace.
+fn check_access(model: &Model, seed: u64) -> Result<(), TestCaseError> {
+    use cascade::model::{AccessKind, CredentialKind};
+    let graph = graph_for(model, seed, 0, 0);
+    let mut engine = Engine::new(model);
+    let metrics = engine.run(model, &graph, &run_key(seed, 0, 0), true);
+    let credential = &model.credentials[0];
+    let agent = &model.agents[0];
+    let jit = model.mitigations.credentials.is_some();
+    let kind = if jit { CredentialKind::TaskScoped } else { credential.kind };
+    let gateway = model.mitigations.gateway.is_some();
+    let attributable = agent.sponsored
+        && (kind == CredentialKind::TaskScoped || (kind == CredentialKind::StaticKey && model.agents.len() == 1));
+    let acts = |k: TraceKind| matches!(k, TraceKind::Action | TraceKind::ActionDenied | TraceKind::ActionBlocked);
+    let (mut unattributable, mut clean_blocked, mut attempts, mut blocked_writes) = (0u64, 0u64, 0u64, 0u64);
+    for row in engine.trace().iter().filter(|r| acts(r.kind)) {
+        let bit = 1u64 << row.other;
+        let grants = if jit { agent.scope } else { credential.grants_at(row.time) };
+        let scoped = kind != CredentialKind::TaskScoped || agent.scope & bit != 0;
+        let policy = kind == CredentialKind::Inherited || agent.scope & bit != 0;
+        match row.kind {
+            TraceKind::Action => {
+                prop_assert!(grants & bit != 0 && scoped, "r{} went ahead without a grant at {}", row.other, row.time);
+                prop_assert!(!gateway || policy, "r{} passed the gateway outside its policy", row.other);
+                unattributable += !attributable as u64;
+            }
+            TraceKind::ActionBlocked => prop_assert!(gateway, "blocked without a gateway"),
+            _ => {}
+        }
+        if row.message == NONE {
+            attempts += 1;
+            let write = model.resources[row.other as usize].access == AccessKind::Write;
+            blocked_writes += (row.kind != TraceKind::Action && write) as u64;
+        } else if row.kind != TraceKind::Action && row.root == NO_FAULT {
+            clean_blocked += 1;
+        }
+    }
+    prop_assert_eq!(metrics.unattributable_actions, unattributable);
+    prop_assert_eq!(metrics.clean_actions_blocked, clean_blocked);
+    prop_assert_eq!(metrics.out_of_scope_succeeded + metrics.out_of_scope_blocked, attempts);
+    prop_assert_eq!(metrics.out_of_scope_blocked_writes, blocked_writes);
+    prop_assert!(metrics.out_of_scope_blocked_injected <= metrics.out_of_scope_blocked);
     Ok(())
 }
 
@@ -241,5 +329,19 @@ proptest! {
         if metrics.t_attribute.is_some() {
             prop_assert!(metrics.agents_quarantined > metrics.wrong_quarantines);
         }
+    }
+
+    #[test]
+    fn actions_go_ahead_only_as_credentials_and_the_gateway_allow(
+        text in scenario(),
+        (agent, extra) in access_layer(),
+        seed in any::<u64>(),
+    ) {
+        let text = text.replace("action = true\n", &agent);
+        let names = if text.contains("planner0") { ["planner0", "executor0"] } else { ["n0", "n1"] };
+        let extra = extra.replace("@0", names[0]).replace("@1", names[1]);
+        let model = compile(&format!("{text}\n{extra}"));
+        check_run(&model, seed)?;
+        check_access(&model, seed)?;
     }
 }
