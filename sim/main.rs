@@ -255,10 +255,14 @@ fn print_summary(model: &Model, summary: &Summary, dir: &Path) {
 fn replay(args: ReplayArgs) -> Result<(), Failure> {
     let loaded = load(&args.common.scenario).map_err(Failure::Input)?;
     let model = &loaded.model;
-    let (metrics, trace) = runner::replay(model, args.common.seed, 0, args.run);
+    let runner::Replayed { metrics, trace, records } = runner::replay(model, args.common.seed, 0, args.run);
     let dir = out_dir(&args.common, model);
-    let files = [("trace.csv", output::trace_csv(model, &trace)), ("runs.csv", output::runs_csv(&[metrics]))];
-    let manifest = manifest("replay", &loaded, args.common.seed, args.run, 1, &["trace.csv", "runs.csv"]);
+    let files = [
+        ("trace.csv", output::trace_csv(model, &trace)),
+        ("memory.csv", output::memory_csv(model, &records)),
+        ("runs.csv", output::runs_csv(&[metrics])),
+    ];
+    let manifest = manifest("replay", &loaded, args.common.seed, args.run, 1, &["trace.csv", "memory.csv", "runs.csv"]);
     output::write_dir(&dir, &files, &manifest).map_err(|e| Failure::Output(format!("{}: {e}", dir.display())))?;
     println!(
         "{}: run {} replayed, {} trace rows -> {}",

@@ -6,7 +6,7 @@
 //! microseconds as seconds with six decimals, other floats with six
 //! decimals) so the bytes are identical on every platform.
 
-use crate::engine::{TraceKind, TraceRow};
+use crate::engine::{Message, Record, TraceKind, TraceRow};
 use crate::metrics::RunMetrics;
 use crate::model::{Model, NONE, NO_FAULT};
 use crate::summary::{Summary, Unit};
@@ -278,6 +278,55 @@ pub fn trace_csv(model: &Model, trace: &[TraceRow]) -> Vec<u8> {
                 ((row.root != NO_FAULT) as u8).to_string(),
                 root,
                 acted_on,
+            ])
+            .expect("in-memory write");
+    }
+    finish(writer)
+}
+
+/// `memory.csv`: every record in memory at the horizon (rolled-back ones
+/// flagged), in write order, with the chain of agents and messages that
+/// produced it, from the source to the writer.
+pub fn memory_csv(model: &Model, records: &[(Record, Vec<(u32, Message)>)]) -> Vec<u8> {
+    let name = |a: u32| if a == NONE { String::new() } else { model.agents[a as usize].name.clone() };
+    let mut writer = csv_writer();
+    writer
+        .write_record([
+            "record",
+            "time_s",
+            "writer",
+            "signal",
+            "corrupted",
+            "root_fault",
+            "rolled_back",
+            "chain_agents",
+            "chain_messages",
+        ])
+        .expect("in-memory write");
+    for (record, chain) in records {
+        let mut agents: Vec<String> = Vec::with_capacity(chain.len() + 1);
+        if let Some((_, first)) = chain.last() {
+            agents.push(match (first.sender, first.signed) {
+                (NONE, _) => "source".to_string(),
+                (claimed, false) => format!("forged:{}", name(claimed)),
+                (sender, true) => name(sender),
+            });
+        }
+        agents.extend(chain.iter().rev().map(|(_, m)| name(m.receiver)));
+        let ids: Vec<String> = chain.iter().rev().map(|(id, _)| id.to_string()).collect();
+        let root =
+            if record.root == NO_FAULT { String::new() } else { model.faults[record.root as usize].name.clone() };
+        writer
+            .write_record([
+                record.sequence.to_string(),
+                format_seconds(record.time),
+                name(record.agent),
+                float(record.signal),
+                ((record.root != NO_FAULT) as u8).to_string(),
+                root,
+                (record.removed as u8).to_string(),
+                agents.join(">"),
+                ids.join(">"),
             ])
             .expect("in-memory write");
     }

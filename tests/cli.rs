@@ -69,6 +69,10 @@ fn replay_reproduces_the_run_row_and_writes_a_trace() {
     assert!(trace
         .starts_with("time_s,event,agent,message,parent,task,depth,peer,count,signal,corrupted,root_fault,resource\n"));
     assert!(trace.contains(",low_price_feed,\n"), "the poisoned messages name their root fault");
+    let memory = fs::read_to_string(dir.join("one/memory.csv")).unwrap();
+    assert!(memory
+        .starts_with("record,time_s,writer,signal,corrupted,root_fault,rolled_back,chain_agents,chain_messages\n"));
+    assert!(memory.contains(",source>A>B>C,"), "C's records trace back through B and A to the feed");
     let times: Vec<f64> = trace.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "trace time never goes backwards");
 }

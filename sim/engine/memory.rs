@@ -178,6 +178,11 @@ impl MemoryStore {
         self.rings.iter().flat_map(|r| r.records.iter()).filter(|r| !r.removed)
     }
 
+    /// Every record held, rolled-back ones included, in partition then slot order.
+    pub fn all_records(&self) -> impl Iterator<Item = &Record> {
+        self.rings.iter().flat_map(|r| r.records.iter())
+    }
+
     /// Marks every live record for which `doomed` holds as rolled back;
     /// returns how many clean and how many corrupted records were removed.
     pub fn roll_back(&mut self, mut doomed: impl FnMut(&Record) -> bool) -> (u64, u64) {

@@ -335,6 +335,21 @@ impl Engine {
         &self.memory
     }
 
+    /// What chain of agents and inputs produced `record`: the ids of the
+    /// message its writer processed, that message's parent, and so on back
+    /// to the source (or forged) message that started the task, newest
+    /// first (see [`Engine::messages`]). Empty for a record planted by a
+    /// fault. It follows parent links: nothing was copied at write time.
+    pub fn provenance(&self, record: &Record) -> Vec<u32> {
+        let mut chain = Vec::new();
+        let mut current = record.message;
+        while current != NONE {
+            chain.push(current);
+            current = self.messages[current as usize].parent;
+        }
+        chain
+    }
+
     fn reset(&mut self, model: &Model, graph: &Graph, key: &[u8; 32], tracing: bool) {
         self.queue.reset();
         self.messages.clear();

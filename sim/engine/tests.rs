@@ -386,6 +386,27 @@ shift = 1.0"#,
 }
 
 #[test]
+fn provenance_answers_which_agents_and_inputs_produced_a_record() {
+    let chain = CHAIN.replace("id = \"C\"\naction = true", "id = \"C\"\naction = true\nmemory = { write = true }");
+    let (_, _, engine) = run_traced(&model(&chain), 1);
+    let records: Vec<Record> = engine.memory().records().copied().collect();
+    assert_eq!(records.len(), 10, "C writes one record per task");
+    for record in &records {
+        let ids = engine.provenance(record);
+        let hops: Vec<(u32, u32)> = ids
+            .iter()
+            .map(|&id| (engine.messages()[id as usize].sender, engine.messages()[id as usize].receiver))
+            .collect();
+        // Newest first: B -> C, then A -> B, then the source message into A.
+        assert_eq!(hops, [(1, 2), (0, 1), (NONE, 0)]);
+        assert_eq!(ids[0], record.message);
+        assert!(ids.windows(2).all(|w| engine.messages()[w[0] as usize].parent == w[1]));
+    }
+    let planted = memory::planted(0, 1.0, 1.0, 0);
+    assert!(engine.provenance(&planted).is_empty(), "a planted record has no chain");
+}
+
+#[test]
 fn a_compromise_with_a_duration_ends() {
     let m = with_fault(
         CHAIN,
