@@ -1012,7 +1012,12 @@ impl Engine {
             self.metrics.corrupted_records += corrupted as u64;
             self.record(TraceKind::RecordWrite, agent, id, NONE, output.signal, output.root);
         }
-        if spec.action {
+        if spec.action && spec.action_resource == NONE {
+            // An action on no modelled resource: nothing to check.
+            self.metrics.actions += 1;
+            self.metrics.corrupted_actions += corrupted as u64;
+            self.record(TraceKind::Action, agent, id, NONE, output.signal, output.root);
+        } else if spec.action {
             let resource = spec.action_resource;
             let attempt =
                 Attempt { agent, resource, message: id, signal: output.signal, shift: output.shift, root: output.root };
