@@ -56,6 +56,7 @@ pub mod rng;
 pub mod runner;
 pub mod scenario;
 pub mod summary;
+pub mod sweep;
 pub mod time;
 pub mod topology;
 pub mod ziggurat;

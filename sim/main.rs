@@ -7,7 +7,7 @@ use cascade::output::{self, Manifest, MODEL_VERSION};
 use cascade::runner::{self, Plan};
 use cascade::summary::{self, Summary, Unit};
 use cascade::time::format_seconds;
-use cascade::{bundled, paired, scenario};
+use cascade::{bundled, paired, scenario, sweep};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,6 +32,45 @@ enum Command {
     List,
     /// Re-run one replication and write its full event trace (trace.csv).
     Replay(ReplayArgs),
+    /// Run a grid of scenario values x replications (common random numbers).
+    Sweep(SweepArgs),
+    /// Combine the shard directories of one sweep into its whole outputs.
+    Merge(MergeArgs),
+}
+
+#[derive(Args)]
+struct SweepArgs {
+    #[command(flatten)]
+    common: Common,
+    /// A swept key and its values: KEY=V1,V2,... or KEY=FROM..TO[:STEP]
+    /// (repeatable; adds to or replaces the scenario's [sweep] table).
+    #[arg(long = "set", value_name = "KEY=VALUES")]
+    set: Vec<String>,
+    /// Replications per point.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+    runs: u64,
+    /// Worker threads (0 = one per core). Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// No progress bar and no summary table.
+    #[arg(long)]
+    quiet: bool,
+    /// Compute only slice I of N (1-based) of the (point, run) space; merge the slices with `cascade merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Give each point its own random streams instead of common random numbers.
+    #[arg(long)]
+    independent: bool,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// Shard output directories of one sweep, in any order.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Output directory for the merged results.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -104,8 +143,8 @@ fn load(name: &str) -> Result<Loaded, String> {
 
 fn manifest(command: &str, loaded: &Loaded, seed: u64, first_run: u64, runs: u64, files: &[&str]) -> Manifest {
     Manifest {
-        tool: "cascade",
-        tool_version: env!("CARGO_PKG_VERSION"),
+        tool: "cascade".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
         model_version: MODEL_VERSION,
         command: command.to_string(),
         scenario_name: loaded.model.name.clone(),
@@ -117,6 +156,7 @@ fn manifest(command: &str, loaded: &Loaded, seed: u64, first_run: u64, runs: u64
         runs,
         command_line: std::env::args().collect(),
         files: files.iter().map(|f| f.to_string()).collect(),
+        sweep: None,
     }
 }
 
@@ -319,6 +359,130 @@ enum Failure {
     Output(String),
 }
 
+fn sweep(args: SweepArgs) -> Result<(), Failure> {
+    let loaded = load(&args.common.scenario).map_err(Failure::Input)?;
+    let text = String::from_utf8_lossy(&loaded.bytes);
+    let document: toml::Table = toml::from_str(&text).map_err(|e| Failure::Input(format!("{}: {e}", loaded.label)))?;
+    let mut grid =
+        sweep::grid_of(&document).map_err(|(key, m)| Failure::Input(format!("{}: {key}: {m}", loaded.label)))?;
+    for argument in &args.set {
+        grid.set(sweep::parse_set(argument).map_err(|m| Failure::Input(format!("--set {m}")))?);
+    }
+    let shard = args
+        .shard
+        .as_deref()
+        .map(sweep::Shard::parse)
+        .transpose()
+        .map_err(|m| Failure::Input(format!("--shard {m}")))?;
+    let models = sweep::compile_points(&loaded.label, &document, &grid).map_err(|e| Failure::Input(e.to_string()))?;
+    let total = grid.points() * args.runs;
+    let slice = shard.map_or(0..total, |s| s.slice(total));
+    let bar = progress_bar(slice.end - slice.start, args.quiet);
+    let common = !args.independent;
+    let results = sweep::run(&models, args.runs, args.common.seed, common, slice.clone(), args.threads, &|done| {
+        bar.set_position(done)
+    });
+    bar.finish_and_clear();
+    let info = grid.info(args.runs, common, shard);
+    let files = match shard {
+        Some(_) => vec![
+            ("runs.jsonl", sweep::shard_jsonl(&results)),
+            ("runs.csv", output::sweep_runs_csv(&info_keys(&info), &info_labels(&info), &results)),
+        ],
+        None => sweep::result_files(&info, &results),
+    };
+    let dir = out_dir(&args.common, &loaded.model);
+    let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
+    let mut manifest = manifest("sweep", &loaded, args.common.seed, slice.start, slice.end - slice.start, &names);
+    manifest.sweep = Some(info.clone());
+    output::write_dir(&dir, &files, &manifest).map_err(|e| Failure::Output(format!("{}: {e}", dir.display())))?;
+    if !args.quiet {
+        print_sweep(&info, &results, &dir);
+    }
+    Ok(())
+}
+
+fn info_keys(info: &output::SweepInfo) -> Vec<String> {
+    info.axes.iter().map(|a| a.key.clone()).collect()
+}
+
+fn info_labels(info: &output::SweepInfo) -> Vec<Vec<String>> {
+    (0..info.points).map(|p| sweep::labels_from_info(info, p)).collect()
+}
+
+fn print_sweep(info: &output::SweepInfo, results: &[sweep::PointRun], dir: &Path) {
+    println!("{} points x {} runs -> {}", info.points, info.runs_per_point, dir.display());
+    let keys = info_keys(info).join(", ");
+    println!(
+        "{:<40} {:>22} {:>16} {:>14} {:>12}",
+        keys, "agents_reached", "containment", "t_contain", "rejected_clean"
+    );
+    for point in 0..info.points {
+        let runs: Vec<_> = results.iter().filter(|(p, _)| *p == point).map(|(_, m)| *m).collect();
+        if runs.is_empty() {
+            continue;
+        }
+        let s = summary::summarize(&runs);
+        let mean = |name: &str| s.metrics.iter().find(|m| m.metric == name).and_then(|m| m.distribution.as_ref());
+        let reached = mean("agents_reached").map_or("-".into(), |d| format!("{:.3} ±{:.3}", d.mean, d.mean - d.ci_low));
+        let contain = mean("t_contain").map_or("-".into(), |d| format!("{:.1}s", d.mean / 1e6));
+        let rejected = mean("rejected_clean").map_or("-".into(), |d| format!("{:.2}", d.mean));
+        let label = sweep::labels_from_info(info, point).join(", ");
+        println!("{label:<40} {reached:>22} {:>16.3} {contain:>14} {rejected:>12}", s.containment.rate);
+    }
+}
+
+fn merge(args: MergeArgs) -> Result<(), Failure> {
+    let read = |dir: &PathBuf, name: &str| {
+        std::fs::read_to_string(dir.join(name)).map_err(|e| {
+            Failure::Input(format!("{}: cannot read {name} ({e}); expected a shard directory", dir.display()))
+        })
+    };
+    let mut manifests = Vec::with_capacity(args.dirs.len());
+    for dir in &args.dirs {
+        let manifest: Manifest = serde_json::from_str(&read(dir, "manifest.json")?)
+            .map_err(|e| Failure::Input(format!("{}: manifest.json: {e}", dir.display())))?;
+        manifests.push(manifest);
+    }
+    let order = sweep::check_shards(&manifests).map_err(Failure::Input)?;
+    let mut results = Vec::new();
+    for &i in &order {
+        let dir = &args.dirs[i];
+        let part = sweep::parse_jsonl(&read(dir, "runs.jsonl")?)
+            .map_err(|e| Failure::Input(format!("{}: runs.jsonl: {e}", dir.display())))?;
+        if part.len() as u64 != manifests[i].runs {
+            return Err(Failure::Input(format!(
+                "{}: runs.jsonl has {} runs; its manifest says {}",
+                dir.display(),
+                part.len(),
+                manifests[i].runs
+            )));
+        }
+        results.extend(part);
+    }
+    let mut manifest = manifests[order[0]].clone();
+    let info = manifest.sweep.as_mut().expect("checked shards have a sweep");
+    info.shard = None;
+    let info = info.clone();
+    if results.len() as u64 != info.points * info.runs_per_point {
+        return Err(Failure::Input(format!(
+            "the shards hold {} runs; the sweep has {}",
+            results.len(),
+            info.points * info.runs_per_point
+        )));
+    }
+    let files = sweep::result_files(&info, &results);
+    manifest.command = "merge".into();
+    manifest.command_line = std::env::args().collect();
+    manifest.first_run = 0;
+    manifest.runs = results.len() as u64;
+    manifest.files = files.iter().map(|(n, _)| n.to_string()).collect();
+    output::write_dir(&args.out, &files, &manifest)
+        .map_err(|e| Failure::Output(format!("{}: {e}", args.out.display())))?;
+    println!("merged {} shards, {} runs -> {}", order.len(), results.len(), args.out.display());
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -329,6 +493,8 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Replay(args) => replay(args),
+        Command::Sweep(args) => sweep(args),
+        Command::Merge(args) => merge(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,7 +5,7 @@
 use crate::time::Micros;
 
 /// The measurements of one run.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunMetrics {
     /// Replication index within the sweep point.
     pub run: u64,

@@ -11,7 +11,7 @@ use crate::metrics::RunMetrics;
 use crate::model::{Model, NONE, NO_FAULT};
 use crate::summary::{Summary, Unit};
 use crate::time::format_seconds;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io;
@@ -21,10 +21,10 @@ use std::path::Path;
 pub const MODEL_VERSION: u32 = 1;
 
 /// What produced an output directory.
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Manifest {
-    pub tool: &'static str,
-    pub tool_version: &'static str,
+    pub tool: String,
+    pub tool_version: String,
     pub model_version: u32,
     pub command: String,
     pub scenario_name: String,
@@ -36,6 +36,30 @@ pub struct Manifest {
     pub runs: u64,
     pub command_line: Vec<String>,
     pub files: Vec<String>,
+    /// The grid, for `sweep` and `merge` outputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepInfo>,
+}
+
+/// A sweep's grid and slice, as recorded in its manifest.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SweepInfo {
+    /// Swept keys with their values as printed in the CSV columns.
+    pub axes: Vec<AxisInfo>,
+    pub points: u64,
+    pub runs_per_point: u64,
+    /// Every point uses the streams of `(seed, 0, run)` (else `(seed, point, run)`).
+    pub common_random_numbers: bool,
+    /// `[index, count]` (1-based) for a shard; `None` for a whole sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<[u64; 2]>,
+}
+
+/// One swept key and its values.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AxisInfo {
+    pub key: String,
+    pub values: Vec<String>,
 }
 
 /// Hex SHA-256 of the scenario's bytes.
@@ -101,59 +125,63 @@ pub const RUN_COLUMNS: [&str; 34] = [
     "mean_sojourn_s",
 ];
 
+/// One `runs.csv` record (without any sweep columns).
+fn run_record(m: &RunMetrics) -> Vec<String> {
+    vec![
+        m.run.to_string(),
+        m.agents_reached.to_string(),
+        m.agents_corrupted.to_string(),
+        m.corrupted_messages.to_string(),
+        m.corrupted_actions.to_string(),
+        m.corrupted_records.to_string(),
+        m.t_detect.map(format_seconds).unwrap_or_default(),
+        (m.contained as u8).to_string(),
+        m.t_contain.map(format_seconds).unwrap_or_default(),
+        m.rejected_clean.to_string(),
+        m.rejected_corrupted.to_string(),
+        m.breaker_trips.to_string(),
+        m.false_trips.to_string(),
+        m.capped_clean.to_string(),
+        m.capped_corrupted.to_string(),
+        format_seconds(m.held_time),
+        m.t_attribute.map(format_seconds).unwrap_or_default(),
+        m.reviews.to_string(),
+        m.agents_quarantined.to_string(),
+        m.wrong_quarantines.to_string(),
+        m.rolled_back_clean.to_string(),
+        m.rolled_back_corrupted.to_string(),
+        m.corrupted_records_left.to_string(),
+        m.out_of_scope_succeeded.to_string(),
+        m.out_of_scope_blocked.to_string(),
+        m.out_of_scope_blocked_writes.to_string(),
+        m.out_of_scope_blocked_injected.to_string(),
+        m.unattributable_actions.to_string(),
+        m.clean_actions_blocked.to_string(),
+        m.messages.to_string(),
+        m.actions.to_string(),
+        m.records.to_string(),
+        m.events.to_string(),
+        m.mean_sojourn().map(seconds).unwrap_or_default(),
+    ]
+}
+
 /// `runs.csv`: one row per run, in run order.
 pub fn runs_csv(runs: &[RunMetrics]) -> Vec<u8> {
     let mut writer = csv_writer();
     writer.write_record(RUN_COLUMNS).expect("in-memory write");
     for m in runs {
-        writer
-            .write_record([
-                m.run.to_string(),
-                m.agents_reached.to_string(),
-                m.agents_corrupted.to_string(),
-                m.corrupted_messages.to_string(),
-                m.corrupted_actions.to_string(),
-                m.corrupted_records.to_string(),
-                m.t_detect.map(format_seconds).unwrap_or_default(),
-                (m.contained as u8).to_string(),
-                m.t_contain.map(format_seconds).unwrap_or_default(),
-                m.rejected_clean.to_string(),
-                m.rejected_corrupted.to_string(),
-                m.breaker_trips.to_string(),
-                m.false_trips.to_string(),
-                m.capped_clean.to_string(),
-                m.capped_corrupted.to_string(),
-                format_seconds(m.held_time),
-                m.t_attribute.map(format_seconds).unwrap_or_default(),
-                m.reviews.to_string(),
-                m.agents_quarantined.to_string(),
-                m.wrong_quarantines.to_string(),
-                m.rolled_back_clean.to_string(),
-                m.rolled_back_corrupted.to_string(),
-                m.corrupted_records_left.to_string(),
-                m.out_of_scope_succeeded.to_string(),
-                m.out_of_scope_blocked.to_string(),
-                m.out_of_scope_blocked_writes.to_string(),
-                m.out_of_scope_blocked_injected.to_string(),
-                m.unattributable_actions.to_string(),
-                m.clean_actions_blocked.to_string(),
-                m.messages.to_string(),
-                m.actions.to_string(),
-                m.records.to_string(),
-                m.events.to_string(),
-                m.mean_sojourn().map(seconds).unwrap_or_default(),
-            ])
-            .expect("in-memory write");
+        writer.write_record(run_record(m)).expect("in-memory write");
     }
     finish(writer)
 }
 
-/// `summary.csv`: one row per metric, then the containment rate.
-pub fn summary_csv(summary: &Summary) -> Vec<u8> {
-    let mut writer = csv_writer();
-    writer
-        .write_record(["metric", "unit", "n", "mean", "ci95_low", "ci95_high", "p50", "p90", "p99", "max"])
-        .expect("in-memory write");
+/// Column names of `summary.csv` (without any sweep columns).
+pub const SUMMARY_COLUMNS: [&str; 10] =
+    ["metric", "unit", "n", "mean", "ci95_low", "ci95_high", "p50", "p90", "p99", "max"];
+
+/// The `summary.csv` records: one per metric, then the containment rate.
+fn summary_records(summary: &Summary) -> Vec<Vec<String>> {
+    let mut rows = Vec::with_capacity(summary.metrics.len() + 1);
     for metric in &summary.metrics {
         let unit = match metric.unit {
             Unit::Count => "count",
@@ -177,23 +205,50 @@ pub fn summary_csv(summary: &Summary) -> Vec<u8> {
                 ]);
             }
         }
-        writer.write_record(&row).expect("in-memory write");
+        rows.push(row);
     }
     let c = &summary.containment;
-    writer
-        .write_record([
-            "containment_rate".to_string(),
-            "fraction".to_string(),
-            c.n.to_string(),
-            float(c.rate),
-            float(c.low),
-            float(c.high),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-        ])
-        .expect("in-memory write");
+    let mut row = vec!["containment_rate".to_string(), "fraction".to_string(), c.n.to_string()];
+    row.extend([float(c.rate), float(c.low), float(c.high)]);
+    row.extend(std::iter::repeat_n(String::new(), 4));
+    rows.push(row);
+    rows
+}
+
+/// `summary.csv`: one row per metric, then the containment rate.
+pub fn summary_csv(summary: &Summary) -> Vec<u8> {
+    let mut writer = csv_writer();
+    writer.write_record(SUMMARY_COLUMNS).expect("in-memory write");
+    for row in summary_records(summary) {
+        writer.write_record(&row).expect("in-memory write");
+    }
+    finish(writer)
+}
+
+/// A sweep's `runs.csv`: `point`, the swept keys, then the run columns;
+/// `labels[p]` are point p's values.
+pub fn sweep_runs_csv(keys: &[String], labels: &[Vec<String>], runs: &[(u64, RunMetrics)]) -> Vec<u8> {
+    let mut writer = csv_writer();
+    let header = ["point"].iter().map(|s| s.to_string()).chain(keys.iter().cloned());
+    writer.write_record(header.chain(RUN_COLUMNS.iter().map(|s| s.to_string()))).expect("in-memory write");
+    for (point, m) in runs {
+        let prefix = std::iter::once(point.to_string()).chain(labels[*point as usize].iter().cloned());
+        writer.write_record(prefix.chain(run_record(m))).expect("in-memory write");
+    }
+    finish(writer)
+}
+
+/// A sweep's `summary.csv`: per point, its values and every summary row.
+pub fn sweep_summary_csv(keys: &[String], labels: &[Vec<String>], summaries: &[Summary]) -> Vec<u8> {
+    let mut writer = csv_writer();
+    let header = ["point"].iter().map(|s| s.to_string()).chain(keys.iter().cloned());
+    writer.write_record(header.chain(SUMMARY_COLUMNS.iter().map(|s| s.to_string()))).expect("in-memory write");
+    for (point, summary) in summaries.iter().enumerate() {
+        for row in summary_records(summary) {
+            let prefix = std::iter::once(point.to_string()).chain(labels[point].iter().cloned());
+            writer.write_record(prefix.chain(row)).expect("in-memory write");
+        }
+    }
     finish(writer)
 }
 
@@ -398,8 +453,8 @@ mod tests {
     fn write_dir_replaces_atomically() {
         let dir = std::env::temp_dir().join(format!("cascade-out-{}", std::process::id()));
         let manifest = Manifest {
-            tool: "cascade",
-            tool_version: "0",
+            tool: "cascade".into(),
+            tool_version: "0".into(),
             model_version: MODEL_VERSION,
             command: "run".into(),
             scenario_name: "x".into(),
@@ -411,6 +466,7 @@ mod tests {
             runs: 1,
             command_line: vec![],
             files: vec!["a.csv".into()],
+            sweep: None,
         };
         write_dir(&dir, &[("a.csv", b"1\n".to_vec())], &manifest).unwrap();
         assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"1\n");

@@ -80,6 +80,10 @@ struct ScenarioFile {
     credentials: Vec<access::CredentialSpec>,
     #[serde(default)]
     mitigations: MitigationsSpec,
+    /// The grid for `cascade sweep`; checked by [`crate::sweep`].
+    #[serde(default)]
+    #[allow(dead_code)]
+    sweep: Option<toml::Table>,
 }
 
 #[derive(Deserialize, Default)]
@@ -503,6 +507,18 @@ pub fn parse(file: &str, text: &str) -> Result<Model, ScenarioError> {
     let with_file = |e: KeyError| ScenarioError { file: file.to_string(), key: e.key, message: e.message };
     let spec = deserialize(file, text)?;
     compile(spec).map_err(with_file)
+}
+
+/// Validates and compiles a scenario already parsed into a TOML document
+/// (a sweep point: the file with some values replaced). Errors name the
+/// key, not a line: the document has no text.
+pub fn parse_document(file: &str, document: toml::Table) -> Result<Model, ScenarioError> {
+    let spec: ScenarioFile = serde_path_to_error::deserialize(toml::Value::Table(document)).map_err(|e| {
+        let key = e.path().to_string();
+        let key = if key == "." { String::new() } else { key };
+        ScenarioError { file: file.to_string(), key, message: one_line(&e.into_inner().to_string()) }
+    })?;
+    compile(spec).map_err(|e| ScenarioError { file: file.to_string(), key: e.key, message: e.message })
 }
 
 fn deserialize(file: &str, text: &str) -> Result<ScenarioFile, ScenarioError> {

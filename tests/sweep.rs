@@ -1,0 +1,175 @@
+//! `cascade sweep` and `cascade merge` end to end: byte-identical results
+//! for any thread count and any sharding, common random numbers across
+//! points, and bad input refused with exit code 2 and no output.
+
+mod common;
+
+use common::{cascade, root, scratch};
+use std::fs;
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+const GRID: [&str; 4] =
+    ["--set", "mitigations.breaker.failure_threshold=1,3,8", "--set", "mitigations.validation.threshold=2.5..3.5:0.5"];
+
+fn sweep(dir: &std::path::Path, out: &str, extra: &[&str]) {
+    let mut args = vec!["sweep", "procurement-guarded", "--runs", "12", "--seed", "5", "--quiet", "--out", out];
+    args.extend_from_slice(&GRID);
+    args.extend_from_slice(extra);
+    let result = cascade(dir, &args);
+    assert!(result.status.success(), "{}", stderr(&result));
+}
+
+fn same_results(dir: &std::path::Path, a: &str, b: &str) {
+    for file in ["runs.csv", "summary.csv"] {
+        let (x, y) = (fs::read(dir.join(a).join(file)).unwrap(), fs::read(dir.join(b).join(file)).unwrap());
+        assert!(x == y, "{a}/{file} and {b}/{file} differ");
+    }
+}
+
+#[test]
+fn sweeps_are_identical_for_any_thread_count_and_any_sharding() {
+    let dir = scratch("sweep-shards");
+    sweep(&dir, "one", &["--threads", "1"]);
+    sweep(&dir, "two", &["--threads", "2"]);
+    same_results(&dir, "one", "two");
+    let runs = fs::read_to_string(dir.join("one/runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 1 + 9 * 12);
+    assert!(runs.starts_with(
+        "point,mitigations.breaker.failure_threshold,mitigations.validation.threshold,run,agents_reached,"
+    ));
+    assert!(runs.contains("\n8,8,3.5,11,"), "the last point, its values and its last run");
+    let summary = fs::read_to_string(dir.join("one/summary.csv")).unwrap();
+    assert_eq!(summary.lines().count(), 1 + 9 * 31, "every metric and the containment rate per point");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("one/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["sweep"]["points"], 9);
+    assert_eq!(manifest["sweep"]["axes"][1]["values"], serde_json::json!(["2.5", "3.0", "3.5"]));
+
+    for count in [2, 3, 7] {
+        let shards: Vec<String> = (1..=count).map(|i| format!("s{count}-{i}")).collect();
+        // Computed in reverse order and merged in a shuffled one: order does not matter.
+        for (i, name) in shards.iter().enumerate().rev() {
+            sweep(&dir, name, &["--shard", &format!("{}/{count}", i + 1)]);
+        }
+        let mut args: Vec<&str> = vec!["merge"];
+        args.extend(shards.iter().rev().map(String::as_str));
+        let merged = format!("merged{count}");
+        args.extend(["--out", &merged]);
+        let out = cascade(&dir, &args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        same_results(&dir, "one", &merged);
+    }
+}
+
+#[test]
+fn every_point_shares_the_random_streams_of_a_plain_run() {
+    let dir = scratch("sweep-crn");
+    sweep(&dir, "grid", &[]);
+    // Point 5 is failure_threshold = 3, threshold = 3.5: the same runs as
+    // `cascade run` on the scenario with those values written in.
+    let text = fs::read_to_string(root().join("scenarios/procurement-guarded.toml")).unwrap();
+    let text = text.replace("\nthreshold = 3.0", "\nthreshold = 3.5");
+    assert!(text.contains("threshold = 3.5"), "the scenario's validation threshold line moved");
+    fs::write(dir.join("point5.toml"), text).unwrap();
+    let out = cascade(&dir, &["run", "point5.toml", "--runs", "12", "--seed", "5", "--quiet", "--out", "plain"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plain = fs::read_to_string(dir.join("plain/runs.csv")).unwrap();
+    let grid = fs::read_to_string(dir.join("grid/runs.csv")).unwrap();
+    let point5: Vec<String> =
+        grid.lines().filter(|l| l.starts_with("5,")).map(|l| l.splitn(4, ',').nth(3).unwrap().to_string()).collect();
+    let plain: Vec<&str> = plain.lines().skip(1).collect();
+    assert_eq!(point5, plain);
+    // With --independent each point draws its own streams.
+    sweep(&dir, "independent", &["--independent"]);
+    let other = fs::read_to_string(dir.join("independent/runs.csv")).unwrap();
+    assert_ne!(other, grid);
+    assert!(
+        other.lines().filter(|l| l.starts_with("0,")).eq(grid.lines().filter(|l| l.starts_with("0,"))),
+        "point 0 keeps (seed, 0, r)"
+    );
+}
+
+#[test]
+fn a_scenario_sweep_table_defines_the_grid_and_set_overrides_it() {
+    let dir = scratch("sweep-table");
+    let text = fs::read_to_string(root().join("scenarios/procurement-guarded.toml")).unwrap();
+    fs::write(
+        dir.join("s.toml"),
+        format!("{text}\n[sweep]\n\"mitigations.breaker.failure_threshold\" = [2, 4]\nmitigations.validation = {{ threshold = [3.0, 4.0] }}\n"),
+    )
+    .unwrap();
+    let out = cascade(&dir, &["sweep", "s.toml", "--runs", "3", "--quiet", "--out", "t"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs = fs::read_to_string(dir.join("t/runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 1 + 4 * 3);
+    let out = cascade(
+        &dir,
+        &[
+            "sweep",
+            "s.toml",
+            "--runs",
+            "3",
+            "--quiet",
+            "--out",
+            "u",
+            "--set",
+            "mitigations.breaker.failure_threshold=9",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs = fs::read_to_string(dir.join("u/runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 1 + 2 * 3);
+    let header: Vec<&str> = runs.lines().next().unwrap().split(',').collect();
+    let column = header.iter().position(|h| *h == "mitigations.breaker.failure_threshold").unwrap();
+    assert!(runs.lines().skip(1).all(|l| l.split(',').nth(column) == Some("9")));
+    // The scenario with a [sweep] table still runs as written.
+    let out = cascade(&dir, &["run", "s.toml", "--runs", "3", "--quiet", "--out", "v"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn bad_sweeps_and_merges_are_refused_with_one_line() {
+    let dir = scratch("sweep-bad");
+    let cases: [(&[&str], &str); 6] = [
+        (&["--set", "mitigations.breaker.colour=1,2"], "unknown field `colour`"),
+        (&["--set", "mitigations.breaker.failure_threshold=2,0"], "at sweep point 1"),
+        (&["--set", "agents.Z.noise=1"], "no element `Z`"),
+        (&["--set", "mitigations.breaker.failure_threshold"], "--set"),
+        (&["--set", "k=5..1"], "FROM <= TO"),
+        (&["--shard", "3/2"], "--shard"),
+    ];
+    for (extra, fragment) in cases {
+        let mut args = vec!["sweep", "procurement-guarded", "--runs", "2", "--out", "bad"];
+        args.extend_from_slice(extra);
+        let out = cascade(&dir, &args);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
+        let message = stderr(&out);
+        assert!(message.contains(fragment) && message.trim().lines().count() == 1, "{extra:?}: {message}");
+        assert!(!dir.join("bad").exists(), "{extra:?} left output behind");
+    }
+    sweep(&dir, "a", &["--shard", "1/2"]);
+    let other = cascade(
+        &dir,
+        &["sweep", "procurement-guarded", "--runs", "12", "--seed", "6", "--quiet", "--out", "b", "--shard", "2/2"],
+    );
+    assert!(other.status.success());
+    let whole = cascade(&dir, &["sweep", "procurement-guarded", "--runs", "2", "--quiet", "--out", "w"]);
+    assert!(whole.status.success());
+    for (inputs, fragment) in [
+        (vec!["a", "b"], "different sweep"),
+        (vec!["a"], "exactly once"),
+        (vec!["w"], "not a shard"),
+        (vec!["nowhere"], "cannot read manifest.json"),
+    ] {
+        let mut args = vec!["merge"];
+        args.extend(inputs.iter().copied());
+        args.extend(["--out", "m"]);
+        let out = cascade(&dir, &args);
+        assert_eq!(out.status.code(), Some(2), "{inputs:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(fragment), "{inputs:?}: {}", stderr(&out));
+        assert!(!dir.join("m").exists());
+    }
+}
