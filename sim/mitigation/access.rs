@@ -201,6 +201,36 @@ mod tests {
         assert_eq!(decide(&a, u64::MAX, CI, 5, Some(0), false), Decision::Denied);
     }
 
+    fn planned(credentials: &str, a: &str, b: &str) -> Vec<AgentAccess> {
+        let text = format!(
+            "name = \"p\"\nhorizon = \"1m\"\nquiet_window = \"1s\"\n\
+             [[resources]]\nname = \"x\"\naccess = \"read\"\n[[resources]]\nname = \"y\"\naccess = \"write\"\n\
+             {credentials}\n[[agents]]\nid = \"A\"\naction = \"x\"\n{a}\n[[agents]]\nid = \"B\"\n{b}\n"
+        );
+        plan(&crate::scenario::parse("p.toml", &text).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    #[test]
+    fn plans_resolve_policy_and_attribution_per_credential_kind() {
+        let shared = "[[credentials]]\nname = \"s\"\nkind = \"shared_account\"\ngrants = [\"x\", \"y\"]";
+        let both = planned(shared, "credential = \"s\"\nsponsor = \"h\"", "action = \"y\"\ncredential = \"s\"\nsponsor = \"h\"");
+        assert_eq!((both[0].policy, both[1].policy), (0b11, 0b11), "the union of the holders' scopes");
+        assert!(!both[0].attributable && !both[1].attributable);
+        let key = shared.replace("shared_account", "static_key");
+        let one = planned(&key, "credential = \"s\"\nsponsor = \"h\"", "");
+        assert_eq!((one[0].policy, one[0].attributable), (0b01, true), "one sponsored holder");
+        let unsponsored = planned(&key, "credential = \"s\"", "");
+        assert!(!unsponsored[0].attributable);
+        let two = planned(&key, "credential = \"s\"\nsponsor = \"h\"", "action = \"y\"\ncredential = \"s\"\nsponsor = \"h\"");
+        assert!(!two[0].attributable && !two[1].attributable, "a key two agents hold names neither");
+        let inherited = planned(&shared.replace("shared_account", "inherited"), "credential = \"s\"\nsponsor = \"h\"", "");
+        assert_eq!((inherited[0].policy, inherited[0].attributable), (u64::MAX, false));
+        let jit = planned(&format!("{key}\n[mitigations.credentials]\nttl = \"5s\""), "credential = \"s\"\nsponsor = \"h\"", "action = \"y\"\ncredential = \"s\"");
+        assert_eq!((jit[1].kind, jit[1].credential, jit[1].scope, jit[1].policy), (CredentialKind::TaskScoped, NONE, 0b10, 0b10));
+        assert_eq!((jit[0].attributable, jit[1].attributable, jit[0].ttl), (true, false, 5 * SECOND));
+        assert!(planned("", "", "").is_empty(), "no credentials: nothing checked");
+    }
+
     #[test]
     fn the_highest_resource_bit_works() {
         let a = access(CredentialKind::StaticKey, 1 << 63, 1 << 63);

@@ -431,6 +431,11 @@ fn access_layer_compiles_to_bit_sets() {
         "gateway alerts feed review"
     );
     assert!(!parse("f.toml", BASE).unwrap().access_checked());
+    // A resource listed twice is in the scope once; the default scope is the action's resource.
+    let text = with_access("action = \"ci.write\"\ncredential = \"svc\"\nscope = [\"ci.write\", \"ci.write\"]", "");
+    assert_eq!(parse("f.toml", &text).unwrap().agents[0].scope, 0b10);
+    let text = with_access("action = \"ci.write\"\ncredential = \"svc\"", "");
+    assert_eq!(parse("f.toml", &text).unwrap().agents[0].scope, 0b10);
 }
 
 #[test]
