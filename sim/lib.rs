@@ -45,6 +45,7 @@
 //! ```
 
 pub mod bundled;
+pub mod charts;
 pub mod dist;
 pub mod engine;
 pub mod metrics;
@@ -52,6 +53,7 @@ pub mod mitigation;
 pub mod model;
 pub mod output;
 pub mod paired;
+pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod scenario;

@@ -386,13 +386,13 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
     let info = grid.info(args.runs, common, shard);
     let files = match shard {
         Some(_) => vec![
-            ("runs.jsonl", sweep::shard_jsonl(&results)),
-            ("runs.csv", output::sweep_runs_csv(&info_keys(&info), &info_labels(&info), &results)),
+            ("runs.jsonl".to_string(), sweep::shard_jsonl(&results)),
+            ("runs.csv".to_string(), output::sweep_runs_csv(&info_keys(&info), &info_labels(&info), &results)),
         ],
-        None => sweep::result_files(&info, &results),
+        None => sweep::result_files(&loaded.model.name, args.common.seed, &info, &results),
     };
     let dir = out_dir(&args.common, &loaded.model);
-    let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     let mut manifest = manifest("sweep", &loaded, args.common.seed, slice.start, slice.end - slice.start, &names);
     manifest.sweep = Some(info.clone());
     output::write_dir(&dir, &files, &manifest).map_err(|e| Failure::Output(format!("{}: {e}", dir.display())))?;
@@ -471,7 +471,7 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
             info.points * info.runs_per_point
         )));
     }
-    let files = sweep::result_files(&info, &results);
+    let files = sweep::result_files(&manifest.scenario_name, manifest.seed, &info, &results);
     manifest.command = "merge".into();
     manifest.command_line = std::env::args().collect();
     manifest.first_run = 0;

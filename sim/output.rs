@@ -391,7 +391,7 @@ pub fn memory_csv(model: &Model, records: &[(Record, Vec<(u32, Message)>)]) -> V
 /// Writes `files` then `manifest.json` into `dir`, each through a
 /// `.partial` file renamed into place. An old manifest is removed first, so
 /// a directory whose write fails never looks complete.
-pub fn write_dir(dir: &Path, files: &[(&str, Vec<u8>)], manifest: &Manifest) -> io::Result<()> {
+pub fn write_dir<N: AsRef<str>>(dir: &Path, files: &[(N, Vec<u8>)], manifest: &Manifest) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     let manifest_path = dir.join("manifest.json");
     if manifest_path.exists() {
@@ -399,7 +399,8 @@ pub fn write_dir(dir: &Path, files: &[(&str, Vec<u8>)], manifest: &Manifest) -> 
     }
     let mut json = serde_json::to_vec_pretty(manifest).map_err(io::Error::other)?;
     json.push(b'\n');
-    let all = files.iter().map(|(name, bytes)| (*name, bytes.as_slice())).chain([("manifest.json", json.as_slice())]);
+    let all =
+        files.iter().map(|(name, bytes)| (name.as_ref(), bytes.as_slice())).chain([("manifest.json", json.as_slice())]);
     for (name, bytes) in all {
         let partial = dir.join(format!("{name}.partial"));
         let result = fs::write(&partial, bytes).and_then(|()| fs::rename(&partial, dir.join(name)));

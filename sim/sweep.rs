@@ -346,10 +346,12 @@ pub fn labels_from_info(info: &SweepInfo, point: u64) -> Vec<String> {
     labels
 }
 
-/// A whole sweep's `runs.csv` and `summary.csv`, from its grid and its
-/// runs in (point, replication) order. `sweep` and `merge` both write
-/// through here, so a merge of shards is byte-identical to one machine.
-pub fn result_files(info: &SweepInfo, results: &[PointRun]) -> Vec<(&'static str, Vec<u8>)> {
+/// A whole sweep's files, from its grid and its runs in (point,
+/// replication) order: `runs.csv`, `summary.csv`, the charts and
+/// `report.html` (`title` and `seed` head the report). `sweep` and `merge`
+/// both write through here, so a merge of shards is byte-identical to one
+/// machine.
+pub fn result_files(title: &str, seed: u64, info: &SweepInfo, results: &[PointRun]) -> Vec<(String, Vec<u8>)> {
     let keys: Vec<String> = info.axes.iter().map(|a| a.key.clone()).collect();
     let labels: Vec<Vec<String>> = (0..info.points).map(|p| labels_from_info(info, p)).collect();
     let mut per_point: Vec<Vec<RunMetrics>> = vec![Vec::new(); info.points as usize];
@@ -358,10 +360,22 @@ pub fn result_files(info: &SweepInfo, results: &[PointRun]) -> Vec<(&'static str
     }
     let summaries: Vec<crate::summary::Summary> =
         per_point.iter().map(|runs| crate::summary::summarize(runs)).collect();
-    vec![
-        ("runs.csv", crate::output::sweep_runs_csv(&keys, &labels, results)),
-        ("summary.csv", crate::output::sweep_summary_csv(&keys, &labels, &summaries)),
-    ]
+    let charts = crate::charts::sweep_charts(info, &summaries, &per_point);
+    let costs: Vec<(f64, f64)> =
+        summaries.iter().map(|s| (mean_of(s, "rejected_clean"), mean_of(s, "agents_reached"))).collect();
+    let pareto: Vec<u64> = crate::charts::pareto_front(&costs).into_iter().map(|i| i as u64).collect();
+    let report = crate::report::sweep_report(title, seed, info, &summaries, &pareto, &charts);
+    let mut files = vec![
+        ("runs.csv".to_string(), crate::output::sweep_runs_csv(&keys, &labels, results)),
+        ("summary.csv".to_string(), crate::output::sweep_summary_csv(&keys, &labels, &summaries)),
+    ];
+    files.extend(charts);
+    files.push(("report.html".to_string(), report));
+    files
+}
+
+fn mean_of(summary: &crate::summary::Summary, metric: &str) -> f64 {
+    summary.metrics.iter().find(|m| m.metric == metric).and_then(|m| m.distribution.as_ref()).map_or(0.0, |d| d.mean)
 }
 
 /// A shard's exact results, one JSON object per line: `runs.jsonl`.

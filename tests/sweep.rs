@@ -22,11 +22,48 @@ fn sweep(dir: &std::path::Path, out: &str, extra: &[&str]) {
     assert!(result.status.success(), "{}", stderr(&result));
 }
 
+/// Every result file (all but the manifest, which records the command line) is identical.
 fn same_results(dir: &std::path::Path, a: &str, b: &str) {
-    for file in ["runs.csv", "summary.csv"] {
+    let mut names: Vec<String> = fs::read_dir(dir.join(a))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n != "manifest.json")
+        .collect();
+    names.sort();
+    assert!(names.len() > 10, "{a}: {names:?}");
+    for file in &names {
         let (x, y) = (fs::read(dir.join(a).join(file)).unwrap(), fs::read(dir.join(b).join(file)).unwrap());
         assert!(x == y, "{a}/{file} and {b}/{file} differ");
     }
+}
+
+#[test]
+fn sweeps_draw_readable_charts_and_a_self_contained_report() {
+    let dir = scratch("sweep-charts");
+    sweep(&dir, "c", &[]);
+    let read = |name: &str| fs::read(dir.join("c").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    for axis in ["mitigations_breaker_failure_threshold", "mitigations_validation_threshold"] {
+        for metric in ["agents_reached", "containment_rate", "t_contain", "rejected_clean", "false_trips"] {
+            let stem = format!("chart-{metric}-vs-{axis}");
+            let png = read(&format!("{stem}.png"));
+            assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "{stem}.png is {} bytes", png.len());
+            let svg = String::from_utf8(read(&format!("{stem}.svg"))).unwrap();
+            let (x_label, series) = if axis.contains("breaker") {
+                ("mitigations.breaker.failure_threshold", "threshold=3.5")
+            } else {
+                ("mitigations.validation.threshold", "failure_threshold=8")
+            };
+            assert!(svg.contains(x_label) && svg.contains(series), "{stem}.svg lacks its axis label or series");
+        }
+    }
+    let cdf = String::from_utf8(read("chart-containment-cdf.svg")).unwrap();
+    assert!(cdf.contains("share of runs contained") && cdf.contains("failure_threshold=1, threshold=2.5"));
+    let pareto = String::from_utf8(read("chart-pareto.svg")).unwrap();
+    assert!(pareto.contains("Pareto-optimal") && pareto.contains("clean messages rejected per run"));
+    let report = String::from_utf8(read("report.html")).unwrap();
+    assert!(report.starts_with("<!doctype html>") && report.contains("<svg") && report.contains("class=\"pareto\""));
+    assert!(!report.contains("src=\"http") && !report.contains("href=\"http"), "no external resources");
+    assert_eq!(report.matches("<figure>").count(), 2 * 5 + 2);
 }
 
 #[test]

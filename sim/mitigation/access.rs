@@ -213,7 +213,11 @@ mod tests {
     #[test]
     fn plans_resolve_policy_and_attribution_per_credential_kind() {
         let shared = "[[credentials]]\nname = \"s\"\nkind = \"shared_account\"\ngrants = [\"x\", \"y\"]";
-        let both = planned(shared, "credential = \"s\"\nsponsor = \"h\"", "action = \"y\"\ncredential = \"s\"\nsponsor = \"h\"");
+        let both = planned(
+            shared,
+            "credential = \"s\"\nsponsor = \"h\"",
+            "action = \"y\"\ncredential = \"s\"\nsponsor = \"h\"",
+        );
         assert_eq!((both[0].policy, both[1].policy), (0b11, 0b11), "the union of the holders' scopes");
         assert!(!both[0].attributable && !both[1].attributable);
         let key = shared.replace("shared_account", "static_key");
@@ -221,12 +225,21 @@ mod tests {
         assert_eq!((one[0].policy, one[0].attributable), (0b01, true), "one sponsored holder");
         let unsponsored = planned(&key, "credential = \"s\"", "");
         assert!(!unsponsored[0].attributable);
-        let two = planned(&key, "credential = \"s\"\nsponsor = \"h\"", "action = \"y\"\ncredential = \"s\"\nsponsor = \"h\"");
+        let two =
+            planned(&key, "credential = \"s\"\nsponsor = \"h\"", "action = \"y\"\ncredential = \"s\"\nsponsor = \"h\"");
         assert!(!two[0].attributable && !two[1].attributable, "a key two agents hold names neither");
-        let inherited = planned(&shared.replace("shared_account", "inherited"), "credential = \"s\"\nsponsor = \"h\"", "");
+        let inherited =
+            planned(&shared.replace("shared_account", "inherited"), "credential = \"s\"\nsponsor = \"h\"", "");
         assert_eq!((inherited[0].policy, inherited[0].attributable), (u64::MAX, false));
-        let jit = planned(&format!("{key}\n[mitigations.credentials]\nttl = \"5s\""), "credential = \"s\"\nsponsor = \"h\"", "action = \"y\"\ncredential = \"s\"");
-        assert_eq!((jit[1].kind, jit[1].credential, jit[1].scope, jit[1].policy), (CredentialKind::TaskScoped, NONE, 0b10, 0b10));
+        let jit = planned(
+            &format!("{key}\n[mitigations.credentials]\nttl = \"5s\""),
+            "credential = \"s\"\nsponsor = \"h\"",
+            "action = \"y\"\ncredential = \"s\"",
+        );
+        assert_eq!(
+            (jit[1].kind, jit[1].credential, jit[1].scope, jit[1].policy),
+            (CredentialKind::TaskScoped, NONE, 0b10, 0b10)
+        );
         assert_eq!((jit[0].attributable, jit[1].attributable, jit[0].ttl), (true, false, 5 * SECOND));
         assert!(planned("", "", "").is_empty(), "no credentials: nothing checked");
     }

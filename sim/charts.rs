@@ -1,0 +1,416 @@
+//! Charts of a sweep, as SVG and PNG bytes: each headline metric against
+//! each swept key with 95% CI bands, the CDF of time to containment per
+//! point, and blast radius against clean traffic rejected with the
+//! Pareto-optimal points marked. Text is drawn with an embedded DejaVu Sans
+//! (no system fonts needed); the same inputs give the same bytes.
+
+use crate::output::SweepInfo;
+use crate::summary::{Distribution, Summary};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::sync::Once;
+
+const SIZE: (u32, u32) = (900, 560);
+/// Series drawn per chart; a grid with more combinations of the other keys
+/// shows the first ones (fix the others with `--set` for the rest).
+pub const MAX_SERIES: usize = 8;
+/// The metrics charted against each swept key: (metric, axis label).
+pub const HEADLINE: [(&str, &str); 5] = [
+    ("agents_reached", "agents reached (blast radius)"),
+    ("containment_rate", "containment rate"),
+    ("t_contain", "time to containment (s)"),
+    ("rejected_clean", "clean messages rejected"),
+    ("false_trips", "false breaker trips"),
+];
+
+type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// A chart that can draw itself on any backend.
+pub trait Chart {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB>;
+}
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
+            .unwrap_or_else(|_| panic!("the embedded DejaVu Sans is a valid font"));
+    });
+}
+
+/// `stem.svg` and `stem.png` of one chart.
+pub fn render(stem: &str, chart: &impl Chart) -> Vec<(String, Vec<u8>)> {
+    register_font();
+    let mut svg = String::new();
+    {
+        let area = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        chart.draw(&area).expect("drawing into a string cannot fail");
+        area.present().expect("drawing into a string cannot fail");
+    }
+    let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+    {
+        let area = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        chart.draw(&area).expect("drawing into a buffer cannot fail");
+        area.present().expect("drawing into a buffer cannot fail");
+    }
+    vec![(format!("{stem}.svg"), svg.into_bytes()), (format!("{stem}.png"), encode_png(&rgb, SIZE))]
+}
+
+fn encode_png(rgb: &[u8], (width, height): (u32, u32)) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().expect("in-memory PNG");
+    writer.write_image_data(rgb).expect("in-memory PNG");
+    writer.finish().expect("in-memory PNG");
+    bytes
+}
+
+/// One line with its CI band: (x, mean, low, high) per point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64, f64, f64)>,
+}
+
+/// A metric against one swept key.
+pub struct MetricChart {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    /// Tick labels when the key's values are not numbers (x = 0, 1, ...).
+    pub categories: Option<Vec<String>>,
+    pub series: Vec<Series>,
+}
+
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = if hi > lo { (hi - lo) * 0.05 } else { lo.abs().max(1.0) * 0.5 };
+    (lo - pad, hi + pad)
+}
+
+fn palette(i: usize) -> RGBColor {
+    const COLOURS: [RGBColor; MAX_SERIES] = [
+        RGBColor(31, 119, 180),
+        RGBColor(214, 39, 40),
+        RGBColor(44, 160, 44),
+        RGBColor(148, 103, 189),
+        RGBColor(255, 127, 14),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(23, 190, 207),
+    ];
+    COLOURS[i % MAX_SERIES]
+}
+
+impl Chart for MetricChart {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        area.fill(&WHITE)?;
+        let all = || self.series.iter().flat_map(|s| s.points.iter());
+        let (x0, x1) = range(all().map(|p| p.0));
+        let (y0, y1) = range(all().flat_map(|p| [p.2, p.3, p.1]));
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d(x0..x1, y0..y1)?;
+        let categories = self.categories.clone();
+        let x_format = move |x: &f64| match &categories {
+            Some(names) if (x - x.round()).abs() < 1e-9 && *x >= 0.0 => {
+                names.get(x.round() as usize).cloned().unwrap_or_default()
+            }
+            Some(_) => String::new(),
+            None => format!("{}", (x * 1e6).round() / 1e6),
+        };
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label.as_str())
+            .y_desc(self.y_label.as_str())
+            .x_label_formatter(&x_format)
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()?;
+        for (i, series) in self.series.iter().enumerate() {
+            let colour = palette(i);
+            let band: Vec<(f64, f64)> = series
+                .points
+                .iter()
+                .map(|p| (p.0, p.3))
+                .chain(series.points.iter().rev().map(|p| (p.0, p.2)))
+                .collect();
+            chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.15))))?;
+            chart
+                .draw_series(LineSeries::new(series.points.iter().map(|p| (p.0, p.1)), colour.stroke_width(2)))?
+                .label(series.name.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+            chart.draw_series(series.points.iter().map(|p| Circle::new((p.0, p.1), 3, colour.filled())))?;
+        }
+        if self.series.len() > 1 || !self.series.first().is_some_and(|s| s.name.is_empty()) {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 14))
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()?;
+        }
+        Ok(())
+    }
+}
+
+/// The empirical CDF of time to containment per point: the share of all
+/// runs contained by time t (so each curve ends at its containment rate).
+pub struct ContainmentCdf {
+    pub title: String,
+    /// (point label, sorted t_contain seconds of contained runs, runs).
+    pub curves: Vec<(String, Vec<f64>, usize)>,
+}
+
+impl Chart for ContainmentCdf {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        area.fill(&WHITE)?;
+        let t_max = self.curves.iter().flat_map(|c| c.1.last().copied()).fold(1.0f64, f64::max) * 1.05;
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d(0.0..t_max, 0.0..1.05)?;
+        chart
+            .configure_mesh()
+            .x_desc("time to containment (s)")
+            .y_desc("share of runs contained")
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()?;
+        for (i, (name, times, runs)) in self.curves.iter().enumerate() {
+            let colour = palette(i);
+            let mut steps = vec![(0.0, 0.0)];
+            for (k, &t) in times.iter().enumerate() {
+                steps.push((t, k as f64 / *runs as f64));
+                steps.push((t, (k + 1) as f64 / *runs as f64));
+            }
+            steps.push((t_max, times.len() as f64 / (*runs).max(1) as f64));
+            chart
+                .draw_series(LineSeries::new(steps, colour.stroke_width(2)))?
+                .label(name.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()?;
+        Ok(())
+    }
+}
+
+/// Blast radius against cost, one dot per point, Pareto-optimal ones
+/// (no other point is at least as good on both and better on one) ringed
+/// and labelled.
+pub struct ParetoChart {
+    pub title: String,
+    /// (point label, mean clean messages rejected, mean agents reached).
+    pub points: Vec<(String, f64, f64)>,
+}
+
+/// Indices of the points no other point dominates (lower is better on both).
+pub fn pareto_front(points: &[(f64, f64)]) -> Vec<usize> {
+    let dominated = |i: usize| {
+        points.iter().any(|q| {
+            let p = points[i];
+            q.0 <= p.0 && q.1 <= p.1 && (q.0 < p.0 || q.1 < p.1)
+        })
+    };
+    (0..points.len()).filter(|&i| !dominated(i)).collect()
+}
+
+impl Chart for ParetoChart {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        area.fill(&WHITE)?;
+        let (x0, x1) = range(self.points.iter().map(|p| p.1));
+        let (y0, y1) = range(self.points.iter().map(|p| p.2));
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d(x0..x1, y0..y1)?;
+        chart
+            .configure_mesh()
+            .x_desc("clean messages rejected per run (cost)")
+            .y_desc("agents reached per run (blast radius)")
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()?;
+        let coordinates: Vec<(f64, f64)> = self.points.iter().map(|p| (p.1, p.2)).collect();
+        let front = pareto_front(&coordinates);
+        chart
+            .draw_series(self.points.iter().map(|p| Circle::new((p.1, p.2), 4, palette(0).mix(0.5).filled())))?
+            .label("sweep point")
+            .legend(|(x, y)| Circle::new((x + 8, y), 4, palette(0).mix(0.5).filled()));
+        let mut ordered: Vec<(f64, f64)> = front.iter().map(|&i| coordinates[i]).collect();
+        ordered.sort_by(|a, b| a.0.total_cmp(&b.0));
+        chart
+            .draw_series(LineSeries::new(ordered, palette(1).stroke_width(2)))?
+            .label("Pareto-optimal")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], palette(1).stroke_width(2)));
+        for &i in &front {
+            let (name, x, y) = &self.points[i];
+            chart.draw_series(std::iter::once(Circle::new((*x, *y), 7, palette(1).stroke_width(2))))?;
+            let label = EmptyElement::at((*x, *y)) + Text::new(name.clone(), (8, -16), ("sans-serif", 13));
+            chart.draw_series(std::iter::once(label))?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()?;
+        Ok(())
+    }
+}
+
+fn numeric(values: &[String]) -> Option<Vec<f64>> {
+    values.iter().map(|v| v.parse::<f64>().ok()).collect()
+}
+
+fn estimate(summary: &Summary, metric: &str) -> Option<(f64, f64, f64)> {
+    if metric == "containment_rate" {
+        let c = &summary.containment;
+        return Some((c.rate, c.low, c.high));
+    }
+    let d: &Distribution = summary.metrics.iter().find(|m| m.metric == metric)?.distribution.as_ref()?;
+    let scale = if metric.starts_with("t_") || metric == "held_time" { 1e-6 } else { 1.0 };
+    let (low, high) = if d.n >= 2 { (d.ci_low, d.ci_high) } else { (d.mean, d.mean) };
+    Some((d.mean * scale, low * scale, high * scale))
+}
+
+/// `metric` against axis `axis`: one series per combination of the other
+/// axes' values (at most [`MAX_SERIES`]).
+pub fn metric_chart(info: &SweepInfo, summaries: &[Summary], axis: usize, metric: (&str, &str)) -> MetricChart {
+    let values = &info.axes[axis].values;
+    let xs = numeric(values).unwrap_or_else(|| (0..values.len()).map(|i| i as f64).collect());
+    let mut series: Vec<Series> = Vec::new();
+    for point in 0..info.points {
+        let labels = crate::sweep::labels_from_info(info, point);
+        let x = xs[values.iter().position(|v| *v == labels[axis]).expect("a point's value is on its axis")];
+        let others: Vec<String> = info
+            .axes
+            .iter()
+            .zip(&labels)
+            .enumerate()
+            .filter(|(i, _)| *i != axis)
+            .map(|(_, (a, v))| format!("{}={v}", short(&a.key)))
+            .collect();
+        let name = others.join(", ");
+        let Some((mean, low, high)) = estimate(&summaries[point as usize], metric.0) else { continue };
+        match series.iter().position(|s| s.name == name) {
+            Some(i) => series[i].points.push((x, mean, low, high)),
+            None if series.len() < MAX_SERIES => series.push(Series { name, points: vec![(x, mean, low, high)] }),
+            None => {}
+        }
+    }
+    series.iter_mut().for_each(|s| s.points.sort_by(|a, b| a.0.total_cmp(&b.0)));
+    MetricChart {
+        title: format!("{} vs {}", metric.0, short(&info.axes[axis].key)),
+        x_label: info.axes[axis].key.clone(),
+        y_label: metric.1.to_string(),
+        categories: numeric(values).is_none().then(|| values.clone()),
+        series,
+    }
+}
+
+/// The last segment of a dotted key.
+fn short(key: &str) -> &str {
+    key.rsplit('.').next().unwrap_or(key)
+}
+
+/// Every chart of a sweep: file name and bytes, in a fixed order.
+pub fn sweep_charts(
+    info: &SweepInfo,
+    summaries: &[Summary],
+    per_point: &[Vec<crate::metrics::RunMetrics>],
+) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for axis in 0..info.axes.len() {
+        for metric in HEADLINE {
+            let stem = format!("chart-{}-vs-{}", metric.0, info.axes[axis].key.replace('.', "_"));
+            files.extend(render(&stem, &metric_chart(info, summaries, axis, metric)));
+        }
+    }
+    let label = |p: u64| {
+        let labels = crate::sweep::labels_from_info(info, p);
+        if labels.is_empty() {
+            "as written".to_string()
+        } else {
+            info.axes.iter().zip(labels).map(|(a, v)| format!("{}={v}", short(&a.key))).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let curves = (0..info.points.min(MAX_SERIES as u64))
+        .map(|p| {
+            let runs = &per_point[p as usize];
+            let mut times: Vec<f64> = runs.iter().filter_map(|m| m.t_contain).map(|t| t as f64 / 1e6).collect();
+            times.sort_by(f64::total_cmp);
+            (label(p), times, runs.len())
+        })
+        .collect();
+    files.extend(render(
+        "chart-containment-cdf",
+        &ContainmentCdf { title: "time to containment, CDF per point".into(), curves },
+    ));
+    let points = (0..info.points)
+        .filter_map(|p| {
+            let s = &summaries[p as usize];
+            let values = crate::sweep::labels_from_info(info, p).join(", ");
+            Some((values, estimate(s, "rejected_clean")?.0, estimate(s, "agents_reached")?.0))
+        })
+        .collect();
+    let keys: Vec<&str> = info.axes.iter().map(|a| short(&a.key)).collect();
+    let title = format!("blast radius vs clean traffic rejected (labels: {})", keys.join(", "));
+    files.extend(render("chart-pareto", &ParetoChart { title, points }));
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pareto_front_keeps_exactly_the_undominated_points() {
+        let points = [(0.0, 5.0), (1.0, 3.0), (2.0, 3.0), (3.0, 1.0), (3.0, 2.0), (4.0, 1.0)];
+        assert_eq!(pareto_front(&points), [0, 1, 3]);
+        assert_eq!(pareto_front(&[(1.0, 1.0), (1.0, 1.0)]), [0, 1], "ties dominate neither");
+        assert!(pareto_front(&[]).is_empty());
+    }
+
+    #[test]
+    fn charts_render_to_svg_with_their_labels_and_to_png() {
+        let chart = MetricChart {
+            title: "agents_reached vs failure_threshold".into(),
+            x_label: "mitigations.breaker.failure_threshold".into(),
+            y_label: "agents reached".into(),
+            categories: None,
+            series: vec![Series {
+                name: "threshold=3".into(),
+                points: vec![(1.0, 1.0, 0.5, 1.5), (3.0, 2.0, 1.5, 2.5)],
+            }],
+        };
+        let files = render("c", &chart);
+        assert_eq!(files[0].0, "c.svg");
+        let svg = String::from_utf8(files[0].1.clone()).unwrap();
+        for text in ["agents_reached vs failure_threshold", "mitigations.breaker.failure_threshold", "threshold=3"] {
+            assert!(svg.contains(text), "{text} missing from the SVG");
+        }
+        assert!(files[1].1.starts_with(b"\x89PNG\r\n\x1a\n") && files[1].1.len() > 10_000);
+        assert_eq!(render("c", &chart), files, "same inputs, same bytes");
+    }
+}
