@@ -470,6 +470,17 @@ fn access_layer_mistakes_are_refused() {
         "unknown agent id",
     );
     assert_refused(&with_access("", "").replace("ttl = \"30s\"", ""), "credentials[1].ttl", "positive token lifetime");
+    assert_refused(&with_access("", "").replace("ttl = \"30s\"", "ttl = \"0s\""), "credentials[1].ttl", "positive");
+    assert_refused(
+        &with_access(acting, "[mitigations.credentials]\nttl = \"0s\""),
+        "mitigations.credentials.ttl",
+        "positive",
+    );
+    let off =
+        parse("f.toml", &with_access(acting, "[mitigations.credentials]\nenabled = false\nttl = \"1s\"")).unwrap();
+    assert!(off.mitigations.credentials.is_none());
+    let one_us = parse("f.toml", &with_access(acting, "[mitigations.credentials]\nttl = \"1us\"")).unwrap();
+    assert_eq!(one_us.mitigations.credentials.unwrap().ttl, 1);
     assert_refused(
         &with_access("", "").replace("grants = [\"orders.write\"]\n", "grants = [\"orders.write\"]\nttl = \"1s\"\n"),
         "credentials[0].ttl",
