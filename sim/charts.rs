@@ -14,14 +14,37 @@ const SIZE: (u32, u32) = (900, 560);
 /// Series drawn per chart; a grid with more combinations of the other keys
 /// shows the first ones (fix the others with `--set` for the rest).
 pub const MAX_SERIES: usize = 8;
-/// The metrics charted against each swept key: (metric, axis label).
-pub const HEADLINE: [(&str, &str); 5] = [
+/// The metrics charted against each swept key: (metric, axis label). The
+/// first two always; the others when some point has a non-zero mean.
+pub const HEADLINE: [(&str, &str); 9] = [
     ("agents_reached", "agents reached (blast radius)"),
     ("containment_rate", "containment rate"),
     ("t_contain", "time to containment (s)"),
+    ("corrupted_actions", "corrupted actions"),
     ("rejected_clean", "clean messages rejected"),
     ("false_trips", "false breaker trips"),
+    ("out_of_scope_succeeded", "out-of-scope actions that succeeded"),
+    ("clean_actions_blocked", "clean actions blocked"),
+    ("unattributable_actions", "unattributable actions"),
 ];
+
+/// Costs in clean traffic, in order of preference for the Pareto chart.
+const COSTS: [(&str, &str); 3] = [
+    ("rejected_clean", "clean messages rejected per run (cost)"),
+    ("clean_actions_blocked", "clean actions blocked per run (cost)"),
+    ("capped_clean", "clean messages capped per run (cost)"),
+];
+
+/// Whether some point has a non-zero mean of `metric`.
+fn varies(summaries: &[Summary], metric: &str) -> bool {
+    summaries.iter().any(|s| estimate(s, metric).is_some_and(|(mean, _, _)| mean != 0.0))
+}
+
+/// The cost metric the Pareto chart uses: the first of [`COSTS`] that is
+/// non-zero somewhere (clean messages rejected when none is).
+pub fn cost_metric(summaries: &[Summary]) -> (&'static str, &'static str) {
+    COSTS.into_iter().find(|(metric, _)| varies(summaries, metric)).unwrap_or(COSTS[0])
+}
 
 type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
@@ -61,6 +84,8 @@ fn encode_png(rgb: &[u8], (width, height): (u32, u32)) -> Vec<u8> {
     let mut encoder = png::Encoder::new(&mut bytes, width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Best);
+    encoder.set_filter(png::FilterType::Paeth);
     let mut writer = encoder.write_header().expect("in-memory PNG");
     writer.write_image_data(rgb).expect("in-memory PNG");
     writer.finish().expect("in-memory PNG");
@@ -217,7 +242,8 @@ impl Chart for ContainmentCdf {
 /// and labelled.
 pub struct ParetoChart {
     pub title: String,
-    /// (point label, mean clean messages rejected, mean agents reached).
+    pub x_label: String,
+    /// (point label, mean cost, mean agents reached).
     pub points: Vec<(String, f64, f64)>,
 }
 
@@ -245,7 +271,7 @@ impl Chart for ParetoChart {
             .build_cartesian_2d(x0..x1, y0..y1)?;
         chart
             .configure_mesh()
-            .x_desc("clean messages rejected per run (cost)")
+            .x_desc(self.x_label.as_str())
             .y_desc("agents reached per run (blast radius)")
             .label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 16))
@@ -341,8 +367,10 @@ pub fn sweep_charts(
     per_point: &[Vec<crate::metrics::RunMetrics>],
 ) -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
+    let shown: Vec<(&str, &str)> =
+        HEADLINE.iter().enumerate().filter(|(i, m)| *i < 2 || varies(summaries, m.0)).map(|(_, m)| *m).collect();
     for axis in 0..info.axes.len() {
-        for metric in HEADLINE {
+        for &metric in &shown {
             let stem = format!("chart-{}-vs-{}", metric.0, info.axes[axis].key.replace('.', "_"));
             files.extend(render(&stem, &metric_chart(info, summaries, axis, metric)));
         }
@@ -367,16 +395,17 @@ pub fn sweep_charts(
         "chart-containment-cdf",
         &ContainmentCdf { title: "time to containment, CDF per point".into(), curves },
     ));
+    let cost = cost_metric(summaries);
     let points = (0..info.points)
         .filter_map(|p| {
             let s = &summaries[p as usize];
             let values = crate::sweep::labels_from_info(info, p).join(", ");
-            Some((values, estimate(s, "rejected_clean")?.0, estimate(s, "agents_reached")?.0))
+            Some((values, estimate(s, cost.0)?.0, estimate(s, "agents_reached")?.0))
         })
         .collect();
     let keys: Vec<&str> = info.axes.iter().map(|a| short(&a.key)).collect();
-    let title = format!("blast radius vs clean traffic rejected (labels: {})", keys.join(", "));
-    files.extend(render("chart-pareto", &ParetoChart { title, points }));
+    let title = format!("blast radius vs {} (labels: {})", cost.0, keys.join(", "));
+    files.extend(render("chart-pareto", &ParetoChart { title, x_label: cost.1.into(), points }));
     files
 }
 

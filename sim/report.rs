@@ -22,13 +22,14 @@ fn cell(summary: &Summary, metric: &str) -> String {
     format!("{:.3} <small>[{:.3}, {:.3}]</small>", d.mean * scale, d.ci_low * scale, d.ci_high * scale)
 }
 
-const COLUMNS: [(&str, &str); 7] = [
+const COLUMNS: [(&str, &str); 8] = [
     ("agents_reached", "agents reached"),
     ("containment_rate", "containment rate"),
     ("t_contain", "t_contain (s)"),
     ("corrupted_actions", "corrupted actions"),
     ("rejected_clean", "clean rejected"),
     ("false_trips", "false trips"),
+    ("out_of_scope_succeeded", "out-of-scope succeeded"),
     ("clean_actions_blocked", "clean actions blocked"),
 ];
 
@@ -39,7 +40,7 @@ pub fn sweep_report(
     seed: u64,
     info: &SweepInfo,
     summaries: &[Summary],
-    pareto: &[u64],
+    (cost, pareto): (&str, &[u64]),
     charts: &[(String, Vec<u8>)],
 ) -> Vec<u8> {
     let mut html = String::new();
@@ -69,7 +70,11 @@ pub fn sweep_report(
         },
         if axes.is_empty() { "none (the scenario as written)".to_string() } else { axes.join("; ") }
     );
-    html.push_str("<p>Each cell: mean <small>[95% CI]</small>. Highlighted rows are Pareto-optimal for blast radius (agents reached) against clean messages rejected.</p>\n<table><tr><th>point</th>");
+    let _ = write!(
+        html,
+        "<p>Each cell: mean <small>[95% CI]</small>. Highlighted rows are Pareto-optimal for blast radius \
+         (agents reached) against cost (<code>{cost}</code>).</p>\n<table><tr><th>point</th>"
+    );
     for axis in &info.axes {
         let _ = write!(html, "<th>{}</th>", escape(&axis.key));
     }

@@ -43,7 +43,9 @@ fn sweeps_draw_readable_charts_and_a_self_contained_report() {
     sweep(&dir, "c", &[]);
     let read = |name: &str| fs::read(dir.join("c").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     for axis in ["mitigations_breaker_failure_threshold", "mitigations_validation_threshold"] {
-        for metric in ["agents_reached", "containment_rate", "t_contain", "rejected_clean", "false_trips"] {
+        for metric in
+            ["agents_reached", "containment_rate", "t_contain", "corrupted_actions", "rejected_clean", "false_trips"]
+        {
             let stem = format!("chart-{metric}-vs-{axis}");
             let png = read(&format!("{stem}.png"));
             assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "{stem}.png is {} bytes", png.len());
@@ -63,7 +65,9 @@ fn sweeps_draw_readable_charts_and_a_self_contained_report() {
     let report = String::from_utf8(read("report.html")).unwrap();
     assert!(report.starts_with("<!doctype html>") && report.contains("<svg") && report.contains("class=\"pareto\""));
     assert!(!report.contains("src=\"http") && !report.contains("href=\"http"), "no external resources");
-    assert_eq!(report.matches("<figure>").count(), 2 * 5 + 2);
+    // Metrics that are zero at every point (out-of-scope actions here) get no chart.
+    assert!(!dir.join("c/chart-out_of_scope_succeeded-vs-mitigations_validation_threshold.svg").exists());
+    assert_eq!(report.matches("<figure>").count(), 2 * 6 + 2);
 }
 
 #[test]
@@ -133,6 +137,7 @@ fn every_point_shares_the_random_streams_of_a_plain_run() {
 fn a_scenario_sweep_table_defines_the_grid_and_set_overrides_it() {
     let dir = scratch("sweep-table");
     let text = fs::read_to_string(root().join("scenarios/procurement-guarded.toml")).unwrap();
+    let text = text.split("\n[sweep]").next().unwrap();
     fs::write(
         dir.join("s.toml"),
         format!("{text}\n[sweep]\n\"mitigations.breaker.failure_threshold\" = [2, 4]\nmitigations.validation = {{ threshold = [3.0, 4.0] }}\n"),
@@ -172,7 +177,7 @@ fn bad_sweeps_and_merges_are_refused_with_one_line() {
     let dir = scratch("sweep-bad");
     let cases: [(&[&str], &str); 6] = [
         (&["--set", "mitigations.breaker.colour=1,2"], "unknown field `colour`"),
-        (&["--set", "mitigations.breaker.failure_threshold=2,0"], "at sweep point 1"),
+        (&["--set", "mitigations.breaker.failure_threshold=2,0"], "mitigations.breaker.failure_threshold = 0"),
         (&["--set", "agents.Z.noise=1"], "no element `Z`"),
         (&["--set", "mitigations.breaker.failure_threshold"], "--set"),
         (&["--set", "k=5..1"], "FROM <= TO"),
