@@ -297,12 +297,14 @@ fn replay(args: ReplayArgs) -> Result<(), Failure> {
     let model = &loaded.model;
     let runner::Replayed { metrics, trace, records } = runner::replay(model, args.common.seed, 0, args.run);
     let dir = out_dir(&args.common, model);
-    let files = [
-        ("trace.csv", output::trace_csv(model, &trace)),
-        ("memory.csv", output::memory_csv(model, &records)),
-        ("runs.csv", output::runs_csv(&[metrics])),
+    let mut files = vec![
+        ("trace.csv".to_string(), output::trace_csv(model, &trace)),
+        ("memory.csv".to_string(), output::memory_csv(model, &records)),
+        ("runs.csv".to_string(), output::runs_csv(&[metrics])),
     ];
-    let manifest = manifest("replay", &loaded, args.common.seed, args.run, 1, &["trace.csv", "memory.csv", "runs.csv"]);
+    files.extend(cascade::charts::render("timeline", &cascade::charts::timeline(model, &trace, args.run)));
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    let manifest = manifest("replay", &loaded, args.common.seed, args.run, 1, &names);
     output::write_dir(&dir, &files, &manifest).map_err(|e| Failure::Output(format!("{}: {e}", dir.display())))?;
     println!(
         "{}: run {} replayed, {} trace rows -> {}",

@@ -69,6 +69,9 @@ fn replay_reproduces_the_run_row_and_writes_a_trace() {
     assert!(trace
         .starts_with("time_s,event,agent,message,parent,task,depth,peer,count,signal,corrupted,root_fault,resource\n"));
     assert!(trace.contains(",low_price_feed,\n"), "the poisoned messages name their root fault");
+    let timeline = fs::read_to_string(dir.join("one/timeline.svg")).unwrap();
+    assert!(timeline.contains("corrupted input accepted") && timeline.contains("time (s)"));
+    assert!(fs::read(dir.join("one/timeline.png")).unwrap().len() > 10_000);
     let memory = fs::read_to_string(dir.join("one/memory.csv")).unwrap();
     assert!(memory
         .starts_with("record,time_s,writer,signal,corrupted,root_fault,rolled_back,chain_agents,chain_messages\n"));
