@@ -409,41 +409,6 @@ pub fn sweep_charts(
     files
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pareto_front_keeps_exactly_the_undominated_points() {
-        let points = [(0.0, 5.0), (1.0, 3.0), (2.0, 3.0), (3.0, 1.0), (3.0, 2.0), (4.0, 1.0)];
-        assert_eq!(pareto_front(&points), [0, 1, 3]);
-        assert_eq!(pareto_front(&[(1.0, 1.0), (1.0, 1.0)]), [0, 1], "ties dominate neither");
-        assert!(pareto_front(&[]).is_empty());
-    }
-
-    #[test]
-    fn charts_render_to_svg_with_their_labels_and_to_png() {
-        let chart = MetricChart {
-            title: "agents_reached vs failure_threshold".into(),
-            x_label: "mitigations.breaker.failure_threshold".into(),
-            y_label: "agents reached".into(),
-            categories: None,
-            series: vec![Series {
-                name: "threshold=3".into(),
-                points: vec![(1.0, 1.0, 0.5, 1.5), (3.0, 2.0, 1.5, 2.5)],
-            }],
-        };
-        let files = render("c", &chart);
-        assert_eq!(files[0].0, "c.svg");
-        let svg = String::from_utf8(files[0].1.clone()).unwrap();
-        for text in ["agents_reached vs failure_threshold", "mitigations.breaker.failure_threshold", "threshold=3"] {
-            assert!(svg.contains(text), "{text} missing from the SVG");
-        }
-        assert!(files[1].1.starts_with(b"\x89PNG\r\n\x1a\n") && files[1].1.len() > 10_000);
-        assert_eq!(render("c", &chart), files, "same inputs, same bytes");
-    }
-}
-
 /// What a replayed run's timeline marks, in legend order.
 const TIMELINE_KINDS: [(&str, RGBColor); 6] = [
     ("corrupted input accepted", RGBColor(214, 39, 40)),
@@ -550,5 +515,40 @@ impl Chart for Timeline {
             .position(SeriesLabelPosition::UpperRight)
             .draw()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pareto_front_keeps_exactly_the_undominated_points() {
+        let points = [(0.0, 5.0), (1.0, 3.0), (2.0, 3.0), (3.0, 1.0), (3.0, 2.0), (4.0, 1.0)];
+        assert_eq!(pareto_front(&points), [0, 1, 3]);
+        assert_eq!(pareto_front(&[(1.0, 1.0), (1.0, 1.0)]), [0, 1], "ties dominate neither");
+        assert!(pareto_front(&[]).is_empty());
+    }
+
+    #[test]
+    fn charts_render_to_svg_with_their_labels_and_to_png() {
+        let chart = MetricChart {
+            title: "agents_reached vs failure_threshold".into(),
+            x_label: "mitigations.breaker.failure_threshold".into(),
+            y_label: "agents reached".into(),
+            categories: None,
+            series: vec![Series {
+                name: "threshold=3".into(),
+                points: vec![(1.0, 1.0, 0.5, 1.5), (3.0, 2.0, 1.5, 2.5)],
+            }],
+        };
+        let files = render("c", &chart);
+        assert_eq!(files[0].0, "c.svg");
+        let svg = String::from_utf8(files[0].1.clone()).unwrap();
+        for text in ["agents_reached vs failure_threshold", "mitigations.breaker.failure_threshold", "threshold=3"] {
+            assert!(svg.contains(text), "{text} missing from the SVG");
+        }
+        assert!(files[1].1.starts_with(b"\x89PNG\r\n\x1a\n") && files[1].1.len() > 10_000);
+        assert_eq!(render("c", &chart), files, "same inputs, same bytes");
     }
 }
