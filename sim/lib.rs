@@ -61,4 +61,5 @@ pub mod summary;
 pub mod sweep;
 pub mod time;
 pub mod topology;
+pub mod tune;
 pub mod ziggurat;

@@ -7,7 +7,7 @@ use cascade::output::{self, Manifest, MODEL_VERSION};
 use cascade::runner::{self, Plan};
 use cascade::summary::{self, Summary, Unit};
 use cascade::time::format_seconds;
-use cascade::{bundled, paired, scenario, sweep};
+use cascade::{bundled, paired, scenario, sweep, tune};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,6 +36,37 @@ enum Command {
     Sweep(SweepArgs),
     /// Combine the shard directories of one sweep into its whole outputs.
     Merge(MergeArgs),
+    /// Find the cheapest setting on a grid (then refined) that meets targets.
+    Tune(TuneArgs),
+}
+
+#[derive(Args)]
+struct TuneArgs {
+    #[command(flatten)]
+    common: Common,
+    /// A target every setting is checked against: METRIC[.STAT] OP VALUE,
+    /// e.g. agents_reached.p99<=2 or rejected_clean_share<=0.01 (repeatable).
+    #[arg(long = "target", required = true, value_name = "TARGET")]
+    targets: Vec<String>,
+    /// Swept keys, as for `sweep` (adds to or replaces the scenario's [sweep]).
+    #[arg(long = "set", value_name = "KEY=VALUES")]
+    set: Vec<String>,
+    /// The cost to minimise among settings that meet the targets
+    /// [default: clean messages rejected, or clean actions blocked or capped].
+    #[arg(long)]
+    minimize: Option<String>,
+    /// Rounds of refinement between the best setting and its neighbours on numeric keys.
+    #[arg(long, default_value_t = 2)]
+    refine: u32,
+    /// Replications per setting.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+    runs: u64,
+    /// Worker threads (0 = one per core). Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -359,17 +390,12 @@ fn list() {
 enum Failure {
     Input(String),
     Output(String),
+    /// `tune` found no setting that meets the targets (exit code 1).
+    NoSetting,
 }
 
 fn sweep(args: SweepArgs) -> Result<(), Failure> {
-    let loaded = load(&args.common.scenario).map_err(Failure::Input)?;
-    let text = String::from_utf8_lossy(&loaded.bytes);
-    let document: toml::Table = toml::from_str(&text).map_err(|e| Failure::Input(format!("{}: {e}", loaded.label)))?;
-    let mut grid =
-        sweep::grid_of(&document).map_err(|(key, m)| Failure::Input(format!("{}: {key}: {m}", loaded.label)))?;
-    for argument in &args.set {
-        grid.set(sweep::parse_set(argument).map_err(|m| Failure::Input(format!("--set {m}")))?);
-    }
+    let (loaded, document, grid) = load_grid(&args.common, &args.set)?;
     let shard = args
         .shard
         .as_deref()
@@ -431,6 +457,110 @@ fn print_sweep(info: &output::SweepInfo, results: &[sweep::PointRun], dir: &Path
         let rejected = mean("rejected_clean").map_or("-".into(), |d| format!("{:.2}", d.mean));
         let label = sweep::labels_from_info(info, point).join(", ");
         println!("{label:<40} {reached:>22} {:>16.3} {contain:>14} {rejected:>12}", s.containment.rate);
+    }
+}
+
+/// The scenario, its document and the grid from `[sweep]` and `--set`.
+fn load_grid(common: &Common, set: &[String]) -> Result<(Loaded, toml::Table, sweep::Grid), Failure> {
+    let loaded = load(&common.scenario).map_err(Failure::Input)?;
+    let text = String::from_utf8_lossy(&loaded.bytes);
+    let document: toml::Table = toml::from_str(&text).map_err(|e| Failure::Input(format!("{}: {e}", loaded.label)))?;
+    let mut grid =
+        sweep::grid_of(&document).map_err(|(key, m)| Failure::Input(format!("{}: {key}: {m}", loaded.label)))?;
+    for argument in set {
+        grid.set(sweep::parse_set(argument).map_err(|m| Failure::Input(format!("--set {m}")))?);
+    }
+    Ok((loaded, document, grid))
+}
+
+fn tune(args: TuneArgs) -> Result<(), Failure> {
+    let (loaded, document, grid) = load_grid(&args.common, &args.set)?;
+    let targets: Vec<tune::Target> = args
+        .targets
+        .iter()
+        .map(|t| tune::parse_target(t).map_err(|m| Failure::Input(format!("--target {m}"))))
+        .collect::<Result<_, _>>()?;
+    if let Some(cost) = &args.minimize {
+        tune::parse_target(&format!("{cost}>=0")).map_err(|m| Failure::Input(format!("--minimize {m}")))?;
+    }
+    let keys: Vec<&str> = grid.axes.iter().map(|a| a.key.as_str()).collect();
+    let mut settings: Vec<Vec<toml::Value>> = (0..grid.points())
+        .map(|p| grid.axes.iter().zip(grid.coordinates(p)).map(|(a, i)| a.values[i].clone()).collect())
+        .collect();
+    let bar = progress_bar(settings.len() as u64 * args.runs, args.quiet);
+    let mut summaries = evaluate(&args, &loaded, &document, &keys, &settings, &bar)?;
+    let cost = args.minimize.clone().unwrap_or_else(|| cascade::charts::cost_metric(&summaries).0.to_string());
+    for _ in 0..args.refine {
+        let Some(best) = tune::cheapest(&summaries, &targets, &cost) else { break };
+        let next = tune::refinements(&settings[best], &settings);
+        if next.is_empty() {
+            break;
+        }
+        bar.inc_length(next.len() as u64 * args.runs);
+        summaries.extend(evaluate(&args, &loaded, &document, &keys, &next, &bar)?);
+        settings.extend(next);
+    }
+    bar.finish_and_clear();
+    let best = tune::cheapest(&summaries, &targets, &cost);
+    let table = output::tune_csv(&keys, &settings, &summaries, &targets, &cost);
+    let dir = out_dir(&args.common, &loaded.model);
+    let manifest = manifest("tune", &loaded, args.common.seed, 0, args.runs, &["tune.csv"]);
+    output::write_dir(&dir, &[("tune.csv", table)], &manifest)
+        .map_err(|e| Failure::Output(format!("{}: {e}", dir.display())))?;
+    print_tune(&keys, &settings, &summaries, &targets, &cost, best);
+    if best.is_none() {
+        return Err(Failure::NoSetting);
+    }
+    Ok(())
+}
+
+fn evaluate(
+    args: &TuneArgs,
+    loaded: &Loaded,
+    document: &toml::Table,
+    keys: &[&str],
+    settings: &[Vec<toml::Value>],
+    bar: &indicatif::ProgressBar,
+) -> Result<Vec<Summary>, Failure> {
+    let mut summaries = Vec::with_capacity(settings.len());
+    for values in settings {
+        let assignment: Vec<(&str, &toml::Value)> = keys.iter().copied().zip(values).collect();
+        let model = sweep::compile_assignment(&loaded.label, document, &assignment, "a tuned setting")
+            .map_err(|e| Failure::Input(e.to_string()))?;
+        let plan = Plan { seed: args.common.seed, point: 0, first: 0, count: args.runs };
+        let start = bar.position();
+        let runs = runner::run_plan(&model, plan, args.threads, &|done| bar.set_position(start + done));
+        summaries.push(summary::summarize(&runs));
+    }
+    Ok(summaries)
+}
+
+fn print_tune(
+    keys: &[&str],
+    settings: &[Vec<toml::Value>],
+    summaries: &[Summary],
+    targets: &[tune::Target],
+    cost: &str,
+    best: Option<usize>,
+) {
+    let describe = |i: usize| {
+        keys.iter().zip(&settings[i]).map(|(k, v)| format!("{k} = {}", sweep::label(v))).collect::<Vec<_>>().join(", ")
+    };
+    let met = summaries.iter().filter(|s| targets.iter().all(|t| tune::meets(s, t))).count();
+    println!("{} settings tried, {met} meet every target; cost: {cost}", settings.len());
+    let Some(best) = best else {
+        println!("no setting meets the targets");
+        return;
+    };
+    let s = &summaries[best];
+    println!("cheapest setting that meets them: {}", describe(best));
+    let interval = |metric: &str| {
+        tune::estimate(s, metric).map_or("-".to_string(), |(m, lo, hi)| format!("{m:.4} [{lo:.4}, {hi:.4}]"))
+    };
+    println!("  {cost}: {}", interval(cost));
+    for target in targets {
+        let value = tune::observed(s, target).map_or("-".into(), |v| format!("{v:.4}"));
+        println!("  {}: {value} (mean {})", target.text, interval(&target.metric));
     }
 }
 
@@ -497,6 +627,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay(args),
         Command::Sweep(args) => sweep(args),
         Command::Merge(args) => merge(args),
+        Command::Tune(args) => tune(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -508,5 +639,6 @@ fn main() -> ExitCode {
             eprintln!("error: cannot write results: {message}");
             ExitCode::from(1)
         }
+        Err(Failure::NoSetting) => ExitCode::from(1),
     }
 }

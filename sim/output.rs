@@ -388,6 +388,42 @@ pub fn memory_csv(model: &Model, records: &[(Record, Vec<(u32, Message)>)]) -> V
     finish(writer)
 }
 
+/// `tune.csv`: every setting tried, in order: its values, the cost's mean
+/// and CI, each target's observed value and whether it is met, and
+/// whether all are.
+pub fn tune_csv(
+    keys: &[&str],
+    settings: &[Vec<toml::Value>],
+    summaries: &[Summary],
+    targets: &[crate::tune::Target],
+    cost: &str,
+) -> Vec<u8> {
+    let mut writer = csv_writer();
+    let mut header: Vec<String> = vec!["setting".into()];
+    header.extend(keys.iter().map(|k| k.to_string()));
+    header.extend([format!("{cost}_mean"), format!("{cost}_ci95_low"), format!("{cost}_ci95_high")]);
+    for target in targets {
+        header.extend([target.text.clone(), format!("{} met", target.text)]);
+    }
+    header.push("meets_all".into());
+    writer.write_record(&header).expect("in-memory write");
+    for (i, (values, summary)) in settings.iter().zip(summaries).enumerate() {
+        let mut row = vec![i.to_string()];
+        row.extend(values.iter().map(crate::sweep::label));
+        match crate::tune::estimate(summary, cost) {
+            Some((m, lo, hi)) => row.extend([float(m), float(lo), float(hi)]),
+            None => row.extend([String::new(), String::new(), String::new()]),
+        }
+        for target in targets {
+            row.push(crate::tune::observed(summary, target).map(float).unwrap_or_default());
+            row.push((crate::tune::meets(summary, target) as u8).to_string());
+        }
+        row.push((targets.iter().all(|t| crate::tune::meets(summary, t)) as u8).to_string());
+        writer.write_record(&row).expect("in-memory write");
+    }
+    finish(writer)
+}
+
 /// Writes `files` then `manifest.json` into `dir`, each through a
 /// `.partial` file renamed into place. An old manifest is removed first, so
 /// a directory whose write fails never looks complete.

@@ -257,24 +257,33 @@ pub fn compile_points(file: &str, document: &Table, grid: &Grid) -> Result<Vec<M
     }
     (0..points)
         .map(|point| {
-            let mut doc = document.clone();
             let coordinates = grid.coordinates(point);
-            let mut assigned = Vec::with_capacity(grid.axes.len());
-            for (axis, &i) in grid.axes.iter().zip(&coordinates) {
-                let value = axis.values[i].clone();
-                assigned.push(format!("{} = {}", axis.key, label(&value)));
-                set(&mut doc, &axis.key, value).map_err(|message| ScenarioError {
-                    file: file.into(),
-                    key: format!("sweep.{}", axis.key),
-                    message,
-                })?;
-            }
-            scenario::parse_document(file, doc).map_err(|e| ScenarioError {
-                message: format!("{} (at sweep point {point}: {})", e.message, assigned.join(", ")),
-                ..e
-            })
+            let assignment: Vec<(&str, &Value)> =
+                grid.axes.iter().zip(&coordinates).map(|(axis, &i)| (axis.key.as_str(), &axis.values[i])).collect();
+            compile_assignment(file, document, &assignment, &format!("sweep point {point}"))
         })
         .collect()
+}
+
+/// The scenario with `assignment`'s values written in, compiled; errors
+/// name `what` (e.g. "sweep point 3") and the values.
+pub fn compile_assignment(
+    file: &str,
+    document: &Table,
+    assignment: &[(&str, &Value)],
+    what: &str,
+) -> Result<Model, ScenarioError> {
+    let mut doc = document.clone();
+    for (key, value) in assignment {
+        set(&mut doc, key, (*value).clone()).map_err(|message| ScenarioError {
+            file: file.into(),
+            key: format!("sweep.{key}"),
+            message,
+        })?;
+    }
+    let assigned: Vec<String> = assignment.iter().map(|(k, v)| format!("{k} = {}", label(v))).collect();
+    scenario::parse_document(file, doc)
+        .map_err(|e| ScenarioError { message: format!("{} (at {what}: {})", e.message, assigned.join(", ")), ..e })
 }
 
 /// A shard `index/count` (1-based), or the whole space.

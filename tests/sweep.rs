@@ -215,3 +215,32 @@ fn bad_sweeps_and_merges_are_refused_with_one_line() {
         assert!(!dir.join("m").exists());
     }
 }
+
+#[test]
+fn tune_names_the_cheapest_setting_that_meets_the_targets_or_says_none_does() {
+    let dir = scratch("tune");
+    let tune = |out: &str, target: &str| {
+        let mut args =
+            vec!["tune", "procurement-guarded", "--runs", "20", "--seed", "3", "--out", out, "--target", target];
+        args.extend_from_slice(&GRID);
+        cascade(&dir, &args)
+    };
+    let found = tune("ok", "containment_rate>=0.9");
+    assert!(found.status.success(), "{}", stderr(&found));
+    let stdout = String::from_utf8_lossy(&found.stdout);
+    assert!(stdout.contains("cheapest setting that meets them: mitigations.breaker.failure_threshold = "), "{stdout}");
+    let table = fs::read_to_string(dir.join("ok/tune.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = table.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert!(rows.len() >= 9, "the 9 grid points, then refinements");
+    // The winner is the cheapest (rejected_clean mean) of the rows meeting every target.
+    let meeting: Vec<f64> = rows.iter().filter(|r| r.last() == Some(&"1")).map(|r| r[3].parse().unwrap()).collect();
+    let cheapest = meeting.iter().cloned().fold(f64::INFINITY, f64::min);
+    assert!(stdout.contains(&format!("rejected_clean: {cheapest:.4}")), "{stdout}");
+    let none = tune("none", "agents_reached.max<0");
+    assert_eq!(none.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&none.stdout).contains("no setting meets the targets"));
+    let bad = tune("bad", "blast<=1");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("--target \"blast<=1\": unknown metric"), "{}", stderr(&bad));
+    assert!(!dir.join("bad").exists());
+}
