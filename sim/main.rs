@@ -348,7 +348,9 @@ fn replay(args: ReplayArgs) -> Result<(), Failure> {
 }
 
 fn validate(name: &str) -> Result<(), Failure> {
-    let loaded = load(name).map_err(Failure::Input)?;
+    let common = Common { scenario: name.to_string(), seed: 1, out: None };
+    let (loaded, document, grid) = load_grid(&common, &[])?;
+    sweep::compile_points(&loaded.label, &document, &grid).map_err(|e| Failure::Input(e.to_string()))?;
     let m = &loaded.model;
     let channels = match &m.topology {
         cascade::model::Topology::Explicit(c) => format!("{} channels", c.len()),
@@ -370,8 +372,12 @@ fn validate(name: &str) -> Result<(), Failure> {
     .collect();
     let mitigations =
         if on.is_empty() { "no mitigations".to_string() } else { format!("mitigations: {}", on.join(", ")) };
+    let grid = match grid.points() {
+        1 if grid.axes.is_empty() => String::new(),
+        points => format!("; sweep: {points} points"),
+    };
     println!(
-        "ok: {} ({} agents, {channels}, {} sources, {} faults; {mitigations})",
+        "ok: {} ({} agents, {channels}, {} sources, {} faults; {mitigations}{grid})",
         loaded.label,
         m.agents.len(),
         m.sources.len(),

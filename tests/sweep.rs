@@ -192,6 +192,19 @@ fn bad_sweeps_and_merges_are_refused_with_one_line() {
         assert!(message.contains(fragment) && message.trim().lines().count() == 1, "{extra:?}: {message}");
         assert!(!dir.join("bad").exists(), "{extra:?} left output behind");
     }
+    // `validate` compiles every point of a scenario's [sweep] too.
+    fs::write(
+        dir.join("v.toml"),
+        "name = \"v\"\nhorizon = \"1m\"\nquiet_window = \"1s\"\n[[agents]]\nid = \"A\"\n[sweep]\n\"agents.A.noise\" = [1.0, -1.0]\n",
+    )
+    .unwrap();
+    let out = cascade(&dir, &["validate", "v.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("agents[0].noise") && stderr(&out).contains("at sweep point 1: agents.A.noise = -1.0")
+    );
+    let ok = cascade(&dir, &["validate", "procurement-guarded"]);
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("sweep: 20 points"));
     sweep(&dir, "a", &["--shard", "1/2"]);
     let other = cascade(
         &dir,
