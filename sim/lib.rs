@@ -46,6 +46,7 @@
 
 pub mod bundled;
 pub mod charts;
+pub mod check;
 pub mod dist;
 pub mod engine;
 pub mod metrics;

@@ -1,0 +1,192 @@
+//! Regression checks against a committed baseline: per sweep point and
+//! metric, the baseline's estimate (n, mean, standard deviation), the
+//! current one, and a rule that says which direction is better and how
+//! much worse is tolerated.
+//!
+//! A rule allows a worsening of `max(absolute, relative * |baseline|)`
+//! (0 when neither is given). Without `statistical`, the point estimates
+//! are compared: worse by more than the allowance is a regression. With
+//! it, the 95% Welch interval of the difference is: a regression only
+//! when even its most favourable end is worse by more than the allowance,
+//! so Monte Carlo noise alone does not fail a check.
+
+use crate::summary::{t_critical, Summary};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One metric at one point: enough to rebuild a confidence interval.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct Estimate {
+    pub n: u64,
+    pub mean: f64,
+    /// Sample standard deviation of the per-run values.
+    pub sd: f64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Better {
+    Lower,
+    Higher,
+}
+
+/// How one metric is judged.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub better: Better,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absolute: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relative: Option<f64>,
+    #[serde(default)]
+    pub statistical: bool,
+}
+
+/// The outcome for one point and metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Holds,
+    Regressed,
+    /// Defined in the baseline but not now, or the reverse.
+    Missing,
+}
+
+/// The rules a new baseline starts with.
+pub fn default_rules() -> BTreeMap<String, Rule> {
+    let statistical = |better| Rule { better, absolute: None, relative: None, statistical: true };
+    [
+        ("agents_reached", statistical(Better::Lower)),
+        ("corrupted_actions", statistical(Better::Lower)),
+        ("t_contain", statistical(Better::Lower)),
+        ("containment_rate", statistical(Better::Higher)),
+        ("rejected_clean", statistical(Better::Lower)),
+    ]
+    .into_iter()
+    .map(|(m, r)| (m.to_string(), r))
+    .collect()
+}
+
+/// Whether a rule may name this metric.
+pub fn known_metric(metric: &str) -> bool {
+    metric == "containment_rate" || crate::summary::METRICS.iter().any(|m| m.0 == metric)
+}
+
+/// A metric's estimate from a summary (times in seconds), `None` when no
+/// run defined it.
+pub fn estimate(summary: &Summary, metric: &str) -> Option<Estimate> {
+    if metric == "containment_rate" {
+        let c = &summary.containment;
+        let sd = if c.n > 1 { (c.rate * (1.0 - c.rate) * c.n as f64 / (c.n - 1) as f64).sqrt() } else { 0.0 };
+        return (c.n > 0).then_some(Estimate { n: c.n, mean: c.rate, sd });
+    }
+    let m = summary.metrics.iter().find(|m| m.metric == metric)?;
+    let d = m.distribution.as_ref()?;
+    let scale = if m.unit == crate::summary::Unit::Micros { 1e-6 } else { 1.0 };
+    let sd = if d.n > 1 { (d.mean - d.ci_low) * (d.n as f64).sqrt() / t_critical(d.n - 1) } else { 0.0 };
+    Some(Estimate { n: d.n, mean: d.mean * scale, sd: sd * scale })
+}
+
+/// How much worse `now` is than `baseline` (positive = worse), with the
+/// 95% Welch interval of that difference.
+pub fn worsening(rule: &Rule, baseline: &Estimate, now: &Estimate) -> (f64, f64, f64) {
+    let sign = if rule.better == Better::Lower { 1.0 } else { -1.0 };
+    let difference = sign * (now.mean - baseline.mean);
+    let (v1, v2) = (baseline.sd * baseline.sd / baseline.n.max(1) as f64, now.sd * now.sd / now.n.max(1) as f64);
+    let df = welch_df(v1, v2, baseline.n, now.n);
+    let half = if v1 + v2 > 0.0 { t_critical(df) * (v1 + v2).sqrt() } else { 0.0 };
+    (difference, difference - half, difference + half)
+}
+
+fn welch_df(v1: f64, v2: f64, n1: u64, n2: u64) -> u64 {
+    let denominator = v1 * v1 / (n1.max(2) - 1) as f64 + v2 * v2 / (n2.max(2) - 1) as f64;
+    if denominator <= 0.0 {
+        return (n1 + n2).saturating_sub(2).max(1);
+    }
+    (((v1 + v2) * (v1 + v2)) / denominator).floor().max(1.0) as u64
+}
+
+/// The verdict of `rule` on one point and metric.
+pub fn judge(rule: &Rule, baseline: Option<&Estimate>, now: Option<&Estimate>) -> Verdict {
+    let (Some(baseline), Some(now)) = (baseline, now) else {
+        return if baseline.is_none() && now.is_none() { Verdict::Holds } else { Verdict::Missing };
+    };
+    let allowed = rule.absolute.unwrap_or(0.0).max(rule.relative.unwrap_or(0.0) * baseline.mean.abs());
+    let (difference, low, _) = worsening(rule, baseline, now);
+    let worse = if rule.statistical { low } else { difference };
+    if worse > allowed + 1e-12 * baseline.mean.abs().max(1.0) {
+        Verdict::Regressed
+    } else {
+        Verdict::Holds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::RunMetrics;
+    use crate::summary::summarize;
+
+    fn e(n: u64, mean: f64, sd: f64) -> Estimate {
+        Estimate { n, mean, sd }
+    }
+
+    const LOWER: Rule = Rule { better: Better::Lower, absolute: None, relative: None, statistical: false };
+
+    #[test]
+    fn exact_rules_fail_any_worsening_beyond_the_tolerance() {
+        assert_eq!(judge(&LOWER, Some(&e(10, 2.0, 1.0)), Some(&e(10, 2.0, 1.0))), Verdict::Holds);
+        assert_eq!(judge(&LOWER, Some(&e(10, 2.0, 1.0)), Some(&e(10, 1.0, 1.0))), Verdict::Holds, "better");
+        assert_eq!(judge(&LOWER, Some(&e(10, 2.0, 1.0)), Some(&e(10, 2.01, 1.0))), Verdict::Regressed);
+        let absolute = Rule { absolute: Some(0.5), ..LOWER };
+        assert_eq!(judge(&absolute, Some(&e(10, 2.0, 1.0)), Some(&e(10, 2.5, 1.0))), Verdict::Holds);
+        assert_eq!(judge(&absolute, Some(&e(10, 2.0, 1.0)), Some(&e(10, 2.6, 1.0))), Verdict::Regressed);
+        let relative = Rule { relative: Some(0.1), better: Better::Higher, ..LOWER };
+        assert_eq!(judge(&relative, Some(&e(10, 0.9, 0.1)), Some(&e(10, 0.82, 0.1))), Verdict::Holds);
+        assert_eq!(judge(&relative, Some(&e(10, 0.9, 0.1)), Some(&e(10, 0.80, 0.1))), Verdict::Regressed);
+    }
+
+    #[test]
+    fn statistical_rules_forgive_noise_but_not_a_real_shift() {
+        let rule = Rule { statistical: true, ..LOWER };
+        // Difference 0.2 with a standard error of about 0.14: not significant.
+        assert_eq!(judge(&rule, Some(&e(100, 2.0, 1.0)), Some(&e(100, 2.2, 1.0))), Verdict::Holds);
+        // Difference 0.5, standard error 0.14: significant.
+        assert_eq!(judge(&rule, Some(&e(100, 2.0, 1.0)), Some(&e(100, 2.5, 1.0))), Verdict::Regressed);
+        let (difference, low, high) = worsening(&rule, &e(100, 2.0, 1.0), &e(100, 2.5, 1.0));
+        assert!((difference - 0.5).abs() < 1e-12);
+        let half = 1.972 * (0.02f64).sqrt();
+        assert!((low - (0.5 - half)).abs() < 0.01 && (high - (0.5 + half)).abs() < 0.01, "{low} {high}");
+        assert_eq!(judge(&rule, Some(&e(1, 2.0, 0.0)), Some(&e(1, 2.0, 0.0))), Verdict::Holds);
+    }
+
+    #[test]
+    fn a_metric_defined_on_one_side_only_is_missing() {
+        assert_eq!(judge(&LOWER, None, Some(&e(3, 1.0, 0.0))), Verdict::Missing);
+        assert_eq!(judge(&LOWER, Some(&e(3, 1.0, 0.0)), None), Verdict::Missing);
+        assert_eq!(judge(&LOWER, None, None), Verdict::Holds);
+    }
+
+    #[test]
+    fn estimates_recover_the_standard_deviation_from_the_summary() {
+        let runs: Vec<RunMetrics> = [1u32, 2, 3, 4, 5]
+            .iter()
+            .map(|&r| RunMetrics {
+                agents_reached: r,
+                contained: r < 4,
+                t_contain: Some(2_000_000),
+                ..Default::default()
+            })
+            .collect();
+        let s = summarize(&runs);
+        let reached = estimate(&s, "agents_reached").unwrap();
+        assert_eq!((reached.n, reached.mean), (5, 3.0));
+        assert!((reached.sd - 2.5f64.sqrt()).abs() < 1e-9, "{}", reached.sd);
+        let contained = estimate(&s, "containment_rate").unwrap();
+        assert!((contained.mean - 0.6).abs() < 1e-12 && (contained.sd - (0.24f64 * 5.0 / 4.0).sqrt()).abs() < 1e-12);
+        assert_eq!(estimate(&s, "t_contain").unwrap().mean, 2.0, "seconds");
+        assert!(estimate(&s, "t_attribute").is_none());
+        assert!(known_metric("rejected_clean") && known_metric("containment_rate") && !known_metric("blast"));
+        assert!(default_rules().keys().all(|m| known_metric(m)));
+    }
+}
