@@ -190,3 +190,142 @@ mod tests {
         assert!(default_rules().keys().all(|m| known_metric(m)));
     }
 }
+
+/// A committed baseline: what was run, the rules, and every point's
+/// estimates. Stored as TOML (`reports/baselines/NAME.toml`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    pub scenario: String,
+    pub scenario_sha256: String,
+    pub model_version: u32,
+    pub seed: u64,
+    /// Replications per point.
+    pub runs: u64,
+    /// Swept keys (empty: the scenario as written, one point).
+    #[serde(default)]
+    pub keys: Vec<String>,
+    pub rules: BTreeMap<String, Rule>,
+    #[serde(default)]
+    pub points: Vec<PointBaseline>,
+}
+
+/// One point of a baseline.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PointBaseline {
+    pub point: u64,
+    #[serde(default)]
+    pub values: Vec<String>,
+    pub metrics: BTreeMap<String, Estimate>,
+}
+
+/// Parses a baseline; `Err` is one line naming the key.
+pub fn parse_baseline(text: &str) -> Result<Baseline, String> {
+    let deserializer = toml::Deserializer::parse(text).map_err(|e| crate::scenario::one_line_message(e.message()))?;
+    let baseline: Baseline = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let key = e.path().to_string();
+        format!("{key}: {}", crate::scenario::one_line_message(e.into_inner().message()))
+    })?;
+    if let Some(unknown) = baseline.rules.keys().find(|m| !known_metric(m)) {
+        return Err(format!("rules.{unknown}: unknown metric; expected a summary.csv metric or containment_rate"));
+    }
+    Ok(baseline)
+}
+
+/// The baseline of `summaries` (point order) under `rules`.
+pub fn baseline_of(
+    head: (&str, &str, u64, u64),
+    keys: &[String],
+    labels: &[Vec<String>],
+    summaries: &[Summary],
+    rules: BTreeMap<String, Rule>,
+) -> Baseline {
+    let (scenario, sha256, seed, runs) = head;
+    let points = summaries
+        .iter()
+        .enumerate()
+        .map(|(p, s)| PointBaseline {
+            point: p as u64,
+            values: labels[p].clone(),
+            metrics: rules.keys().filter_map(|m| Some((m.clone(), estimate(s, m)?))).collect(),
+        })
+        .collect();
+    Baseline {
+        scenario: scenario.into(),
+        scenario_sha256: sha256.into(),
+        model_version: crate::output::MODEL_VERSION,
+        seed,
+        runs,
+        keys: keys.to_vec(),
+        rules,
+        points,
+    }
+}
+
+/// One compared point and metric.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct Row {
+    pub point: u64,
+    pub values: Vec<String>,
+    pub metric: String,
+    pub baseline: Option<f64>,
+    pub now: Option<f64>,
+    /// now - baseline, and the 95% interval of that difference.
+    pub change: Option<[f64; 3]>,
+    pub verdict: &'static str,
+}
+
+/// Compares `now` (one estimate map per point) with the baseline.
+pub fn compare(baseline: &Baseline, now: &[BTreeMap<String, Estimate>]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (p, point) in baseline.points.iter().enumerate() {
+        for (metric, rule) in &baseline.rules {
+            let (before, after) = (point.metrics.get(metric), now.get(p).and_then(|m| m.get(metric)));
+            let verdict = match judge(rule, before, after) {
+                Verdict::Holds => "ok",
+                Verdict::Regressed => "REGRESSED",
+                Verdict::Missing => "MISSING",
+            };
+            let change = before.zip(after).map(|(b, a)| {
+                let (_, low, high) = worsening(rule, b, a);
+                let sign = if rule.better == Better::Lower { 1.0 } else { -1.0 };
+                let (low, high) = if sign > 0.0 { (low, high) } else { (-high, -low) };
+                [a.mean - b.mean, low, high]
+            });
+            rows.push(Row {
+                point: point.point,
+                values: point.values.clone(),
+                metric: metric.clone(),
+                baseline: before.map(|e| e.mean),
+                now: after.map(|e| e.mean),
+                change,
+                verdict,
+            });
+        }
+    }
+    rows
+}
+
+/// JUnit XML: one test suite, one test case per point and metric.
+pub fn junit(suite: &str, rows: &[Row]) -> String {
+    let escape = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let failures = rows.iter().filter(|r| r.verdict != "ok").count();
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n",
+        escape(suite),
+        rows.len()
+    );
+    for row in rows {
+        let name = format!("point {} ({}) {}", row.point, row.values.join(", "), row.metric);
+        xml.push_str(&format!("<testcase classname=\"{}\" name=\"{}\"", escape(suite), escape(&name)));
+        if row.verdict == "ok" {
+            xml.push_str("/>\n");
+        } else {
+            let message = format!("{} {}: baseline {:?}, now {:?}", row.metric, row.verdict, row.baseline, row.now);
+            xml.push_str(&format!(">\n<failure message=\"{}\"/>\n</testcase>\n", escape(&message)));
+        }
+    }
+    xml.push_str("</testsuite>\n</testsuites>\n");
+    xml
+}

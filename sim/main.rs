@@ -38,6 +38,43 @@ enum Command {
     Merge(MergeArgs),
     /// Find the cheapest setting on a grid (then refined) that meets targets.
     Tune(TuneArgs),
+    /// Compare a scenario's results with a committed baseline (exit 1 on a regression).
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Scenario file, or the name of a bundled scenario.
+    scenario: String,
+    /// The baseline file (TOML).
+    #[arg(long)]
+    baseline: PathBuf,
+    /// Rewrite the baseline from the current results (rules kept) and say what changed.
+    #[arg(long)]
+    update: bool,
+    /// Compare although the scenario changed since the baseline (else exit 2).
+    #[arg(long)]
+    compare_changed: bool,
+    /// Also write a JUnit XML report (one test case per point and metric).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "table")]
+    format: CheckFormat,
+    /// Seed and runs per point for a new baseline (an existing one keeps its own).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(2..))]
+    runs: u64,
+    /// Worker threads (0 = one per core). Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CheckFormat {
+    Table,
+    Json,
 }
 
 #[derive(Args)]
@@ -398,6 +435,8 @@ enum Failure {
     Output(String),
     /// `tune` found no setting that meets the targets (exit code 1).
     NoSetting,
+    /// `check` found this many regressions (exit code 1).
+    Regression(usize),
 }
 
 fn sweep(args: SweepArgs) -> Result<(), Failure> {
@@ -570,6 +609,95 @@ fn print_tune(
     }
 }
 
+fn check(args: CheckArgs) -> Result<(), Failure> {
+    let common = Common { scenario: args.scenario.clone(), seed: args.seed, out: None };
+    let (loaded, document, grid) = load_grid(&common, &[])?;
+    let path = args.baseline.display().to_string();
+    let existing = match std::fs::read_to_string(&args.baseline) {
+        Ok(text) => Some(cascade::check::parse_baseline(&text).map_err(|m| Failure::Input(format!("{path}: {m}")))?),
+        Err(_) if args.update => None,
+        Err(e) => {
+            return Err(Failure::Input(format!("{path}: cannot read the baseline ({e}); create it with --update")));
+        }
+    };
+    let hash = output::scenario_hash(&loaded.bytes);
+    if let Some(b) = existing.as_ref().filter(|_| !args.update) {
+        if b.scenario_sha256 != hash && !args.compare_changed {
+            return Err(Failure::Input(format!(
+                "{path}: {} changed since the baseline (sha256 {}..., baseline {}...); \
+                 compare anyway with --compare-changed or accept it with --update",
+                loaded.label,
+                &hash[..12],
+                &b.scenario_sha256[..b.scenario_sha256.len().min(12)]
+            )));
+        }
+        if b.model_version != MODEL_VERSION {
+            return Err(Failure::Input(format!(
+                "{path}: made with model version {}, this is {MODEL_VERSION}; refresh it with --update",
+                b.model_version
+            )));
+        }
+    }
+    let (seed, runs) = existing.as_ref().map_or((args.seed, args.runs), |b| (b.seed, b.runs));
+    let keys: Vec<String> = grid.axes.iter().map(|a| a.key.clone()).collect();
+    if let Some(b) = existing.as_ref().filter(|b| b.keys != keys && !args.update) {
+        return Err(Failure::Input(format!(
+            "{path}: sweeps {:?}, the scenario {keys:?}; refresh it with --update",
+            b.keys
+        )));
+    }
+    let models = sweep::compile_points(&loaded.label, &document, &grid).map_err(|e| Failure::Input(e.to_string()))?;
+    let results = sweep::run(&models, runs, seed, true, 0..grid.points() * runs, args.threads, &|_| {});
+    let summaries: Vec<Summary> = (0..grid.points())
+        .map(|p| summary::summarize(&results.iter().filter(|(q, _)| *q == p).map(|(_, m)| *m).collect::<Vec<_>>()))
+        .collect();
+    let labels: Vec<Vec<String>> = (0..grid.points()).map(|p| grid.labels(p)).collect();
+    let rules = existing.as_ref().map_or_else(cascade::check::default_rules, |b| b.rules.clone());
+    let fresh = cascade::check::baseline_of((&loaded.model.name, &hash, seed, runs), &keys, &labels, &summaries, rules);
+    let reference = existing.clone().unwrap_or_else(|| fresh.clone());
+    let now: Vec<_> = fresh.points.iter().map(|p| p.metrics.clone()).collect();
+    let rows = cascade::check::compare(&reference, &now);
+    print_check(&rows, args.format);
+    if let Some(file) = &args.junit {
+        std::fs::write(file, cascade::check::junit(&loaded.model.name, &rows))
+            .map_err(|e| Failure::Output(format!("{}: {e}", file.display())))?;
+    }
+    if args.update {
+        let text = toml::to_string(&fresh).map_err(|e| Failure::Output(e.to_string()))?;
+        let header = format!(
+            "# cascade baseline of {}: `cascade check {} --baseline {path} --update` rewrites it.\n",
+            loaded.model.name, args.scenario
+        );
+        std::fs::write(&args.baseline, header + &text).map_err(|e| Failure::Output(format!("{path}: {e}")))?;
+        println!("baseline written: {path}");
+        return Ok(());
+    }
+    if rows.iter().any(|r| r.verdict != "ok") {
+        return Err(Failure::Regression(rows.iter().filter(|r| r.verdict != "ok").count()));
+    }
+    Ok(())
+}
+
+fn print_check(rows: &[cascade::check::Row], format: CheckFormat) {
+    if format == CheckFormat::Json {
+        println!("{}", serde_json::to_string_pretty(rows).expect("rows serialise"));
+        return;
+    }
+    println!("{:<28} {:<24} {:>12} {:>12} {:>34}  verdict", "point", "metric", "baseline", "now", "change [95% CI]");
+    let number = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+    for row in rows {
+        let point = format!("{} {}", row.point, row.values.join(", "));
+        let change = row.change.map_or("-".to_string(), |[d, lo, hi]| format!("{d:+.4} [{lo:+.4}, {hi:+.4}]"));
+        println!(
+            "{point:<28} {:<24} {:>12} {:>12} {change:>34}  {}",
+            row.metric,
+            number(row.baseline),
+            number(row.now),
+            row.verdict
+        );
+    }
+}
+
 fn merge(args: MergeArgs) -> Result<(), Failure> {
     let read = |dir: &PathBuf, name: &str| {
         std::fs::read_to_string(dir.join(name)).map_err(|e| {
@@ -634,6 +762,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep(args),
         Command::Merge(args) => merge(args),
         Command::Tune(args) => tune(args),
+        Command::Check(args) => check(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -646,5 +775,9 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(Failure::NoSetting) => ExitCode::from(1),
+        Err(Failure::Regression(count)) => {
+            eprintln!("error: {count} metric(s) regressed against the baseline (see the table)");
+            ExitCode::from(1)
+        }
     }
 }
