@@ -50,6 +50,24 @@ mod tests {
     }
 
     #[test]
+    fn every_scenario_has_a_current_baseline() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/baselines");
+        for scenario in SCENARIOS {
+            let path = dir.join(format!("{}.toml", scenario.name));
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let baseline = crate::check::parse_baseline(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(
+                baseline.scenario_sha256,
+                crate::output::scenario_hash(scenario.text.as_bytes()),
+                "{} changed: refresh its baseline with `cascade check {} --baseline {} --update`",
+                scenario.name,
+                scenario.name,
+                path.display()
+            );
+        }
+    }
+
+    #[test]
     fn every_scenario_with_mitigations_ships_a_sweep_whose_points_compile() {
         for scenario in SCENARIOS {
             let document: toml::Table = toml::from_str(scenario.text).unwrap();
