@@ -114,7 +114,8 @@ pub fn judge(rule: &Rule, baseline: Option<&Estimate>, now: Option<&Estimate>) -
     let allowed = rule.absolute.unwrap_or(0.0).max(rule.relative.unwrap_or(0.0) * baseline.mean.abs());
     let (difference, low, _) = worsening(rule, baseline, now);
     let worse = if rule.statistical { low } else { difference };
-    if worse > allowed + 1e-12 * baseline.mean.abs().max(1.0) {
+    // Slack for the six decimals of a summary.csv read back (`--results`).
+    if worse > allowed + 1e-6 + 1e-9 * baseline.mean.abs() {
         Verdict::Regressed
     } else {
         Verdict::Holds
@@ -233,22 +234,72 @@ pub fn parse_baseline(text: &str) -> Result<Baseline, String> {
     Ok(baseline)
 }
 
-/// The baseline of `summaries` (point order) under `rules`.
+/// Every metric's estimate per point, from summaries in point order.
+pub fn estimates_of(summaries: &[Summary]) -> Vec<BTreeMap<String, Estimate>> {
+    let names = crate::summary::METRICS.iter().map(|m| m.0).chain(["containment_rate"]);
+    summaries.iter().map(|s| names.clone().filter_map(|m| Some((m.to_string(), estimate(s, m)?))).collect()).collect()
+}
+
+/// Every metric's estimate per point from a `summary.csv` written by
+/// `run` or `sweep` (times in seconds as written there).
+pub fn estimates_from_csv(text: &str) -> Result<Vec<BTreeMap<String, Estimate>>, String> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().map_err(|e| e.to_string())?.clone();
+    let column =
+        |name: &str| header.iter().position(|h| h == name).ok_or(format!("summary.csv has no `{name}` column"));
+    let (point, metric, n, mean, low) = (
+        header.iter().position(|h| h == "point"),
+        column("metric")?,
+        column("n")?,
+        column("mean")?,
+        column("ci95_low")?,
+    );
+    let mut points: Vec<BTreeMap<String, Estimate>> = Vec::new();
+    for (line, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| e.to_string())?;
+        let bad = |what: &str| format!("summary.csv line {}: bad {what}", line + 2);
+        let p: usize = point.map_or(Ok(0), |c| record[c].parse().map_err(|_| bad("point")))?;
+        let count: u64 = record[n].parse().map_err(|_| bad("n"))?;
+        if count == 0 {
+            continue;
+        }
+        let m: f64 = record[mean].parse().map_err(|_| bad("mean"))?;
+        let sd = if &record[metric] == "containment_rate" {
+            if count > 1 {
+                (m * (1.0 - m) * count as f64 / (count - 1) as f64).sqrt()
+            } else {
+                0.0
+            }
+        } else if count > 1 {
+            let l: f64 = record[low].parse().map_err(|_| bad("ci95_low"))?;
+            (m - l) * (count as f64).sqrt() / t_critical(count - 1)
+        } else {
+            0.0
+        };
+        if points.len() <= p {
+            points.resize(p + 1, BTreeMap::new());
+        }
+        points[p].insert(record[metric].to_string(), Estimate { n: count, mean: m, sd });
+    }
+    Ok(points)
+}
+
+/// The baseline of per-point estimates (point order) under `rules`.
 pub fn baseline_of(
     head: (&str, &str, u64, u64),
     keys: &[String],
     labels: &[Vec<String>],
-    summaries: &[Summary],
+    estimates: &[BTreeMap<String, Estimate>],
     rules: BTreeMap<String, Rule>,
 ) -> Baseline {
     let (scenario, sha256, seed, runs) = head;
-    let points = summaries
+    let points = estimates
         .iter()
         .enumerate()
-        .map(|(p, s)| PointBaseline {
+        .map(|(p, e)| PointBaseline {
             point: p as u64,
             values: labels[p].clone(),
-            metrics: rules.keys().filter_map(|m| Some((m.clone(), estimate(s, m)?))).collect(),
+            metrics: rules.keys().filter_map(|m| Some((m.clone(), *e.get(m)?))).collect(),
         })
         .collect();
     Baseline {

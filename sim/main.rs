@@ -55,6 +55,10 @@ struct CheckArgs {
     /// Compare although the scenario changed since the baseline (else exit 2).
     #[arg(long)]
     compare_changed: bool,
+    /// Read the results of an earlier `run` or `sweep` of this scenario from
+    /// DIR (its summary.csv and manifest.json) instead of running it.
+    #[arg(long, value_name = "DIR")]
+    results: Option<PathBuf>,
     /// Also write a JUnit XML report (one test case per point and metric).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -646,14 +650,24 @@ fn check(args: CheckArgs) -> Result<(), Failure> {
             b.keys
         )));
     }
-    let models = sweep::compile_points(&loaded.label, &document, &grid).map_err(|e| Failure::Input(e.to_string()))?;
-    let results = sweep::run(&models, runs, seed, true, 0..grid.points() * runs, args.threads, &|_| {});
-    let summaries: Vec<Summary> = (0..grid.points())
-        .map(|p| summary::summarize(&results.iter().filter(|(q, _)| *q == p).map(|(_, m)| *m).collect::<Vec<_>>()))
-        .collect();
+    let (estimates, seed, runs) = match &args.results {
+        Some(dir) => read_results(dir, &hash, grid.points())?,
+        None => {
+            let models =
+                sweep::compile_points(&loaded.label, &document, &grid).map_err(|e| Failure::Input(e.to_string()))?;
+            let results = sweep::run(&models, runs, seed, true, 0..grid.points() * runs, args.threads, &|_| {});
+            let summaries: Vec<Summary> = (0..grid.points())
+                .map(|p| {
+                    let runs: Vec<_> = results.iter().filter(|(q, _)| *q == p).map(|(_, m)| *m).collect();
+                    summary::summarize(&runs)
+                })
+                .collect();
+            (cascade::check::estimates_of(&summaries), seed, runs)
+        }
+    };
     let labels: Vec<Vec<String>> = (0..grid.points()).map(|p| grid.labels(p)).collect();
     let rules = existing.as_ref().map_or_else(cascade::check::default_rules, |b| b.rules.clone());
-    let fresh = cascade::check::baseline_of((&loaded.model.name, &hash, seed, runs), &keys, &labels, &summaries, rules);
+    let fresh = cascade::check::baseline_of((&loaded.model.name, &hash, seed, runs), &keys, &labels, &estimates, rules);
     let reference = existing.clone().unwrap_or_else(|| fresh.clone());
     let now: Vec<_> = fresh.points.iter().map(|p| p.metrics.clone()).collect();
     let rows = cascade::check::compare(&reference, &now);
@@ -676,6 +690,36 @@ fn check(args: CheckArgs) -> Result<(), Failure> {
         return Err(Failure::Regression(rows.iter().filter(|r| r.verdict != "ok").count()));
     }
     Ok(())
+}
+
+type Estimates = Vec<std::collections::BTreeMap<String, cascade::check::Estimate>>;
+
+/// Estimates, seed and runs per point from an output directory of this scenario.
+fn read_results(dir: &Path, hash: &str, points: u64) -> Result<(Estimates, u64, u64), Failure> {
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name)).map_err(|e| {
+            Failure::Input(format!("{}: cannot read {name} ({e}); expected a run or sweep output", dir.display()))
+        })
+    };
+    let manifest: Manifest = serde_json::from_str(&read("manifest.json")?)
+        .map_err(|e| Failure::Input(format!("{}: manifest.json: {e}", dir.display())))?;
+    if manifest.scenario_sha256 != hash {
+        return Err(Failure::Input(format!(
+            "{}: results of another scenario or another version of it (its scenario hash differs)",
+            dir.display()
+        )));
+    }
+    let estimates = cascade::check::estimates_from_csv(&read("summary.csv")?)
+        .map_err(|m| Failure::Input(format!("{}: {m}", dir.display())))?;
+    if estimates.len() as u64 != points {
+        return Err(Failure::Input(format!(
+            "{}: {} points, the scenario has {points}",
+            dir.display(),
+            estimates.len()
+        )));
+    }
+    let runs = manifest.sweep.as_ref().map_or(manifest.runs, |s| s.runs_per_point);
+    Ok((estimates, manifest.seed, runs))
 }
 
 fn print_check(rows: &[cascade::check::Row], format: CheckFormat) {

@@ -44,6 +44,19 @@ fn a_baseline_holds_on_its_own_results_and_on_another_seed_statistically() {
     assert_eq!(rows.as_array().unwrap().len(), 5);
     assert!(rows.as_array().unwrap().iter().all(|r| r["verdict"] == "ok" && r["change"][0] == 0.0));
 
+    // The results of an earlier run of the same scenario, read back from its
+    // output directory, hold even under exact rules (the same numbers).
+    let good = data("check-good.toml");
+    let run = cascade(&dir, &["run", good.as_str(), "--runs", "100", "--quiet", "--out", "res"]);
+    assert!(run.status.success());
+    let exact = fs::read_to_string(dir.join("base.toml")).unwrap().replace("statistical = true", "statistical = false");
+    fs::write(dir.join("exact-same.toml"), exact).unwrap();
+    let read = check(&dir, "check-good.toml", "exact-same.toml", &["--results", "res"]);
+    assert!(read.status.success(), "{}{}", stdout(&read), stderr(&read));
+    let other = check(&dir, "check-worse.toml", "base.toml", &["--compare-changed", "--results", "res"]);
+    assert_eq!(other.status.code(), Some(2));
+    assert!(stderr(&other).contains("scenario hash differs"), "{}", stderr(&other));
+
     // A baseline from seed 2 holds under the statistical rule...
     let other = check(&dir, "check-good.toml", "seed2.toml", &["--update", "--runs", "100", "--seed", "2"]);
     assert!(other.status.success());
