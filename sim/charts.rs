@@ -5,7 +5,8 @@
 //! (no system fonts needed); the same inputs give the same bytes.
 
 use crate::output::SweepInfo;
-use crate::summary::{Distribution, Summary};
+use crate::summary::Summary;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::sync::Once;
@@ -59,6 +60,40 @@ fn register_font() {
         plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
             .unwrap_or_else(|_| panic!("the embedded DejaVu Sans is a valid font"));
     });
+}
+
+type Frame<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A white chart with a title and room for axis labels.
+fn frame<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    y_label_room: u32,
+) -> Result<Frame<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    area.fill(&WHITE)?;
+    ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(48)
+        .y_label_area_size(y_label_room)
+        .build_cartesian_2d(x, y)
+}
+
+/// The series legend in a boxed corner.
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Frame<'a, DB>,
+    position: SeriesLabelPosition,
+    size: u32,
+) -> Drawn<DB> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", size))
+        .position(position)
+        .draw()
 }
 
 /// `stem.svg` and `stem.png` of one chart.
@@ -134,16 +169,10 @@ fn palette(i: usize) -> RGBColor {
 
 impl Chart for MetricChart {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        area.fill(&WHITE)?;
         let all = || self.series.iter().flat_map(|s| s.points.iter());
         let (x0, x1) = range(all().map(|p| p.0));
         let (y0, y1) = range(all().flat_map(|p| [p.2, p.3, p.1]));
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(x0..x1, y0..y1)?;
+        let mut chart = frame(area, &self.title, x0..x1, y0..y1, 72)?;
         let categories = self.categories.clone();
         let x_format = move |x: &f64| match &categories {
             Some(names) if (x - x.round()).abs() < 1e-9 && *x >= 0.0 => {
@@ -176,13 +205,7 @@ impl Chart for MetricChart {
             chart.draw_series(series.points.iter().map(|p| Circle::new((p.0, p.1), 3, colour.filled())))?;
         }
         if self.series.len() > 1 || !self.series.first().is_some_and(|s| s.name.is_empty()) {
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 14))
-                .position(SeriesLabelPosition::UpperRight)
-                .draw()?;
+            legend(&mut chart, SeriesLabelPosition::UpperRight, 14)?;
         }
         Ok(())
     }
@@ -198,14 +221,8 @@ pub struct ContainmentCdf {
 
 impl Chart for ContainmentCdf {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        area.fill(&WHITE)?;
         let t_max = self.curves.iter().flat_map(|c| c.1.last().copied()).fold(1.0f64, f64::max) * 1.05;
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(0.0..t_max, 0.0..1.05)?;
+        let mut chart = frame(area, &self.title, 0.0..t_max, 0.0..1.05, 72)?;
         chart
             .configure_mesh()
             .x_desc("time to containment (s)")
@@ -226,13 +243,7 @@ impl Chart for ContainmentCdf {
                 .label(name.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight, 14)?;
         Ok(())
     }
 }
@@ -260,15 +271,9 @@ pub fn pareto_front(points: &[(f64, f64)]) -> Vec<usize> {
 
 impl Chart for ParetoChart {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        area.fill(&WHITE)?;
         let (x0, x1) = range(self.points.iter().map(|p| p.1));
         let (y0, y1) = range(self.points.iter().map(|p| p.2));
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(x0..x1, y0..y1)?;
+        let mut chart = frame(area, &self.title, x0..x1, y0..y1, 72)?;
         chart
             .configure_mesh()
             .x_desc(self.x_label.as_str())
@@ -294,13 +299,7 @@ impl Chart for ParetoChart {
             let label = EmptyElement::at((*x, *y)) + Text::new(name.clone(), (8, -16), ("sans-serif", 13));
             chart.draw_series(std::iter::once(label))?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight, 14)?;
         Ok(())
     }
 }
@@ -309,15 +308,10 @@ fn numeric(values: &[String]) -> Option<Vec<f64>> {
     values.iter().map(|v| v.parse::<f64>().ok()).collect()
 }
 
+/// [`Summary::estimate`] with a one-run interval drawn as the mean itself.
 fn estimate(summary: &Summary, metric: &str) -> Option<(f64, f64, f64)> {
-    if metric == "containment_rate" {
-        let c = &summary.containment;
-        return Some((c.rate, c.low, c.high));
-    }
-    let d: &Distribution = summary.metrics.iter().find(|m| m.metric == metric)?.distribution.as_ref()?;
-    let scale = if metric.starts_with("t_") || metric == "held_time" { 1e-6 } else { 1.0 };
-    let (low, high) = if d.n >= 2 { (d.ci_low, d.ci_high) } else { (d.mean, d.mean) };
-    Some((d.mean * scale, low * scale, high * scale))
+    let (mean, low, high) = summary.estimate(metric)?;
+    Some(if low.is_nan() { (mean, mean, mean) } else { (mean, low, high) })
 }
 
 /// `metric` against axis `axis`: one series per combination of the other
@@ -472,14 +466,8 @@ pub fn timeline(model: &crate::model::Model, trace: &[crate::engine::TraceRow], 
 
 impl Chart for Timeline {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        area.fill(&WHITE)?;
         let n = self.agents.len().max(1) as f64;
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(48)
-            .y_label_area_size(110)
-            .build_cartesian_2d(0.0..self.horizon, -0.5..n - 0.5)?;
+        let mut chart = frame(area, &self.title, 0.0..self.horizon, -0.5..n - 0.5, 110)?;
         let agents = self.agents.clone();
         let y_format = move |y: &f64| {
             let row = y.round();
@@ -507,13 +495,7 @@ impl Chart for Timeline {
                 .label(*name)
                 .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
         Ok(())
     }
 }

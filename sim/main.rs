@@ -494,17 +494,12 @@ fn print_sweep(info: &output::SweepInfo, results: &[sweep::PointRun], dir: &Path
         "{:<40} {:>22} {:>16} {:>14} {:>12}",
         keys, "agents_reached", "containment", "t_contain", "rejected_clean"
     );
-    for point in 0..info.points {
-        let runs: Vec<_> = results.iter().filter(|(p, _)| *p == point).map(|(_, m)| *m).collect();
-        if runs.is_empty() {
-            continue;
-        }
-        let s = summary::summarize(&runs);
-        let mean = |name: &str| s.metrics.iter().find(|m| m.metric == name).and_then(|m| m.distribution.as_ref());
-        let reached = mean("agents_reached").map_or("-".into(), |d| format!("{:.3} ±{:.3}", d.mean, d.mean - d.ci_low));
-        let contain = mean("t_contain").map_or("-".into(), |d| format!("{:.1}s", d.mean / 1e6));
-        let rejected = mean("rejected_clean").map_or("-".into(), |d| format!("{:.2}", d.mean));
-        let label = sweep::labels_from_info(info, point).join(", ");
+    let per_point = sweep::per_point(info.points, results);
+    for (point, s) in sweep::summaries(&per_point).iter().enumerate().filter(|(_, s)| s.runs > 0) {
+        let reached = s.estimate("agents_reached").map_or("-".into(), |(m, low, _)| format!("{m:.3} ±{:.3}", m - low));
+        let contain = s.estimate("t_contain").map_or("-".into(), |(m, _, _)| format!("{m:.1}s"));
+        let rejected = s.estimate("rejected_clean").map_or("-".into(), |(m, _, _)| format!("{m:.2}"));
+        let label = sweep::labels_from_info(info, point as u64).join(", ");
         println!("{label:<40} {reached:>22} {:>16.3} {contain:>14} {rejected:>12}", s.containment.rate);
     }
 }
@@ -656,12 +651,7 @@ fn check(args: CheckArgs) -> Result<(), Failure> {
             let models =
                 sweep::compile_points(&loaded.label, &document, &grid).map_err(|e| Failure::Input(e.to_string()))?;
             let results = sweep::run(&models, runs, seed, true, 0..grid.points() * runs, args.threads, &|_| {});
-            let summaries: Vec<Summary> = (0..grid.points())
-                .map(|p| {
-                    let runs: Vec<_> = results.iter().filter(|(q, _)| *q == p).map(|(_, m)| *m).collect();
-                    summary::summarize(&runs)
-                })
-                .collect();
+            let summaries = sweep::summaries(&sweep::per_point(grid.points(), &results));
             (cascade::check::estimates_of(&summaries), seed, runs)
         }
     };

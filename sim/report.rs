@@ -11,15 +11,10 @@ fn escape(text: &str) -> String {
 
 /// Mean and 95% CI of a metric at one point, as a table cell.
 fn cell(summary: &Summary, metric: &str) -> String {
-    if metric == "containment_rate" {
-        let c = &summary.containment;
-        return format!("{:.3} <small>[{:.3}, {:.3}]</small>", c.rate, c.low, c.high);
+    match summary.estimate(metric) {
+        Some((mean, low, high)) => format!("{mean:.3} <small>[{low:.3}, {high:.3}]</small>"),
+        None => "–".into(),
     }
-    let Some(d) = summary.metrics.iter().find(|m| m.metric == metric).and_then(|m| m.distribution.as_ref()) else {
-        return "–".into();
-    };
-    let scale = if metric.starts_with("t_") { 1e-6 } else { 1.0 };
-    format!("{:.3} <small>[{:.3}, {:.3}]</small>", d.mean * scale, d.ci_low * scale, d.ci_high * scale)
 }
 
 const COLUMNS: [(&str, &str); 8] = [

@@ -164,6 +164,28 @@ pub const METRICS: [(&str, Unit, Extract); 30] = [
     ("mean_sojourn", Unit::Micros, |m| m.mean_sojourn().map(|s| (s + 0.5) as u64)),
 ];
 
+impl Summary {
+    /// A metric's summary row and the factor that turns its values into
+    /// the units people read (seconds for times, from the row's unit).
+    pub fn scaled(&self, metric: &str) -> Option<(&Distribution, f64)> {
+        let row = self.metrics.iter().find(|m| m.metric == metric)?;
+        let scale = if row.unit == Unit::Micros { 1e-6 } else { 1.0 };
+        Some((row.distribution.as_ref()?, scale))
+    }
+
+    /// Mean and 95% interval of `metric` (seconds for times), or the
+    /// containment rate and its Wilson interval for `containment_rate`;
+    /// `None` when no run defined it. With one run the interval is NaN.
+    pub fn estimate(&self, metric: &str) -> Option<(f64, f64, f64)> {
+        if metric == "containment_rate" {
+            let c = &self.containment;
+            return (c.n > 0).then_some((c.rate, c.low, c.high));
+        }
+        let (d, scale) = self.scaled(metric)?;
+        Some((d.mean * scale, d.ci_low * scale, d.ci_high * scale))
+    }
+}
+
 /// Summarises runs given in run-index order.
 pub fn summarize(runs: &[RunMetrics]) -> Summary {
     let mut values = Vec::with_capacity(runs.len());

@@ -363,12 +363,8 @@ pub fn labels_from_info(info: &SweepInfo, point: u64) -> Vec<String> {
 pub fn result_files(title: &str, seed: u64, info: &SweepInfo, results: &[PointRun]) -> Vec<(String, Vec<u8>)> {
     let keys: Vec<String> = info.axes.iter().map(|a| a.key.clone()).collect();
     let labels: Vec<Vec<String>> = (0..info.points).map(|p| labels_from_info(info, p)).collect();
-    let mut per_point: Vec<Vec<RunMetrics>> = vec![Vec::new(); info.points as usize];
-    for (point, metrics) in results {
-        per_point[*point as usize].push(*metrics);
-    }
-    let summaries: Vec<crate::summary::Summary> =
-        per_point.iter().map(|runs| crate::summary::summarize(runs)).collect();
+    let per_point = per_point(info.points, results);
+    let summaries = summaries(&per_point);
     let charts = crate::charts::sweep_charts(info, &summaries, &per_point);
     let cost = crate::charts::cost_metric(&summaries);
     let costs: Vec<(f64, f64)> = summaries.iter().map(|s| (mean_of(s, cost.0), mean_of(s, "agents_reached"))).collect();
@@ -384,7 +380,22 @@ pub fn result_files(title: &str, seed: u64, info: &SweepInfo, results: &[PointRu
 }
 
 fn mean_of(summary: &crate::summary::Summary, metric: &str) -> f64 {
-    summary.metrics.iter().find(|m| m.metric == metric).and_then(|m| m.distribution.as_ref()).map_or(0.0, |d| d.mean)
+    summary.estimate(metric).map_or(0.0, |e| e.0)
+}
+
+/// The runs of each point, in run order (`points` lists, some possibly
+/// empty for a shard).
+pub fn per_point(points: u64, results: &[PointRun]) -> Vec<Vec<RunMetrics>> {
+    let mut grouped = vec![Vec::new(); points as usize];
+    for (point, metrics) in results {
+        grouped[*point as usize].push(*metrics);
+    }
+    grouped
+}
+
+/// Each point's summary.
+pub fn summaries(per_point: &[Vec<RunMetrics>]) -> Vec<crate::summary::Summary> {
+    per_point.iter().map(|runs| crate::summary::summarize(runs)).collect()
 }
 
 /// A shard's exact results, one JSON object per line: `runs.jsonl`.

@@ -93,37 +93,22 @@ fn parse_stat(text: &str) -> Option<Stat> {
     })
 }
 
-fn distribution<'a>(summary: &'a Summary, metric: &str) -> Option<&'a crate::summary::Distribution> {
-    summary.metrics.iter().find(|m| m.metric == metric)?.distribution.as_ref()
-}
-
-/// (mean, ci_low, ci_high) of a metric at one setting, times in seconds.
+/// (mean, ci_low, ci_high) of a metric at one setting, times in seconds:
+/// [`Summary::estimate`], plus the derived `rejected_clean_share`.
 pub fn estimate(summary: &Summary, metric: &str) -> Option<(f64, f64, f64)> {
-    match metric {
-        "containment_rate" => {
-            let c = &summary.containment;
-            Some((c.rate, c.low, c.high))
-        }
-        "rejected_clean_share" => {
-            let (rejected, messages) = (distribution(summary, "rejected_clean")?, distribution(summary, "messages")?);
-            let share = |v: f64| if messages.mean > 0.0 { v / messages.mean } else { 0.0 };
-            Some((share(rejected.mean), share(rejected.ci_low), share(rejected.ci_high)))
-        }
-        _ => {
-            let d = distribution(summary, metric)?;
-            let scale =
-                if metric.starts_with("t_") || metric == "held_time" || metric == "mean_sojourn" { 1e-6 } else { 1.0 };
-            Some((d.mean * scale, d.ci_low * scale, d.ci_high * scale))
-        }
+    if metric != "rejected_clean_share" {
+        return summary.estimate(metric);
     }
+    let (rejected, messages) = (summary.scaled("rejected_clean")?.0, summary.scaled("messages")?.0);
+    let share = |v: f64| if messages.mean > 0.0 { v / messages.mean } else { 0.0 };
+    Some((share(rejected.mean), share(rejected.ci_low), share(rejected.ci_high)))
 }
 
 /// The number a target constrains, if the metric is defined at this setting.
 pub fn observed(summary: &Summary, target: &Target) -> Option<f64> {
     let (mean, low, high) = estimate(summary, &target.metric)?;
     let quantile = |pick: fn(&crate::summary::Distribution) -> u64| {
-        let d = distribution(summary, &target.metric)?;
-        let scale = if target.metric.starts_with("t_") || target.metric == "held_time" { 1e-6 } else { 1.0 };
+        let (d, scale) = summary.scaled(&target.metric)?;
         Some(pick(d) as f64 * scale)
     };
     match target.stat {
