@@ -306,9 +306,15 @@ pub fn trace_csv(model: &Model, trace: &[TraceRow]) -> Vec<u8> {
     let resource = |r: u32| model.resources.get(r as usize).map_or(String::new(), |r| r.name.clone());
     for row in trace {
         let (peer, count) = match row.kind {
-            TraceKind::Send | TraceKind::Accept | TraceKind::DropDuplicate | TraceKind::Spoof => {
-                (agent(row.other), String::new())
-            }
+            TraceKind::Send
+            | TraceKind::Accept
+            | TraceKind::DropDuplicate
+            | TraceKind::Spoof
+            | TraceKind::RejectInvalid
+            | TraceKind::RejectOpen
+            | TraceKind::Capped => (agent(row.other), String::new()),
+            // A breaker's alert names the channel's sender; the gateway's names a resource.
+            TraceKind::Alert if row.message != NONE => (agent(row.other), String::new()),
             TraceKind::MemoryRead | TraceKind::MemoryPoison => (String::new(), row.other.to_string()),
             _ => (String::new(), String::new()),
         };
@@ -484,6 +490,33 @@ mod tests {
         );
         assert!(text.contains("mean_sojourn,seconds,0,,,,,,,"));
         assert!(text.lines().last().unwrap().starts_with("containment_rate,fraction,4,1.000000,"));
+    }
+
+    #[test]
+    fn trace_rows_name_the_other_end_of_their_channel() {
+        let model = crate::scenario::parse(
+            "t.toml",
+            "name = \"t\"\nhorizon = \"1s\"\nquiet_window = \"0s\"\n[[agents]]\nid = \"A\"\n[[agents]]\nid = \"B\"\n[[channels]]\nfrom = \"A\"\nto = \"B\"",
+        )
+        .unwrap();
+        let row = |kind, message| TraceRow {
+            time: 1,
+            kind,
+            agent: 1,
+            message,
+            parent: NONE,
+            task: 0,
+            other: 0,
+            depth: 1,
+            signal: 0.0,
+            root: NO_FAULT,
+        };
+        let kinds =
+            [TraceKind::Send, TraceKind::RejectInvalid, TraceKind::RejectOpen, TraceKind::Capped, TraceKind::Alert];
+        let rows: Vec<_> = kinds.iter().map(|&k| row(k, 7)).chain([row(TraceKind::Process, 7)]).collect();
+        let text = String::from_utf8(trace_csv(&model, &rows)).unwrap();
+        let peers: Vec<_> = text.lines().skip(1).map(|l| l.split(',').nth(7).unwrap().to_string()).collect();
+        assert_eq!(peers, ["A", "A", "A", "A", "A", ""], "{text}");
     }
 
     #[test]
