@@ -62,6 +62,19 @@ fn clean_chain_delivers_every_task_with_exact_timing() {
     assert!(engine.messages().iter().all(|m| m.signal == 100.0 && !m.corrupted()));
 }
 
+#[test]
+fn every_handled_event_is_counted_once() {
+    // Source deliveries are handled inside their emission; every channel
+    // message arrives as an event; every acceptance ends in a service event.
+    let (metrics, trace, _) = run_traced(&model(CHAIN), 1);
+    let arrivals = trace.iter().filter(|r| r.kind == TraceKind::Accept && r.depth > 0).count();
+    let expected = count(&trace, TraceKind::SourceEmit) + arrivals + count(&trace, TraceKind::Process);
+    assert_eq!(metrics.events, expected as u64);
+    // 11 emissions; 20 channel arrivals (the last task's A -> B message lands
+    // past the horizon); A processes 11 tasks, B and C 10 each.
+    assert_eq!(metrics.events, 11 + 20 + 31);
+}
+
 fn with_fault(base: &str, fault: &str) -> Model {
     model(&format!("{base}\n{fault}"))
 }

@@ -185,3 +185,23 @@ fn without_credentials_nothing_is_checked_or_counted() {
     assert_eq!(metrics.out_of_scope_succeeded, attempts(&trace).count() as u64);
     assert_eq!((metrics.unattributable_actions, metrics.clean_actions_blocked), (0, 0));
 }
+
+#[test]
+fn out_of_scope_attempts_arrive_at_the_rate_of_all_their_agents() {
+    // Two agents, each attempting every 100 s on average: the first
+    // attempt comes after 50 s on average, and about 2 per 100 s follow.
+    let fault = EXPLORE.replace(r#"agents = ["R"]"#, r#"agents = ["R", "CI"]"#).replace("5s", "100s");
+    let repo = REPO.replace("200s", "2000s").replace("id = \"CI\"", "id = \"CI\"\ncredential = \"svc\"");
+    let model = model(&format!("{repo}\n{SHARED}\n{fault}"));
+    let (mut first, mut total) = (0.0, 0usize);
+    let seeds = 200;
+    for seed in 0..seeds {
+        let (_, trace, _) = run_traced(&model, seed);
+        let times: Vec<Micros> = attempts(&trace).map(|r| r.time).collect();
+        first += times[0] as f64 / SECOND as f64;
+        total += times.len();
+    }
+    let (first, per_run) = (first / seeds as f64, total as f64 / seeds as f64);
+    assert!((40.0..60.0).contains(&first), "first attempt after {first} s on average, expected 50");
+    assert!((38.0..42.0).contains(&per_run), "{per_run} attempts per run, expected 40");
+}
