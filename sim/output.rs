@@ -18,7 +18,7 @@ use std::io;
 use std::path::Path;
 
 /// Bumped whenever the model's output for the same inputs changes.
-pub const MODEL_VERSION: u32 = 1;
+pub const MODEL_VERSION: u32 = 2;
 
 /// What produced an output directory.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -540,7 +540,9 @@ mod tests {
         };
         write_dir(&dir, &[("a.csv", b"1\n".to_vec())], &manifest).unwrap();
         assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"1\n");
-        assert!(fs::read_to_string(dir.join("manifest.json")).unwrap().contains("\"model_version\": 1"));
+        assert!(fs::read_to_string(dir.join("manifest.json"))
+            .unwrap()
+            .contains(&format!("\"model_version\": {MODEL_VERSION}")));
         assert!(!dir.join("a.csv.partial").exists());
         fs::remove_dir_all(&dir).unwrap();
         assert_eq!(scenario_hash(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

@@ -93,7 +93,11 @@ fn bad_baselines_are_refused_with_one_line() {
     let base = fs::read_to_string(dir.join("base.toml")).unwrap();
     fs::write(dir.join("unknown.toml"), base.replace("[rules.t_contain]", "[rules.blast_radius]")).unwrap();
     fs::write(dir.join("typo.toml"), base.replace("better = \"lower\"", "better = \"less\"")).unwrap();
-    fs::write(dir.join("version.toml"), base.replace("model_version = 1", "model_version = 99")).unwrap();
+    fs::write(
+        dir.join("version.toml"),
+        base.replace(&format!("model_version = {}", cascade::output::MODEL_VERSION), "model_version = 99"),
+    )
+    .unwrap();
     for (file, fragment) in [
         ("missing.toml", "cannot read the baseline"),
         ("unknown.toml", "rules.blast_radius: unknown metric"),

@@ -1,6 +1,7 @@
-//! Golden results: a digest of the procurement scenario's outputs for a
-//! fixed seed. Any change to the model's behaviour changes the digest; when
-//! that change is intended, bump `MODEL_VERSION`, record it in CHANGELOG.md
+//! Golden results: digests of the procurement scenario's outputs, with and
+//! without mitigations, and of the 100,000-agent cascade, for a fixed seed.
+//! Any change to the model's behaviour changes a digest; when that change
+//! is intended, bump `MODEL_VERSION`, record it in CHANGELOG.md
 //! and update `tests/golden/*.sha256` with the digest this test prints.
 
 mod common;
@@ -28,6 +29,12 @@ fn check(name: &str, seed: u64, runs: u64) {
 #[test]
 fn procurement_results_are_pinned() {
     check("procurement", 42, 200);
+}
+
+#[test]
+fn mitigated_results_are_pinned() {
+    // Validation and breakers on every channel: pins the mitigations' output.
+    check("procurement-guarded", 42, 200);
 }
 
 #[test]

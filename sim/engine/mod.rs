@@ -575,16 +575,19 @@ impl Engine {
                     .as_ref()
                     .is_some_and(|v| detector::failed(v, baseline, message.signal, corrupted, rng))
         };
+        // `closed`: this message closed the breaker (a probe that passed; the
+        // breaker goes OPEN -> HALF_OPEN -> CLOSED within one message when a
+        // single probe decides).
         let (verdict, closed) = match &mitigations.breaker {
             Some(BreakerConfig::Seed(config)) => {
-                let was_half_open = breaker.state == State::HalfOpen;
+                let was_closed = breaker.state == State::Closed;
                 let verdict = breaker.on_message(config, self.now, validate);
-                (verdict, was_half_open && breaker.state == State::Closed)
+                (verdict, !was_closed && breaker.state == State::Closed)
             }
             Some(BreakerConfig::Sliding(config)) => {
-                let was_half_open = sliding.state == State::HalfOpen;
+                let was_closed = sliding.state == State::Closed;
                 let verdict = sliding.on_message(config, self.now, validate);
-                (verdict, was_half_open && sliding.state == State::Closed)
+                (verdict, !was_closed && sliding.state == State::Closed)
             }
             None if validate() => (Verdict::RejectInvalid, false),
             None => (Verdict::Accept, false),

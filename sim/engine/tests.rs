@@ -764,6 +764,20 @@ fn review_without_provenance_walks_back_one_hop_per_review() {
 }
 
 #[test]
+fn review_without_provenance_stops_at_the_root_and_times_attribution_from_onset() {
+    // A (the middle of the chain S -> A -> B -> C) is compromised from 0.5 s:
+    // the walk quarantines B, then A, and stops there; S is never suspected.
+    let text = REVIEWED.replace("agent = \"S\"\nstart = \"0s\"", "agent = \"A\"\nstart = \"500ms\"");
+    let text = format!("{text}\n[mitigations.review]\ndelay = \"1m\"\nprovenance = false\nrollback = false");
+    let (metrics, trace, _) = run_traced(&model(&text), 1);
+    let quarantined: Vec<(u32, Micros)> =
+        trace.iter().filter(|r| r.kind == TraceKind::Quarantine).map(|r| (r.agent, r.time)).collect();
+    assert_eq!(quarantined, [(2, 63 * crate::time::SECOND), (1, 123 * crate::time::SECOND)]);
+    assert_eq!((metrics.reviews, metrics.wrong_quarantines), (2, 1));
+    assert_eq!(metrics.t_attribute, Some(123 * crate::time::SECOND - 500_000), "from onset, not from 0");
+}
+
+#[test]
 fn rollback_with_provenance_removes_exactly_the_derived_records() {
     let (metrics, _) = reviewed(true, true);
     // Every record A wrote derives from S: all are corrupted and all go.
@@ -774,6 +788,78 @@ fn rollback_with_provenance_removes_exactly_the_derived_records() {
     // at each of the three quarantines; the record written at 1 s is missed.
     assert_eq!(without.corrupted_records_left, 1);
     assert!(without.rolled_back_corrupted > 0);
+}
+
+/// Breaker trips and false trips recounted from B's boundary events in the
+/// trace: a trip is false when no corrupted message reached the channel since
+/// its breaker last closed (a probe accepted while open closes it; a call
+/// that trips a sliding breaker and is accepted shows as alert, then accept).
+fn recount_trips(trace: &[TraceRow]) -> (u64, u64) {
+    let (mut open, mut seen, mut trips, mut false_trips, mut tripped_by) = (false, false, 0, 0, NONE);
+    for row in trace.iter().filter(|r| r.agent == 1 && r.depth > 0) {
+        match row.kind {
+            TraceKind::Accept | TraceKind::RejectInvalid | TraceKind::RejectOpen => {
+                seen |= row.root != NO_FAULT;
+                if row.kind == TraceKind::Accept && open && row.message != tripped_by {
+                    (open, seen) = (false, false);
+                }
+            }
+            TraceKind::Alert => {
+                seen |= row.root != NO_FAULT;
+                trips += 1;
+                false_trips += u64::from(!seen);
+                (open, tripped_by) = (true, row.message);
+            }
+            _ => {}
+        }
+    }
+    (trips, false_trips)
+}
+
+#[test]
+fn false_trips_are_those_without_corruption_since_the_breaker_closed() {
+    // A hallucinates now and then; B's check misses some corrupted messages
+    // and fails some clean ones, so breakers trip, probe and close often.
+    let base = GUARDED
+        .replace("start = \"2m\"\nduration = \"1m\"\nshift = -30.0", "start = \"0s\"\nduration = \"1s\"\nshift = 0.0")
+        + "[[faults]]\nkind = \"hallucination\"\nagents = [\"A\"]\nrate = 0.05\nshift = 5.0\n"
+        + "[mitigations.validation]\ndetector = \"bernoulli\"\ntrue_positive = 0.8\nfalse_positive = 0.1\n";
+    let breakers = [
+        "[mitigations.breaker]\nfailure_threshold = 2\nreset_timeout = \"3s\"",
+        "[mitigations.breaker]\nmode = \"sliding\"\nwindow_size = 10\nminimum_calls = 5\nfailure_rate = 0.3\nwait_in_open = \"3s\"\nhalf_open_calls = 1",
+    ];
+    for breaker in breakers {
+        let (mut all, mut all_false) = (0, 0);
+        for seed in 1..=5 {
+            let (metrics, trace, _) = run_traced(&model(&format!("{base}{breaker}")), seed);
+            let (trips, false_trips) = recount_trips(&trace);
+            assert_eq!((metrics.breaker_trips, metrics.false_trips), (trips, false_trips), "{breaker}, seed {seed}");
+            (all, all_false) = (all + trips, all_false + false_trips);
+        }
+        assert!(all_false > 10 && all - all_false > 10, "{breaker}: {all} trips, {all_false} false");
+    }
+}
+
+#[test]
+fn a_sliding_breaker_tipped_by_a_passing_call_accepts_it_and_trips() {
+    // Messages at 0, 1, 2, 3 s: the first two poisoned (they fail), the next
+    // two clean (they pass). The fourth call fills the window to its
+    // minimum with 2 failures in 4: it opens the breaker, and is accepted.
+    let text = GUARDED.replace("start = \"2m\"\nduration = \"1m\"", "start = \"0s\"\nduration = \"1500ms\"")
+        + "[mitigations.validation]\ndetector = \"bernoulli\"\ntrue_positive = 1.0\n"
+        + "[mitigations.breaker]\nmode = \"sliding\"\nwindow_size = 4\nminimum_calls = 4\nfailure_rate = 0.5";
+    let (metrics, trace, _) = run_traced(&model(&text), 1);
+    let alert = trace.iter().find(|r| r.kind == TraceKind::Alert).expect("a trip");
+    assert_eq!(alert.time, 3 * crate::time::SECOND + 10_000);
+    let fourth: Vec<TraceKind> =
+        trace.iter().filter(|r| r.message == alert.message && r.agent == 1).map(|r| r.kind).collect();
+    assert_eq!(fourth[..2], [TraceKind::Alert, TraceKind::Accept], "tripped by the call, then accepted");
+    // Open for the preset's 60 s: the next 60 clean messages are turned away;
+    // then ten clean half-open calls close it for good.
+    assert_eq!(
+        (metrics.breaker_trips, metrics.false_trips, metrics.rejected_corrupted, metrics.rejected_clean),
+        (1, 0, 2, 60)
+    );
 }
 
 #[test]
