@@ -183,6 +183,21 @@ fn a_task_reaching_an_agent_twice_is_handled_once() {
 }
 
 #[test]
+fn a_task_reaching_an_agent_three_times_is_handled_once() {
+    // A third path S -> M -> T: the second and third copies are both dropped.
+    let text = DIAMOND.replace("[[sources]]", "[[agents]]\nid = \"M\"\n[[channels]]\nfrom = \"S\"\nto = \"M\"\nlatency = \"3s\"\n[[channels]]\nfrom = \"M\"\nto = \"T\"\nlatency = \"1s\"\n[[sources]]");
+    let (metrics, trace, _) = run_traced(&model(&text), 1);
+    assert_eq!(metrics.actions, 3, "T acts once per task");
+    assert_eq!(count(&trace, TraceKind::DropDuplicate), 6);
+    // With T busy for 5 s, all three copies queue before it finishes the
+    // first: each is processed, but only the first acts.
+    let slow = text.replace("id = \"T\"\naction = true", "id = \"T\"\naction = true\nservice = \"5s\"");
+    let (metrics, trace, _) = run_traced(&model(&slow), 1);
+    assert_eq!(count(&trace, TraceKind::Process), 12 + 9, "S, L, R, M once per task; T three times");
+    assert_eq!(metrics.actions, 3, "T still acts once per task");
+}
+
+#[test]
 fn interleaved_tasks_are_each_handled_once() {
     // Tasks every 500 ms cross paths of 2 s and 3 s: T sees several tasks
     // in flight at once, so the dedupe slot is evicted and reloaded.
@@ -775,6 +790,29 @@ fn review_without_provenance_stops_at_the_root_and_times_attribution_from_onset(
     assert_eq!(quarantined, [(2, 63 * crate::time::SECOND), (1, 123 * crate::time::SECOND)]);
     assert_eq!((metrics.reviews, metrics.wrong_quarantines), (2, 1));
     assert_eq!(metrics.t_attribute, Some(123 * crate::time::SECOND - 500_000), "from onset, not from 0");
+}
+
+#[test]
+fn rollback_with_provenance_takes_the_roots_own_records_and_everything_derived() {
+    // S and A both write memory; the feed is poisoned from 25 s. Tasks at 0,
+    // 10 and 20 s are clean; from 30 s S writes poisoned records (7, until
+    // its quarantine) and A's check rejects S's message at 31 s, tripping the
+    // breaker (open for the rest of the run). Review quarantines S
+    // (provenance) a minute later and rolls back S's own ten records and
+    // A's three clean ones derived from S.
+    let text = REVIEWED
+        .replace("id = \"S\"\n", "id = \"S\"\nmemory = { write = true }\n")
+        // D writes clean records of its own, from its own feed: they stay.
+        .replacen("[[channels]]", "[[agents]]\nid = \"D\"\nmemory = { write = true }\n[[sources]]\nid = \"other\"\ntarget = \"D\"\narrival = { process = \"periodic\", period = \"10s\" }\n[[channels]]", 1)
+        .replace("kind = \"compromised_agent\"\nagent = \"S\"\nstart = \"0s\"\nshift = 1.0", "kind = \"poisoned_feed\"\nagent = \"S\"\nstart = \"25s\"\nshift = 5.0")
+        .replace("[mitigations.zero_trust]\nmax_chain_depth = 2", "[mitigations.validation]\ndetector = \"bernoulli\"\ntrue_positive = 1.0");
+    let text = format!("{text}\n[mitigations.review]\ndelay = \"1m\"\nprovenance = true\nrollback = true");
+    let (metrics, trace, _) = run_traced(&model(&text), 1);
+    let quarantined: Vec<(u32, Micros)> =
+        trace.iter().filter(|r| r.kind == TraceKind::Quarantine).map(|r| (r.agent, r.time)).collect();
+    assert_eq!(quarantined, [(0, 91 * crate::time::SECOND)], "tripped at 31 s, reviewed a minute later");
+    assert_eq!((metrics.rolled_back_clean, metrics.rolled_back_corrupted), (6, 7));
+    assert_eq!((metrics.corrupted_records, metrics.corrupted_records_left), (7, 0));
 }
 
 #[test]
