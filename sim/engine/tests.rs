@@ -75,6 +75,22 @@ fn every_handled_event_is_counted_once() {
     assert_eq!(metrics.events, 11 + 20 + 31);
 }
 
+#[test]
+fn source_signals_have_their_mean_and_spread() {
+    let text =
+        CHAIN.replace("period = \"10s\"", "period = \"10ms\"").replace("mean = 100.0 }", "mean = 100.0, sd = 2.0 }");
+    let (_, trace, _) = run_traced(&model(&text), 3);
+    let signals: Vec<f64> = trace.iter().filter(|r| r.kind == TraceKind::SourceEmit).map(|r| r.signal).collect();
+    let n = signals.len() as f64;
+    let mean = signals.iter().sum::<f64>() / n;
+    let sd = (signals.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    assert_eq!(n, 10_001.0);
+    assert!((mean - 100.0).abs() < 0.08 && (sd - 2.0).abs() < 0.06, "mean {mean}, sd {sd}");
+    // Without a spread every signal is the mean exactly.
+    let (_, trace, _) = run_traced(&model(CHAIN), 3);
+    assert!(trace.iter().filter(|r| r.kind == TraceKind::SourceEmit).all(|r| r.signal == 100.0));
+}
+
 fn with_fault(base: &str, fault: &str) -> Model {
     model(&format!("{base}\n{fault}"))
 }
