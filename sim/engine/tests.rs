@@ -395,6 +395,115 @@ fn memory_context_mixes_signals_by_weight() {
     assert!(trace.iter().filter(|r| r.kind == TraceKind::Process).all(|r| r.signal == 10.0));
 }
 
+/// A writes its prices to shared memory; B gets its own (poisoned) feed,
+/// reads A's latest record and sends to C. No noise: every signal is exact.
+const MIXING: &str = r#"
+name = "mixing"
+horizon = "30s"
+quiet_window = "1s"
+[[agents]]
+id = "A"
+memory = { write = true }
+[[agents]]
+id = "B"
+memory = { read = 1, weight = 0.5 }
+[[agents]]
+id = "C"
+[[channels]]
+from = "B"
+to = "C"
+[[sources]]
+id = "a_feed"
+target = "A"
+arrival = { process = "periodic", period = "10s" }
+signal = { mean = 100.0 }
+[[sources]]
+id = "b_feed"
+target = "B"
+arrival = { process = "periodic", period = "10s" }
+start = "5s"
+signal = { mean = 100.0 }
+[[faults]]
+name = "a_bad"
+kind = "compromised_agent"
+agent = "A"
+start = "0s"
+shift = 10.0
+[[faults]]
+name = "b_bad"
+kind = "poisoned_feed"
+agent = "B"
+start = "0s"
+shift = 4.0
+"#;
+
+#[test]
+fn outputs_combine_input_memory_and_compromise_exactly() {
+    let (metrics, trace, engine) = run_traced(&model(MIXING), 1);
+    // A (at 0, 10, 20 and 30 s): 100 + its compromise shift 10, recorded with shift 10.
+    let of = |agent: u32| -> Vec<f64> {
+        trace.iter().filter(|r| r.kind == TraceKind::Process && r.agent == agent).map(|r| r.signal).collect()
+    };
+    assert_eq!(of(0), [110.0; 4]);
+    // B (at 5, 15 and 25 s): input 104 (shift 4) kept at half weight, A's record 110 (clean part
+    // 100, shift 10) at half: signal 0.5 * 104 + 0.5 * 110 = 107, shift
+    // 0.5 * 4 + 0.5 * 10 = 7, and the input's root.
+    assert_eq!(of(1), [107.0, 107.0, 107.0]);
+    let sent: Vec<&Message> = engine.messages().iter().filter(|m| m.sender == 1).collect();
+    assert!(sent.iter().all(|m| m.signal == 107.0 && m.shift == 7.0 && m.root == 1), "{sent:?}");
+    assert_eq!((metrics.records, metrics.corrupted_records), (4, 4), "A's records; B writes none");
+}
+
+#[test]
+fn gain_scales_the_clean_part_and_the_shift() {
+    let text = MIXING.replace("memory = { read = 1, weight = 0.5 }", "gain = 2.0");
+    let (_, _, engine) = run_traced(&model(&text), 1);
+    // B: 2 * (104 - 4) + 2 * 4 = 208, shift 8.
+    assert!(engine.messages().iter().filter(|m| m.sender == 1).all(|m| m.signal == 208.0 && m.shift == 8.0));
+}
+
+#[test]
+fn agent_and_channel_propagation_multiply() {
+    // Every input C gets from B is corrupted; C passes one on with its own
+    // 0.5 times the channel's 0.5.
+    let text = MIXING
+        .replace("id = \"C\"\n", "id = \"C\"\npropagation = 0.5\n")
+        .replace("period = \"10s\" }\nstart = \"5s\"", "period = \"10ms\" }\nstart = \"5s\"")
+        .replace("to = \"C\"\n", "to = \"C\"\npropagation = 0.5\n");
+    let (_, trace, _) = run_traced(&model(&text), 2);
+    let by_c: Vec<&TraceRow> = trace.iter().filter(|r| r.kind == TraceKind::Process && r.agent == 2).collect();
+    let rate = by_c.iter().filter(|r| r.root != NO_FAULT).count() as f64 / by_c.len() as f64;
+    assert!(by_c.len() > 2_000 && (rate - 0.25).abs() < 0.03, "{} outputs, rate {rate}", by_c.len());
+}
+
+#[test]
+fn noise_spreads_outputs_around_the_input() {
+    let text = MIXING
+        .replace("memory = { read = 1, weight = 0.5 }", "noise = 3.0")
+        .replace("period = \"10s\" }\nstart = \"5s\"", "period = \"10ms\" }\nstart = \"5s\"");
+    let (_, trace, _) = run_traced(&model(&text), 2);
+    let b: Vec<f64> = trace.iter().filter(|r| r.kind == TraceKind::Process && r.agent == 1).map(|r| r.signal).collect();
+    let n = b.len() as f64;
+    let mean = b.iter().sum::<f64>() / n;
+    let sd = (b.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    assert!((mean - 104.0).abs() < 0.2 && (sd - 3.0).abs() < 0.15, "n {n}, mean {mean}, sd {sd}");
+}
+
+#[test]
+fn hallucinations_act_only_inside_their_window() {
+    // A hallucinates on every output from 5 s (inclusive) to 15 s (exclusive).
+    let text = CHAIN.replace("period = \"10s\"", "period = \"1s\"")
+        + "[[faults]]\nkind = \"hallucination\"\nagents = [\"A\"]\nrate = 1.0\nstart = \"5s\"\nduration = \"10s\"\nshift = 3.0\n";
+    let (_, trace, engine) = run_traced(&model(&text), 1);
+    for row in trace.iter().filter(|r| r.kind == TraceKind::Process && r.agent == 0) {
+        let inside = (5..15).contains(&(row.time / crate::time::SECOND));
+        assert_eq!(row.signal, if inside { 103.0 } else { 100.0 }, "at {} us", row.time);
+    }
+    let from_a: Vec<&Message> = engine.messages().iter().filter(|m| m.sender == 0 && m.corrupted()).collect();
+    assert_eq!(from_a.len(), 10);
+    assert!(from_a.iter().all(|m| m.shift == 3.0 && m.signal == 103.0));
+}
+
 #[test]
 fn prompt_injection_compromises_and_replicates() {
     let m = with_fault(
