@@ -396,7 +396,7 @@ fn memory_context_mixes_signals_by_weight() {
 }
 
 /// A writes its prices to shared memory; B gets its own (poisoned) feed,
-/// reads A's latest record and sends to C. No noise: every signal is exact.
+/// reads A's two latest records and sends to C. No noise: every signal is exact.
 const MIXING: &str = r#"
 name = "mixing"
 horizon = "30s"
@@ -406,7 +406,7 @@ id = "A"
 memory = { write = true }
 [[agents]]
 id = "B"
-memory = { read = 1, weight = 0.5 }
+memory = { read = 2, weight = 0.5 }
 [[agents]]
 id = "C"
 [[channels]]
@@ -445,9 +445,10 @@ fn outputs_combine_input_memory_and_compromise_exactly() {
         trace.iter().filter(|r| r.kind == TraceKind::Process && r.agent == agent).map(|r| r.signal).collect()
     };
     assert_eq!(of(0), [110.0; 4]);
-    // B (at 5, 15 and 25 s): input 104 (shift 4) kept at half weight, A's record 110 (clean part
-    // 100, shift 10) at half: signal 0.5 * 104 + 0.5 * 110 = 107, shift
-    // 0.5 * 4 + 0.5 * 10 = 7, and the input's root.
+    // B (at 5, 15 and 25 s): input 104 (shift 4) kept at half weight, A's
+    // records (110 each: clean part 100, shift 10) at half: signal
+    // 0.5 * 104 + 0.5 * 110 = 107, shift 0.5 * 4 + 0.5 * 10 = 7, and the
+    // input's root.
     assert_eq!(of(1), [107.0, 107.0, 107.0]);
     let sent: Vec<&Message> = engine.messages().iter().filter(|m| m.sender == 1).collect();
     assert!(sent.iter().all(|m| m.signal == 107.0 && m.shift == 7.0 && m.root == 1), "{sent:?}");
@@ -456,7 +457,7 @@ fn outputs_combine_input_memory_and_compromise_exactly() {
 
 #[test]
 fn gain_scales_the_clean_part_and_the_shift() {
-    let text = MIXING.replace("memory = { read = 1, weight = 0.5 }", "gain = 2.0");
+    let text = MIXING.replace("memory = { read = 2, weight = 0.5 }", "gain = 2.0");
     let (_, _, engine) = run_traced(&model(&text), 1);
     // B: 2 * (104 - 4) + 2 * 4 = 208, shift 8.
     assert!(engine.messages().iter().filter(|m| m.sender == 1).all(|m| m.signal == 208.0 && m.shift == 8.0));
@@ -479,7 +480,7 @@ fn agent_and_channel_propagation_multiply() {
 #[test]
 fn noise_spreads_outputs_around_the_input() {
     let text = MIXING
-        .replace("memory = { read = 1, weight = 0.5 }", "noise = 3.0")
+        .replace("memory = { read = 2, weight = 0.5 }", "noise = 3.0")
         .replace("period = \"10s\" }\nstart = \"5s\"", "period = \"10ms\" }\nstart = \"5s\"");
     let (_, trace, _) = run_traced(&model(&text), 2);
     let b: Vec<f64> = trace.iter().filter(|r| r.kind == TraceKind::Process && r.agent == 1).map(|r| r.signal).collect();
