@@ -506,6 +506,35 @@ fn hallucinations_act_only_inside_their_window() {
 }
 
 #[test]
+fn planted_records_sit_a_shift_away_from_the_newest_clean_signal() {
+    // The second planting's newest record is a planted one: its clean part counts.
+    let plant = |name: &str, at: &str| {
+        format!("[[faults]]\nname = \"{name}\"\nkind = \"memory_poisoning\"\nat = \"{at}\"\nrecords = 2\nshift = 4.0\n")
+    };
+    let m = with_fault(MEMORY, &(plant("first", "25s") + &plant("second", "26s")));
+    let (metrics, trace, engine) = run_traced(&m, 1);
+    let poisons: Vec<f64> = trace.iter().filter(|r| r.kind == TraceKind::MemoryPoison).map(|r| r.signal).collect();
+    assert_eq!(poisons, [14.0, 14.0], "the newest record's clean signal (10) plus the shift");
+    let planted: Vec<_> = engine.memory().records().filter(|r| r.agent == NONE).collect();
+    assert_eq!(planted.len(), 4);
+    assert!(planted.iter().all(|r| r.signal == 14.0 && r.shift == 4.0 && r.root != NO_FAULT));
+    let written = trace.iter().filter(|r| r.kind == TraceKind::RecordWrite);
+    let corrupted_written = written.clone().filter(|r| r.root != NO_FAULT).count() as u64;
+    assert_eq!(metrics.records, written.count() as u64 + 4);
+    assert_eq!(metrics.corrupted_records, corrupted_written + 4);
+}
+
+#[test]
+fn sinks_with_single_channel_rules_send_nothing() {
+    for rule in ["random_one", "round_robin"] {
+        let text =
+            CHAIN.replace("id = \"C\"\naction = true", &format!("id = \"C\"\naction = true\noutput = \"{rule}\""));
+        let (metrics, _, _) = run_traced(&model(&text), 1);
+        assert_eq!((metrics.actions, metrics.messages), (10, 32), "{rule}: C acts and sends nothing");
+    }
+}
+
+#[test]
 fn prompt_injection_compromises_and_replicates() {
     let m = with_fault(
         CHAIN,
@@ -599,6 +628,16 @@ shift = 9.0"#,
     assert!(spoofed.iter().all(|m| m.root == 0 && m.sender == 1 && m.receiver == 2 && m.signal == 109.0));
     assert_eq!(metrics.agents_reached, 1);
     assert_eq!(metrics.corrupted_actions, spoofed.len() as u64);
+    // Forgeries come at 0.5/s only inside the 30 s window: about 15 per run.
+    let (mut total, runs) = (0usize, 200);
+    for seed in 0..runs {
+        let (_, trace, _) = run_traced(&m, seed);
+        let spoofs: Vec<Micros> = trace.iter().filter(|r| r.kind == TraceKind::Spoof).map(|r| r.time).collect();
+        assert!(spoofs.iter().all(|&t| (30 * crate::time::SECOND..60 * crate::time::SECOND).contains(&t)));
+        total += spoofs.len();
+    }
+    let mean = total as f64 / runs as f64;
+    assert!((14.0..16.0).contains(&mean), "{mean} forgeries per run, expected 15");
 }
 
 #[test]

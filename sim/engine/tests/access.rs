@@ -205,3 +205,18 @@ fn out_of_scope_attempts_arrive_at_the_rate_of_all_their_agents() {
     assert!((40.0..60.0).contains(&first), "first attempt after {first} s on average, expected 50");
     assert!((38.0..42.0).contains(&per_run), "{per_run} attempts per run, expected 40");
 }
+
+#[test]
+fn clean_writes_to_a_controlling_resource_compromise_nobody() {
+    // R's own task action is the CI write, in scope and clean.
+    let text = REPO
+        .replace(
+            "action = \"pr.comment\"\nscope = [\"repo.read\", \"pr.comment\"]",
+            "action = \"ci.write\"\nscope = [\"repo.read\", \"ci.write\"]",
+        )
+        .replace("id = \"CI\"", "id = \"CI\"\ncredential = \"svc\"");
+    let (metrics, trace, _) = run_traced(&model(&format!("{text}\n{STATIC}")), 1);
+    assert!(metrics.actions >= 19, "{} actions", metrics.actions);
+    assert_eq!(count(&trace, TraceKind::Compromise), 0);
+    assert_eq!((metrics.agents_corrupted, metrics.corrupted_actions), (0, 0));
+}
