@@ -77,25 +77,47 @@ pub fn known_metric(metric: &str) -> bool {
 pub fn estimate(summary: &Summary, metric: &str) -> Option<Estimate> {
     if metric == "containment_rate" {
         let c = &summary.containment;
-        let sd = if c.n > 1 { (c.rate * (1.0 - c.rate) * c.n as f64 / (c.n - 1) as f64).sqrt() } else { 0.0 };
-        return (c.n > 0).then_some(Estimate { n: c.n, mean: c.rate, sd });
+        return (c.n > 0).then_some(Estimate { n: c.n, mean: c.rate, sd: binomial_sd(c.rate, c.n) });
     }
-    let m = summary.metrics.iter().find(|m| m.metric == metric)?;
-    let d = m.distribution.as_ref()?;
-    let scale = if m.unit == crate::summary::Unit::Micros { 1e-6 } else { 1.0 };
-    let sd = if d.n > 1 { (d.mean - d.ci_low) * (d.n as f64).sqrt() / t_critical(d.n - 1) } else { 0.0 };
-    Some(Estimate { n: d.n, mean: d.mean * scale, sd: sd * scale })
+    let (d, scale) = summary.scaled(metric)?;
+    Some(Estimate { n: d.n, mean: d.mean * scale, sd: sd_from_interval(d.mean, d.ci_low, d.n) * scale })
 }
 
-/// How much worse `now` is than `baseline` (positive = worse), with the
-/// 95% Welch interval of that difference.
-pub fn worsening(rule: &Rule, baseline: &Estimate, now: &Estimate) -> (f64, f64, f64) {
-    let sign = if rule.better == Better::Lower { 1.0 } else { -1.0 };
-    let difference = sign * (now.mean - baseline.mean);
+/// Sample standard deviation of 0/1 outcomes with success rate `rate`.
+fn binomial_sd(rate: f64, n: u64) -> f64 {
+    if n > 1 {
+        (rate * (1.0 - rate) * n as f64 / (n - 1) as f64).sqrt()
+    } else {
+        0.0
+    }
+}
+
+/// The sample standard deviation behind a t interval's lower end.
+fn sd_from_interval(mean: f64, low: f64, n: u64) -> f64 {
+    if n > 1 {
+        (mean - low) * (n as f64).sqrt() / t_critical(n - 1)
+    } else {
+        0.0
+    }
+}
+
+/// `now - baseline` with the 95% Welch interval of that difference.
+pub fn difference(baseline: &Estimate, now: &Estimate) -> (f64, f64, f64) {
+    let difference = now.mean - baseline.mean;
     let (v1, v2) = (baseline.sd * baseline.sd / baseline.n.max(1) as f64, now.sd * now.sd / now.n.max(1) as f64);
     let df = welch_df(v1, v2, baseline.n, now.n);
     let half = if v1 + v2 > 0.0 { t_critical(df) * (v1 + v2).sqrt() } else { 0.0 };
     (difference, difference - half, difference + half)
+}
+
+/// How much worse `now` is than `baseline` under the rule's direction
+/// (positive = worse), with its 95% interval.
+pub fn worsening(rule: &Rule, baseline: &Estimate, now: &Estimate) -> (f64, f64, f64) {
+    let (d, low, high) = difference(baseline, now);
+    match rule.better {
+        Better::Lower => (d, low, high),
+        Better::Higher => (-d, -high, -low),
+    }
 }
 
 fn welch_df(v1: f64, v2: f64, n1: u64, n2: u64) -> u64 {
@@ -120,6 +142,219 @@ pub fn judge(rule: &Rule, baseline: Option<&Estimate>, now: Option<&Estimate>) -
     } else {
         Verdict::Holds
     }
+}
+
+/// A committed baseline: what was run, the rules, and every point's
+/// estimates. Stored as TOML (`reports/baselines/NAME.toml`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    pub scenario: String,
+    pub scenario_sha256: String,
+    pub model_version: u32,
+    pub seed: u64,
+    /// Replications per point.
+    pub runs: u64,
+    /// Swept keys (empty: the scenario as written, one point).
+    #[serde(default)]
+    pub keys: Vec<String>,
+    pub rules: BTreeMap<String, Rule>,
+    #[serde(default)]
+    pub points: Vec<PointBaseline>,
+}
+
+/// One point of a baseline.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PointBaseline {
+    pub point: u64,
+    #[serde(default)]
+    pub values: Vec<String>,
+    pub metrics: BTreeMap<String, Estimate>,
+}
+
+/// Parses a baseline; `Err` is one line naming the key.
+pub fn parse_baseline(text: &str) -> Result<Baseline, String> {
+    let deserializer = toml::Deserializer::parse(text).map_err(|e| crate::scenario::one_line(e.message()))?;
+    let baseline: Baseline = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let key = e.path().to_string();
+        format!("{key}: {}", crate::scenario::one_line(e.into_inner().message()))
+    })?;
+    if let Some(unknown) = baseline.rules.keys().find(|m| !known_metric(m)) {
+        return Err(format!("rules.{unknown}: unknown metric; expected a summary.csv metric or containment_rate"));
+    }
+    Ok(baseline)
+}
+
+/// Whether `baseline` can judge the scenario now (its hash and swept keys)
+/// under this model version; `Err` is one line, for after the file name.
+pub fn admit(
+    baseline: &Baseline,
+    label: &str,
+    hash: &str,
+    keys: &[String],
+    compare_changed: bool,
+) -> Result<(), String> {
+    if baseline.scenario_sha256 != hash && !compare_changed {
+        let short = |h: &str| h[..h.len().min(12)].to_string();
+        return Err(format!(
+            "{label} changed since the baseline (sha256 {}..., baseline {}...); \
+             compare anyway with --compare-changed or accept it with --update",
+            short(hash),
+            short(&baseline.scenario_sha256)
+        ));
+    }
+    if baseline.model_version != crate::output::MODEL_VERSION {
+        return Err(format!(
+            "made with model version {}, this is {}; refresh it with --update",
+            baseline.model_version,
+            crate::output::MODEL_VERSION
+        ));
+    }
+    if baseline.keys != keys {
+        return Err(format!("sweeps {:?}, the scenario {keys:?}; refresh it with --update", baseline.keys));
+    }
+    Ok(())
+}
+
+/// Every metric's estimate per point, from summaries in point order.
+pub fn estimates_of(summaries: &[Summary]) -> Vec<BTreeMap<String, Estimate>> {
+    let names = crate::summary::METRICS.iter().map(|m| m.0).chain(["containment_rate"]);
+    summaries.iter().map(|s| names.clone().filter_map(|m| Some((m.to_string(), estimate(s, m)?))).collect()).collect()
+}
+
+/// Every metric's estimate per point from a `summary.csv` written by
+/// `run` or `sweep` (times in seconds as written there).
+pub fn estimates_from_csv(text: &str) -> Result<Vec<BTreeMap<String, Estimate>>, String> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().map_err(|e| e.to_string())?.clone();
+    let column =
+        |name: &str| header.iter().position(|h| h == name).ok_or(format!("summary.csv has no `{name}` column"));
+    let (point, metric, n, mean, low) = (
+        header.iter().position(|h| h == "point"),
+        column("metric")?,
+        column("n")?,
+        column("mean")?,
+        column("ci95_low")?,
+    );
+    let mut points: Vec<BTreeMap<String, Estimate>> = Vec::new();
+    for (line, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| e.to_string())?;
+        let bad = |what: &str| format!("summary.csv line {}: bad {what}", line + 2);
+        let p: usize = point.map_or(Ok(0), |c| record[c].parse().map_err(|_| bad("point")))?;
+        let count: u64 = record[n].parse().map_err(|_| bad("n"))?;
+        if count == 0 {
+            continue;
+        }
+        let m: f64 = record[mean].parse().map_err(|_| bad("mean"))?;
+        let sd = if &record[metric] == "containment_rate" {
+            binomial_sd(m, count)
+        } else if count > 1 {
+            sd_from_interval(m, record[low].parse().map_err(|_| bad("ci95_low"))?, count)
+        } else {
+            0.0
+        };
+        if points.len() <= p {
+            points.resize(p + 1, BTreeMap::new());
+        }
+        points[p].insert(record[metric].to_string(), Estimate { n: count, mean: m, sd });
+    }
+    Ok(points)
+}
+
+/// The baseline of per-point estimates (point order) under `rules`.
+pub fn baseline_of(
+    head: (&str, &str, u64, u64),
+    keys: &[String],
+    labels: &[Vec<String>],
+    estimates: &[BTreeMap<String, Estimate>],
+    rules: BTreeMap<String, Rule>,
+) -> Baseline {
+    let (scenario, sha256, seed, runs) = head;
+    let points = estimates
+        .iter()
+        .enumerate()
+        .map(|(p, e)| PointBaseline {
+            point: p as u64,
+            values: labels[p].clone(),
+            metrics: rules.keys().filter_map(|m| Some((m.clone(), *e.get(m)?))).collect(),
+        })
+        .collect();
+    Baseline {
+        scenario: scenario.into(),
+        scenario_sha256: sha256.into(),
+        model_version: crate::output::MODEL_VERSION,
+        seed,
+        runs,
+        keys: keys.to_vec(),
+        rules,
+        points,
+    }
+}
+
+/// One compared point and metric.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct Row {
+    pub point: u64,
+    pub values: Vec<String>,
+    pub metric: String,
+    pub baseline: Option<f64>,
+    pub now: Option<f64>,
+    /// now - baseline, and the 95% interval of that difference.
+    pub change: Option<[f64; 3]>,
+    pub verdict: &'static str,
+}
+
+/// Compares `now` (one estimate map per point) with the baseline.
+pub fn compare(baseline: &Baseline, now: &[BTreeMap<String, Estimate>]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (p, point) in baseline.points.iter().enumerate() {
+        for (metric, rule) in &baseline.rules {
+            let (before, after) = (point.metrics.get(metric), now.get(p).and_then(|m| m.get(metric)));
+            let verdict = match judge(rule, before, after) {
+                Verdict::Holds => "ok",
+                Verdict::Regressed => "REGRESSED",
+                Verdict::Missing => "MISSING",
+            };
+            let change = before.zip(after).map(|(b, a)| {
+                let (d, low, high) = difference(b, a);
+                [d, low, high]
+            });
+            rows.push(Row {
+                point: point.point,
+                values: point.values.clone(),
+                metric: metric.clone(),
+                baseline: before.map(|e| e.mean),
+                now: after.map(|e| e.mean),
+                change,
+                verdict,
+            });
+        }
+    }
+    rows
+}
+
+/// JUnit XML: one test suite, one test case per point and metric.
+pub fn junit(suite: &str, rows: &[Row]) -> String {
+    let escape = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let failures = rows.iter().filter(|r| r.verdict != "ok").count();
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n",
+        escape(suite),
+        rows.len()
+    );
+    for row in rows {
+        let name = format!("point {} ({}) {}", row.point, row.values.join(", "), row.metric);
+        xml.push_str(&format!("<testcase classname=\"{}\" name=\"{}\"", escape(suite), escape(&name)));
+        if row.verdict == "ok" {
+            xml.push_str("/>\n");
+        } else {
+            let message = format!("{} {}: baseline {:?}, now {:?}", row.metric, row.verdict, row.baseline, row.now);
+            xml.push_str(&format!(">\n<failure message=\"{}\"/>\n</testcase>\n", escape(&message)));
+        }
+    }
+    xml.push_str("</testsuite>\n</testsuites>\n");
+    xml
 }
 
 #[cfg(test)]
@@ -190,193 +425,27 @@ mod tests {
         assert!(known_metric("rejected_clean") && known_metric("containment_rate") && !known_metric("blast"));
         assert!(default_rules().keys().all(|m| known_metric(m)));
     }
-}
 
-/// A committed baseline: what was run, the rules, and every point's
-/// estimates. Stored as TOML (`reports/baselines/NAME.toml`).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Baseline {
-    pub scenario: String,
-    pub scenario_sha256: String,
-    pub model_version: u32,
-    pub seed: u64,
-    /// Replications per point.
-    pub runs: u64,
-    /// Swept keys (empty: the scenario as written, one point).
-    #[serde(default)]
-    pub keys: Vec<String>,
-    pub rules: BTreeMap<String, Rule>,
-    #[serde(default)]
-    pub points: Vec<PointBaseline>,
-}
-
-/// One point of a baseline.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct PointBaseline {
-    pub point: u64,
-    #[serde(default)]
-    pub values: Vec<String>,
-    pub metrics: BTreeMap<String, Estimate>,
-}
-
-/// Parses a baseline; `Err` is one line naming the key.
-pub fn parse_baseline(text: &str) -> Result<Baseline, String> {
-    let deserializer = toml::Deserializer::parse(text).map_err(|e| crate::scenario::one_line_message(e.message()))?;
-    let baseline: Baseline = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-        let key = e.path().to_string();
-        format!("{key}: {}", crate::scenario::one_line_message(e.into_inner().message()))
-    })?;
-    if let Some(unknown) = baseline.rules.keys().find(|m| !known_metric(m)) {
-        return Err(format!("rules.{unknown}: unknown metric; expected a summary.csv metric or containment_rate"));
+    #[test]
+    fn a_higher_is_better_rule_reads_a_drop_as_a_worsening() {
+        let rule = Rule { better: Better::Higher, ..LOWER };
+        let (b, a) = (e(100, 0.9, 0.3), e(100, 0.8, 0.3));
+        let (d, low, high) = difference(&b, &a);
+        assert!((d + 0.1).abs() < 1e-12 && low < d && d < high);
+        assert_eq!(worsening(&rule, &b, &a), (-d, -high, -low));
+        assert_eq!(worsening(&LOWER, &b, &a), (d, low, high));
     }
-    Ok(baseline)
-}
 
-/// Every metric's estimate per point, from summaries in point order.
-pub fn estimates_of(summaries: &[Summary]) -> Vec<BTreeMap<String, Estimate>> {
-    let names = crate::summary::METRICS.iter().map(|m| m.0).chain(["containment_rate"]);
-    summaries.iter().map(|s| names.clone().filter_map(|m| Some((m.to_string(), estimate(s, m)?))).collect()).collect()
-}
-
-/// Every metric's estimate per point from a `summary.csv` written by
-/// `run` or `sweep` (times in seconds as written there).
-pub fn estimates_from_csv(text: &str) -> Result<Vec<BTreeMap<String, Estimate>>, String> {
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let header = reader.headers().map_err(|e| e.to_string())?.clone();
-    let column =
-        |name: &str| header.iter().position(|h| h == name).ok_or(format!("summary.csv has no `{name}` column"));
-    let (point, metric, n, mean, low) = (
-        header.iter().position(|h| h == "point"),
-        column("metric")?,
-        column("n")?,
-        column("mean")?,
-        column("ci95_low")?,
-    );
-    let mut points: Vec<BTreeMap<String, Estimate>> = Vec::new();
-    for (line, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| e.to_string())?;
-        let bad = |what: &str| format!("summary.csv line {}: bad {what}", line + 2);
-        let p: usize = point.map_or(Ok(0), |c| record[c].parse().map_err(|_| bad("point")))?;
-        let count: u64 = record[n].parse().map_err(|_| bad("n"))?;
-        if count == 0 {
-            continue;
-        }
-        let m: f64 = record[mean].parse().map_err(|_| bad("mean"))?;
-        let sd = if &record[metric] == "containment_rate" {
-            if count > 1 {
-                (m * (1.0 - m) * count as f64 / (count - 1) as f64).sqrt()
-            } else {
-                0.0
-            }
-        } else if count > 1 {
-            let l: f64 = record[low].parse().map_err(|_| bad("ci95_low"))?;
-            (m - l) * (count as f64).sqrt() / t_critical(count - 1)
-        } else {
-            0.0
-        };
-        if points.len() <= p {
-            points.resize(p + 1, BTreeMap::new());
-        }
-        points[p].insert(record[metric].to_string(), Estimate { n: count, mean: m, sd });
+    #[test]
+    fn a_baseline_judges_only_its_scenario_keys_and_model_version() {
+        let keys = vec!["k".to_string()];
+        let base = baseline_of(("s", "abc", 1, 2), &keys, &[vec!["1".into()]], &[BTreeMap::new()], default_rules());
+        assert_eq!(admit(&base, "s", "abc", &keys, false), Ok(()));
+        let changed = admit(&base, "s", "abd", &keys, false).unwrap_err();
+        assert!(changed.starts_with("s changed since the baseline (sha256 abd..., baseline abc...)"), "{changed}");
+        assert_eq!(admit(&base, "s", "abd", &keys, true), Ok(()), "--compare-changed");
+        let old = Baseline { model_version: crate::output::MODEL_VERSION - 1, ..base.clone() };
+        assert!(admit(&old, "s", "abc", &keys, false).unwrap_err().starts_with("made with model version"));
+        assert!(admit(&base, "s", "abc", &[], false).unwrap_err().starts_with("sweeps [\"k\"], the scenario []"));
     }
-    Ok(points)
-}
-
-/// The baseline of per-point estimates (point order) under `rules`.
-pub fn baseline_of(
-    head: (&str, &str, u64, u64),
-    keys: &[String],
-    labels: &[Vec<String>],
-    estimates: &[BTreeMap<String, Estimate>],
-    rules: BTreeMap<String, Rule>,
-) -> Baseline {
-    let (scenario, sha256, seed, runs) = head;
-    let points = estimates
-        .iter()
-        .enumerate()
-        .map(|(p, e)| PointBaseline {
-            point: p as u64,
-            values: labels[p].clone(),
-            metrics: rules.keys().filter_map(|m| Some((m.clone(), *e.get(m)?))).collect(),
-        })
-        .collect();
-    Baseline {
-        scenario: scenario.into(),
-        scenario_sha256: sha256.into(),
-        model_version: crate::output::MODEL_VERSION,
-        seed,
-        runs,
-        keys: keys.to_vec(),
-        rules,
-        points,
-    }
-}
-
-/// One compared point and metric.
-#[derive(Serialize, Clone, Debug, PartialEq)]
-pub struct Row {
-    pub point: u64,
-    pub values: Vec<String>,
-    pub metric: String,
-    pub baseline: Option<f64>,
-    pub now: Option<f64>,
-    /// now - baseline, and the 95% interval of that difference.
-    pub change: Option<[f64; 3]>,
-    pub verdict: &'static str,
-}
-
-/// Compares `now` (one estimate map per point) with the baseline.
-pub fn compare(baseline: &Baseline, now: &[BTreeMap<String, Estimate>]) -> Vec<Row> {
-    let mut rows = Vec::new();
-    for (p, point) in baseline.points.iter().enumerate() {
-        for (metric, rule) in &baseline.rules {
-            let (before, after) = (point.metrics.get(metric), now.get(p).and_then(|m| m.get(metric)));
-            let verdict = match judge(rule, before, after) {
-                Verdict::Holds => "ok",
-                Verdict::Regressed => "REGRESSED",
-                Verdict::Missing => "MISSING",
-            };
-            let change = before.zip(after).map(|(b, a)| {
-                let (_, low, high) = worsening(rule, b, a);
-                let sign = if rule.better == Better::Lower { 1.0 } else { -1.0 };
-                let (low, high) = if sign > 0.0 { (low, high) } else { (-high, -low) };
-                [a.mean - b.mean, low, high]
-            });
-            rows.push(Row {
-                point: point.point,
-                values: point.values.clone(),
-                metric: metric.clone(),
-                baseline: before.map(|e| e.mean),
-                now: after.map(|e| e.mean),
-                change,
-                verdict,
-            });
-        }
-    }
-    rows
-}
-
-/// JUnit XML: one test suite, one test case per point and metric.
-pub fn junit(suite: &str, rows: &[Row]) -> String {
-    let escape = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
-    let failures = rows.iter().filter(|r| r.verdict != "ok").count();
-    let mut xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n",
-        escape(suite),
-        rows.len()
-    );
-    for row in rows {
-        let name = format!("point {} ({}) {}", row.point, row.values.join(", "), row.metric);
-        xml.push_str(&format!("<testcase classname=\"{}\" name=\"{}\"", escape(suite), escape(&name)));
-        if row.verdict == "ok" {
-            xml.push_str("/>\n");
-        } else {
-            let message = format!("{} {}: baseline {:?}, now {:?}", row.metric, row.verdict, row.baseline, row.now);
-            xml.push_str(&format!(">\n<failure message=\"{}\"/>\n</testcase>\n", escape(&message)));
-        }
-    }
-    xml.push_str("</testsuite>\n</testsuites>\n");
-    xml
 }

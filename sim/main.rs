@@ -620,31 +620,12 @@ fn check(args: CheckArgs) -> Result<(), Failure> {
         }
     };
     let hash = output::scenario_hash(&loaded.bytes);
+    let keys: Vec<String> = grid.axes.iter().map(|a| a.key.clone()).collect();
     if let Some(b) = existing.as_ref().filter(|_| !args.update) {
-        if b.scenario_sha256 != hash && !args.compare_changed {
-            return Err(Failure::Input(format!(
-                "{path}: {} changed since the baseline (sha256 {}..., baseline {}...); \
-                 compare anyway with --compare-changed or accept it with --update",
-                loaded.label,
-                &hash[..12],
-                &b.scenario_sha256[..b.scenario_sha256.len().min(12)]
-            )));
-        }
-        if b.model_version != MODEL_VERSION {
-            return Err(Failure::Input(format!(
-                "{path}: made with model version {}, this is {MODEL_VERSION}; refresh it with --update",
-                b.model_version
-            )));
-        }
+        cascade::check::admit(b, &loaded.label, &hash, &keys, args.compare_changed)
+            .map_err(|m| Failure::Input(format!("{path}: {m}")))?;
     }
     let (seed, runs) = existing.as_ref().map_or((args.seed, args.runs), |b| (b.seed, b.runs));
-    let keys: Vec<String> = grid.axes.iter().map(|a| a.key.clone()).collect();
-    if let Some(b) = existing.as_ref().filter(|b| b.keys != keys && !args.update) {
-        return Err(Failure::Input(format!(
-            "{path}: sweeps {:?}, the scenario {keys:?}; refresh it with --update",
-            b.keys
-        )));
-    }
     let (estimates, seed, runs) = match &args.results {
         Some(dir) => read_results(dir, &hash, grid.points())?,
         None => {
@@ -676,30 +657,25 @@ fn check(args: CheckArgs) -> Result<(), Failure> {
         println!("baseline written: {path}");
         return Ok(());
     }
-    if rows.iter().any(|r| r.verdict != "ok") {
-        return Err(Failure::Regression(rows.iter().filter(|r| r.verdict != "ok").count()));
+    match rows.iter().filter(|r| r.verdict != "ok").count() {
+        0 => Ok(()),
+        failed => Err(Failure::Regression(failed)),
     }
-    Ok(())
 }
 
 type Estimates = Vec<std::collections::BTreeMap<String, cascade::check::Estimate>>;
 
 /// Estimates, seed and runs per point from an output directory of this scenario.
 fn read_results(dir: &Path, hash: &str, points: u64) -> Result<(Estimates, u64, u64), Failure> {
-    let read = |name: &str| {
-        std::fs::read_to_string(dir.join(name)).map_err(|e| {
-            Failure::Input(format!("{}: cannot read {name} ({e}); expected a run or sweep output", dir.display()))
-        })
-    };
-    let manifest: Manifest = serde_json::from_str(&read("manifest.json")?)
-        .map_err(|e| Failure::Input(format!("{}: manifest.json: {e}", dir.display())))?;
+    const EXPECTED: &str = "a run or sweep output";
+    let manifest = read_manifest(dir, EXPECTED)?;
     if manifest.scenario_sha256 != hash {
         return Err(Failure::Input(format!(
             "{}: results of another scenario or another version of it (its scenario hash differs)",
             dir.display()
         )));
     }
-    let estimates = cascade::check::estimates_from_csv(&read("summary.csv")?)
+    let estimates = cascade::check::estimates_from_csv(&read_output(dir, "summary.csv", EXPECTED)?)
         .map_err(|m| Failure::Input(format!("{}: {m}", dir.display())))?;
     if estimates.len() as u64 != points {
         return Err(Failure::Input(format!(
@@ -732,23 +708,26 @@ fn print_check(rows: &[cascade::check::Row], format: CheckFormat) {
     }
 }
 
+/// A file of an output directory; `expected` says what the directory should be.
+fn read_output(dir: &Path, name: &str, expected: &str) -> Result<String, Failure> {
+    std::fs::read_to_string(dir.join(name))
+        .map_err(|e| Failure::Input(format!("{}: cannot read {name} ({e}); expected {expected}", dir.display())))
+}
+
+/// An output directory's manifest.json.
+fn read_manifest(dir: &Path, expected: &str) -> Result<Manifest, Failure> {
+    serde_json::from_str(&read_output(dir, "manifest.json", expected)?)
+        .map_err(|e| Failure::Input(format!("{}: manifest.json: {e}", dir.display())))
+}
+
 fn merge(args: MergeArgs) -> Result<(), Failure> {
-    let read = |dir: &PathBuf, name: &str| {
-        std::fs::read_to_string(dir.join(name)).map_err(|e| {
-            Failure::Input(format!("{}: cannot read {name} ({e}); expected a shard directory", dir.display()))
-        })
-    };
-    let mut manifests = Vec::with_capacity(args.dirs.len());
-    for dir in &args.dirs {
-        let manifest: Manifest = serde_json::from_str(&read(dir, "manifest.json")?)
-            .map_err(|e| Failure::Input(format!("{}: manifest.json: {e}", dir.display())))?;
-        manifests.push(manifest);
-    }
+    const EXPECTED: &str = "a shard directory";
+    let manifests = args.dirs.iter().map(|dir| read_manifest(dir, EXPECTED)).collect::<Result<Vec<_>, _>>()?;
     let order = sweep::check_shards(&manifests).map_err(Failure::Input)?;
     let mut results = Vec::new();
     for &i in &order {
         let dir = &args.dirs[i];
-        let part = sweep::parse_jsonl(&read(dir, "runs.jsonl")?)
+        let part = sweep::parse_jsonl(&read_output(dir, "runs.jsonl", EXPECTED)?)
             .map_err(|e| Failure::Input(format!("{}: runs.jsonl: {e}", dir.display())))?;
         if part.len() as u64 != manifests[i].runs {
             return Err(Failure::Input(format!(

@@ -513,10 +513,12 @@ mod tests {
         };
         let kinds =
             [TraceKind::Send, TraceKind::RejectInvalid, TraceKind::RejectOpen, TraceKind::Capped, TraceKind::Alert];
-        let rows: Vec<_> = kinds.iter().map(|&k| row(k, 7)).chain([row(TraceKind::Process, 7)]).collect();
+        // A gateway alert (no message) names a resource, not a peer.
+        let others = [row(TraceKind::Process, 7), row(TraceKind::Alert, NONE)];
+        let rows: Vec<_> = kinds.iter().map(|&k| row(k, 7)).chain(others).collect();
         let text = String::from_utf8(trace_csv(&model, &rows)).unwrap();
         let peers: Vec<_> = text.lines().skip(1).map(|l| l.split(',').nth(7).unwrap().to_string()).collect();
-        assert_eq!(peers, ["A", "A", "A", "A", "A", ""], "{text}");
+        assert_eq!(peers, ["A", "A", "A", "A", "A", "", ""], "{text}");
     }
 
     #[test]

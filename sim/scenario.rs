@@ -541,11 +541,7 @@ fn deserialize(file: &str, text: &str) -> Result<ScenarioFile, ScenarioError> {
 }
 
 /// `message` with its whitespace runs (newlines included) collapsed: one line.
-pub fn one_line_message(message: &str) -> String {
-    one_line(message)
-}
-
-fn one_line(message: &str) -> String {
+pub fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -459,8 +459,10 @@ fn outputs_combine_input_memory_and_compromise_exactly() {
 fn gain_scales_the_clean_part_and_the_shift() {
     let text = MIXING.replace("memory = { read = 2, weight = 0.5 }", "gain = 2.0");
     let (_, _, engine) = run_traced(&model(&text), 1);
-    // B: 2 * (104 - 4) + 2 * 4 = 208, shift 8.
-    assert!(engine.messages().iter().filter(|m| m.sender == 1).all(|m| m.signal == 208.0 && m.shift == 8.0));
+    // B (at 5, 15 and 25 s): 2 * (104 - 4) + 2 * 4 = 208, shift 8.
+    let sent: Vec<(f64, f64)> =
+        engine.messages().iter().filter(|m| m.sender == 1).map(|m| (m.signal, m.shift)).collect();
+    assert_eq!(sent, [(208.0, 8.0); 3]);
 }
 
 #[test]
