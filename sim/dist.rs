@@ -7,7 +7,7 @@
 //! `{ dist = "fixed", value = "50ms" }`.
 
 use crate::rng::{self, SimRng};
-use crate::time::{Duration, Micros};
+use crate::time::{round_micros, Duration, Micros};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -52,12 +52,6 @@ impl Dist {
             Dist::Uniform { min, max } => (min as f64 + max as f64) / 2.0,
         }
     }
-}
-
-#[inline]
-fn round_micros(value: f64) -> Micros {
-    // `as` saturates: huge draws become u64::MAX and fall past any horizon.
-    (value + 0.5) as Micros
 }
 
 /// The table form of a distribution, as written in a scenario.

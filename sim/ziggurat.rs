@@ -70,18 +70,33 @@ fn float_with_exponent(bits: u64, exponent: u64) -> f64 {
 /// Standard normal draw.
 #[inline]
 pub fn normal(rng: &mut SimRng, tables: &Tables) -> f64 {
+    let bits = rng.next_u64();
+    let i = bits as usize & 0xff;
+    let u = float_with_exponent(bits, 1) - 3.0; // [-1, 1)
+    let x = u * tables.x[i];
+    if x.abs() < tables.x[i + 1] {
+        return x;
+    }
+    normal_slow(rng, tables, i, u, x)
+}
+
+/// The about 1% of normal draws that fall outside their layer's core:
+/// the tail or wedge test of this draw, then fresh draws until one lands.
+#[cold]
+#[inline(never)]
+fn normal_slow(rng: &mut SimRng, tables: &Tables, mut i: usize, mut u: f64, mut x: f64) -> f64 {
     loop {
-        let bits = rng.next_u64();
-        let i = bits as usize & 0xff;
-        let u = float_with_exponent(bits, 1) - 3.0; // [-1, 1)
-        let x = u * tables.x[i];
-        if x.abs() < tables.x[i + 1] {
-            return x;
-        }
         if i == 0 {
             return normal_tail(rng, u);
         }
         if tables.f[i + 1] + (tables.f[i] - tables.f[i + 1]) * rng::unit(rng) < normal_density(x) {
+            return x;
+        }
+        let bits = rng.next_u64();
+        i = bits as usize & 0xff;
+        u = float_with_exponent(bits, 1) - 3.0;
+        x = u * tables.x[i];
+        if x.abs() < tables.x[i + 1] {
             return x;
         }
     }
@@ -104,18 +119,32 @@ fn normal_tail(rng: &mut SimRng, u: f64) -> f64 {
 /// Unit-mean exponential draw.
 #[inline]
 pub fn exponential(rng: &mut SimRng, tables: &Tables) -> f64 {
+    let bits = rng.next_u64();
+    let i = bits as usize & 0xff;
+    let u = float_with_exponent(bits, 0) - (1.0 - f64::EPSILON / 2.0); // (0, 1)
+    let x = u * tables.x[i];
+    if x < tables.x[i + 1] {
+        return x;
+    }
+    exponential_slow(rng, tables, i, x)
+}
+
+/// The rare exponential draws outside their layer's core (see `normal_slow`).
+#[cold]
+#[inline(never)]
+fn exponential_slow(rng: &mut SimRng, tables: &Tables, mut i: usize, mut x: f64) -> f64 {
     loop {
-        let bits = rng.next_u64();
-        let i = bits as usize & 0xff;
-        let u = float_with_exponent(bits, 0) - (1.0 - f64::EPSILON / 2.0); // (0, 1)
-        let x = u * tables.x[i];
-        if x < tables.x[i + 1] {
-            return x;
-        }
         if i == 0 {
             return EXP_R - libm::log(rng::unit_open0(rng));
         }
         if tables.f[i + 1] + (tables.f[i] - tables.f[i + 1]) * rng::unit(rng) < exp_density(x) {
+            return x;
+        }
+        let bits = rng.next_u64();
+        i = bits as usize & 0xff;
+        let u = float_with_exponent(bits, 0) - (1.0 - f64::EPSILON / 2.0);
+        x = u * tables.x[i];
+        if x < tables.x[i + 1] {
             return x;
         }
     }

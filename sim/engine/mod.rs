@@ -27,7 +27,7 @@ use crate::mitigation::sliding::SlidingBreaker;
 use crate::mitigation::{BreakerConfig, Caps};
 use crate::model::{AccessKind, Arrival, FaultKind, Model, OutputRule, NONE, NO_FAULT};
 use crate::rng::{self, SimRng, Stream};
-use crate::time::Micros;
+use crate::time::{round_micros, Micros};
 use crate::topology::Graph;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -412,11 +412,11 @@ impl Engine {
     }
 
     fn gap(&mut self, mean_gap: f64) -> Micros {
-        (rng::exponential(&mut self.streams.arrivals, mean_gap) + 0.5) as Micros
+        round_micros(rng::exponential(&mut self.streams.arrivals, mean_gap))
     }
 
     fn fault_gap(&mut self, mean_gap: f64) -> Micros {
-        (rng::exponential(&mut self.streams.faults, mean_gap) + 0.5) as Micros
+        round_micros(rng::exponential(&mut self.streams.faults, mean_gap))
     }
 
     #[inline]

@@ -1,4 +1,4 @@
-//! The future event list: a binary min-heap ordered by `(time, sequence)`.
+//! The future event list, ordered by `(time, sequence)`.
 //!
 //! The sequence number is assigned when an event is scheduled, so events at
 //! the same microsecond run in the order they were scheduled, on every
@@ -49,18 +49,40 @@ impl EventKind {
     }
 }
 
-/// Pending events, earliest first: a 4-ary min-heap of `u128` keys laid out
-/// as time (high 64 bits), sequence number (32 bits), encoded event (low 32
-/// bits), so one integer comparison orders by `(time, sequence)`.
-#[derive(Default, Debug)]
+/// Pending events, earliest first, as `u128` keys laid out as time (high
+/// 64 bits), sequence number (32 bits), encoded event (low 32 bits), so one
+/// integer comparison orders by `(time, sequence)`.
+///
+/// While few events are pending (the usual case: one per busy agent, source
+/// and message in flight) the keys sit in a fixed array sorted latest
+/// first, so a pop takes the last one and a push is one step of insertion
+/// sort. Past [`SORTED_MAX`] pending events they move to a 4-ary min-heap
+/// (an ascending sorted array already is one), and back once at most
+/// [`SORTED_RETURN`] remain. Keys are unique, so both layouts pop the same
+/// sequence; at most one of them holds keys at a time.
+#[derive(Debug)]
 pub struct EventQueue {
+    sorted: [u128; SORTED_MAX],
+    sorted_len: usize,
     heap: Vec<u128>,
     next_sequence: u64,
+}
+
+/// The most pending events kept in the sorted array.
+pub const SORTED_MAX: usize = 24;
+/// A heap this small goes back to the sorted array.
+pub const SORTED_RETURN: usize = 8;
+
+impl Default for EventQueue {
+    fn default() -> Self {
+        EventQueue { sorted: [0; SORTED_MAX], sorted_len: 0, heap: Vec::new(), next_sequence: 0 }
+    }
 }
 
 impl EventQueue {
     /// Empties the queue and restarts sequence numbers, keeping storage.
     pub fn reset(&mut self) {
+        self.sorted_len = 0;
         self.heap.clear();
         self.next_sequence = 0;
     }
@@ -74,7 +96,47 @@ impl EventQueue {
         assert!(self.next_sequence < 1 << 32, "more than 2^32 events scheduled in one run");
         let key = ((time as u128) << 64) | ((self.next_sequence as u128) << 32) | kind.encode() as u128;
         self.next_sequence += 1;
+        if self.sorted_len < SORTED_MAX && self.heap.is_empty() {
+            self.sorted_insert(key);
+        } else {
+            self.heap_push(key);
+        }
+    }
+
+    /// Removes and returns the earliest event.
+    #[inline]
+    pub fn pop(&mut self) -> Option<(Micros, EventKind)> {
+        let top = if self.heap.is_empty() {
+            self.sorted_len = self.sorted_len.checked_sub(1)?;
+            self.sorted[self.sorted_len]
+        } else {
+            self.heap_pop()
+        };
+        Some(((top >> 64) as Micros, EventKind::decode(top as u32)))
+    }
+
+    /// Inserts into the latest-first sorted array: after every later key.
+    #[inline]
+    fn sorted_insert(&mut self, key: u128) {
+        let keys = &mut self.sorted[..=self.sorted_len];
+        self.sorted_len += 1;
+        let mut hole = keys.len() - 1;
+        while hole > 0 && keys[hole - 1] < key {
+            keys[hole] = keys[hole - 1];
+            hole -= 1;
+        }
+        keys[hole] = key;
+    }
+
+    /// Pushes onto the heap, first moving the full sorted array there.
+    #[inline(never)]
+    fn heap_push(&mut self, key: u128) {
         let heap = &mut self.heap;
+        if heap.is_empty() {
+            // Latest first reversed is earliest first: a valid min-heap.
+            heap.extend(self.sorted[..self.sorted_len].iter().rev());
+            self.sorted_len = 0;
+        }
         let mut hole = heap.len();
         heap.push(key);
         while hole > 0 {
@@ -88,22 +150,26 @@ impl EventQueue {
         heap[hole] = key;
     }
 
-    /// Removes and returns the earliest event.
-    #[inline]
-    pub fn pop(&mut self) -> Option<(Micros, EventKind)> {
-        let last = self.heap.pop()?;
-        let top = if self.heap.is_empty() {
-            last
-        } else {
-            let top = self.heap[0];
-            self.sift_down(last);
-            top
+    /// Pops the heap's root; a small heap goes back to the sorted array.
+    #[inline(never)]
+    fn heap_pop(&mut self) -> u128 {
+        let last = self.heap.pop().expect("the heap is not empty");
+        let top = match self.heap.first() {
+            Some(&top) => top,
+            None => return last,
         };
-        Some(((top >> 64) as Micros, EventKind::decode(top as u32)))
+        self.sift_down(last);
+        if self.heap.len() <= SORTED_RETURN {
+            let len = self.heap.len();
+            self.sorted[..len].copy_from_slice(&self.heap);
+            self.sorted[..len].sort_unstable_by(|a, b| b.cmp(a));
+            self.sorted_len = len;
+            self.heap.clear();
+        }
+        top
     }
 
     /// Places `key` starting from the root, moving smaller children up.
-    #[inline]
     fn sift_down(&mut self, key: u128) {
         let heap = &mut self.heap;
         let len = heap.len();
@@ -129,11 +195,11 @@ impl EventQueue {
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.sorted_len + self.heap.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
     }
 }
 
@@ -192,6 +258,43 @@ mod tests {
             }
             assert_eq!(queue.len(), reference.len());
         }
+    }
+
+    #[test]
+    fn moves_between_sorted_array_and_heap_without_reordering() {
+        use crate::rng::{below, run_key, stream, Stream};
+        let mut rng = stream(&run_key(2, 0, 0), Stream::Timing);
+        let mut queue = EventQueue::default();
+        let mut reference = std::collections::BTreeSet::new();
+        let (mut sequence, mut heap_phases, mut sorted_phases) = (0u64, 0, 0);
+        // Phases that fill past SORTED_MAX and drain below SORTED_RETURN.
+        for phase in 0..40u32 {
+            let target = if phase % 2 == 0 {
+                SORTED_MAX + 1 + below(&mut rng, 40) as usize
+            } else {
+                below(&mut rng, 4) as usize
+            };
+            while queue.len() != target {
+                if queue.len() < target {
+                    let time = below(&mut rng, 30);
+                    queue.push(time, EventKind::Review(sequence as u32));
+                    reference.insert((time, sequence));
+                    sequence += 1;
+                } else {
+                    let expected = reference.pop_first().map(|(time, seq)| (time, EventKind::Review(seq as u32)));
+                    assert_eq!(queue.pop(), expected);
+                }
+                assert_eq!(queue.len(), reference.len());
+            }
+            heap_phases += !queue.heap.is_empty() as u32;
+            sorted_phases += (queue.heap.is_empty() && queue.sorted_len > 0) as u32;
+        }
+        assert!(heap_phases >= 10 && sorted_phases >= 5, "{heap_phases} heap, {sorted_phases} sorted phases");
+        while let Some(event) = queue.pop() {
+            let (time, seq) = reference.pop_first().unwrap();
+            assert_eq!(event, (time, EventKind::Review(seq as u32)));
+        }
+        assert!(reference.is_empty());
     }
 
     #[test]
