@@ -33,7 +33,7 @@ impl Default for Dist {
 
 impl Dist {
     /// One draw, rounded to the nearest microsecond.
-    #[inline]
+    #[inline(always)]
     pub fn sample(&self, rng: &mut SimRng) -> Micros {
         match *self {
             Dist::Fixed(value) => value,

@@ -556,7 +556,9 @@ impl Engine {
     }
 
     /// Zero-trust checks, boundary validation and the channel's breaker;
-    /// `false` rejects the message.
+    /// `false` rejects the message. Out of line: it keeps `arrive`, which
+    /// every message passes, small when no channel is guarded.
+    #[inline(never)]
     fn boundary(&mut self, model: &Model, graph: &Graph, id: u32, message: &Message) -> bool {
         let mitigations = &model.mitigations;
         let corrupted = message.corrupted();
@@ -830,10 +832,13 @@ impl Engine {
 
     /// A repeat delivery of a task the receiver already acted on with the
     /// same content class. Only agents that `may_repeat` can get one.
+    #[inline]
     fn is_duplicate(&self, message: &Message) -> bool {
-        if message.channel == NONE || !self.agents[message.receiver as usize].may_repeat {
-            return false;
-        }
+        message.channel != NONE && self.agents[message.receiver as usize].may_repeat && self.is_repeat(message)
+    }
+
+    #[inline(never)]
+    fn is_repeat(&self, message: &Message) -> bool {
         let done = self.done_for(message);
         if message.corrupted() {
             done & DONE_CORRUPT != 0
@@ -941,6 +946,7 @@ impl Engine {
         output
     }
 
+    #[inline(never)]
     fn mix_memory(&mut self, model: &Model, agent: u32, output: &mut Output) {
         let spec = &model.agents[agent as usize];
         let context = self.memory.read_recent(agent, spec.memory_read);
@@ -965,10 +971,15 @@ impl Engine {
         output.signal = (1.0 - weight) * output.signal + weight * context_signal;
     }
 
+    #[inline]
     fn hallucinate(&mut self, model: &Model, agent: u32, output: &mut Output) {
-        if self.hallucination_faults.is_empty() {
-            return;
+        if !self.hallucination_faults.is_empty() {
+            self.hallucinate_with(model, agent, output);
         }
+    }
+
+    #[inline(never)]
+    fn hallucinate_with(&mut self, model: &Model, agent: u32, output: &mut Output) {
         let range =
             self.hallucination_start[agent as usize] as usize..self.hallucination_start[agent as usize + 1] as usize;
         for i in range {
