@@ -91,7 +91,7 @@ impl EventQueue {
     ///
     /// # Panics
     /// After 2^32 events scheduled in one run (the bound on a run's size).
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, time: Micros, kind: EventKind) {
         assert!(self.next_sequence < 1 << 32, "more than 2^32 events scheduled in one run");
         let key = ((time as u128) << 64) | ((self.next_sequence as u128) << 32) | kind.encode() as u128;
