@@ -862,6 +862,7 @@ impl Engine {
         self.record(TraceKind::Compromise, agent, message, NONE, 0.0, fault);
     }
 
+    #[inline(always)]
     fn start_service(&mut self, model: &Model, agent: u32, id: u32) {
         let state = &mut self.agents[agent as usize];
         state.busy = true;
@@ -1043,26 +1044,26 @@ impl Engine {
         if let Some(caps) = model.mitigations.caps.filter(|c| c.max_fanout > 0) {
             channels = &channels[..channels.len().min(caps.max_fanout as usize)];
         }
-        match spec.output {
+        let one = match spec.output {
             OutputRule::All => {
                 for &c in channels {
                     self.send(model, graph, c, id, input, output);
                 }
+                return;
             }
-            OutputRule::RandomOne if !channels.is_empty() => {
-                let pick = rng::below(&mut self.streams.behaviour, channels.len() as u64) as usize;
-                self.send(model, graph, channels[pick], id, input, output);
-            }
-            OutputRule::RoundRobin if !channels.is_empty() => {
+            _ if channels.is_empty() => return,
+            OutputRule::RandomOne => rng::below(&mut self.streams.behaviour, channels.len() as u64) as usize,
+            OutputRule::RoundRobin => {
                 let state = &mut self.agents[agent as usize];
                 let pick = state.round_robin as usize % channels.len();
                 state.round_robin = state.round_robin.wrapping_add(1);
-                self.send(model, graph, channels[pick], id, input, output);
+                pick
             }
-            _ => {}
-        }
+        };
+        self.send(model, graph, channels[one], id, input, output);
     }
 
+    #[inline(always)]
     fn send(&mut self, model: &Model, graph: &Graph, channel: u32, parent: u32, input: &Message, output: Output) {
         let spec = &graph.channels[channel as usize];
         if let Some(caps) = &model.mitigations.caps {
