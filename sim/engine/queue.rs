@@ -261,6 +261,28 @@ mod tests {
     }
 
     #[test]
+    fn few_pending_events_stay_in_the_sorted_array() {
+        let mut queue = EventQueue::default();
+        let layout = |q: &EventQueue| (q.sorted_len, q.heap.len());
+        for i in 0..SORTED_MAX as u32 {
+            queue.push(u64::from(i * 7 % 11), EventKind::Arrive(i));
+        }
+        assert_eq!(layout(&queue), (SORTED_MAX, 0));
+        assert!(!queue.is_empty());
+        queue.push(3, EventKind::Arrive(99));
+        assert_eq!(layout(&queue), (0, SORTED_MAX + 1), "past SORTED_MAX all keys move to the heap");
+        while queue.len() > SORTED_RETURN + 1 {
+            queue.pop();
+            assert_eq!(layout(&queue).0, 0);
+        }
+        queue.pop();
+        assert_eq!(layout(&queue), (SORTED_RETURN, 0), "a small heap goes back to the array");
+        queue.push(0, EventKind::Fault(1));
+        assert_eq!(layout(&queue), (SORTED_RETURN + 1, 0));
+        assert_eq!(queue.pop(), Some((0, EventKind::Fault(1))));
+    }
+
+    #[test]
     fn moves_between_sorted_array_and_heap_without_reordering() {
         use crate::rng::{below, run_key, stream, Stream};
         let mut rng = stream(&run_key(2, 0, 0), Stream::Timing);
