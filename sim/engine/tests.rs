@@ -91,6 +91,28 @@ fn source_signals_have_their_mean_and_spread() {
     assert!(trace.iter().filter(|r| r.kind == TraceKind::SourceEmit).all(|r| r.signal == 100.0));
 }
 
+#[test]
+fn sources_draw_signals_and_gaps_from_the_arrivals_stream_in_order() {
+    // A periodic source with a spread: signal k is mean + sd * (k-th normal).
+    let text = CHAIN.replace("mean = 100.0 }", "mean = 100.0, sd = 2.0 }");
+    let (_, trace, _) = run_traced(&model(&text), 4);
+    let mut arrivals = rng::stream(&run_key(4, 0, 0), Stream::Arrivals);
+    for row in trace.iter().filter(|r| r.kind == TraceKind::SourceEmit) {
+        assert_eq!(row.signal, 100.0 + 2.0 * rng::std_normal(&mut arrivals));
+    }
+    // A Poisson source without a spread draws only its gaps, one per emission.
+    let text = CHAIN.replace("process = \"periodic\", period = \"10s\"", "process = \"poisson\", per_second = 0.5");
+    let (_, trace, _) = run_traced(&model(&text), 4);
+    let mut arrivals = rng::stream(&run_key(4, 0, 0), Stream::Arrivals);
+    let mut time = 0;
+    let emissions: Vec<Micros> = trace.iter().filter(|r| r.kind == TraceKind::SourceEmit).map(|r| r.time).collect();
+    assert!(emissions.len() > 30, "{} emissions", emissions.len());
+    for emitted in emissions {
+        time += crate::time::round_micros(rng::exponential(&mut arrivals, 2.0 * crate::time::SECOND as f64));
+        assert_eq!(emitted, time);
+    }
+}
+
 fn with_fault(base: &str, fault: &str) -> Model {
     model(&format!("{base}\n{fault}"))
 }
