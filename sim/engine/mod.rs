@@ -837,6 +837,8 @@ impl Engine {
         message.channel != NONE && self.agents[message.receiver as usize].may_repeat && self.is_repeat(message)
     }
 
+    /// The table lookup behind `is_duplicate`: the receiver's record for the
+    /// message's task already holds this content class.
     #[inline(never)]
     fn is_repeat(&self, message: &Message) -> bool {
         let done = self.done_for(message);
@@ -979,6 +981,8 @@ impl Engine {
         }
     }
 
+    /// Each hallucination fault covering `agent` may add its shift to the
+    /// output (out of line: most scenarios have none).
     #[inline(never)]
     fn hallucinate_with(&mut self, model: &Model, agent: u32, output: &mut Output) {
         let range =
