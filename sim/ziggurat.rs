@@ -70,18 +70,25 @@ fn float_with_exponent(bits: u64, exponent: u64) -> f64 {
 /// Standard normal draw.
 #[inline]
 pub fn normal(rng: &mut SimRng, tables: &Tables) -> f64 {
-    let bits = rng.next_u64();
-    let i = bits as usize & 0xff;
-    let u = float_with_exponent(bits, 1) - 3.0; // [-1, 1)
-    let x = u * tables.x[i];
+    let (i, u, x) = normal_candidate(rng, tables);
     if x.abs() < tables.x[i + 1] {
         return x;
     }
     normal_slow(rng, tables, i, u, x)
 }
 
+/// One word's layer `i`, uniform `u` in [-1, 1) and candidate `u * x[i]`.
+#[inline(always)]
+fn normal_candidate(rng: &mut SimRng, tables: &Tables) -> (usize, f64, f64) {
+    let bits = rng.next_u64();
+    let i = bits as usize & 0xff;
+    let u = float_with_exponent(bits, 1) - 3.0;
+    (i, u, u * tables.x[i])
+}
+
 /// The about 1% of normal draws that fall outside their layer's core:
-/// the tail or wedge test of this draw, then fresh draws until one lands.
+/// the tail or wedge test of this candidate, then fresh candidates until
+/// one is accepted.
 #[cold]
 #[inline(never)]
 fn normal_slow(rng: &mut SimRng, tables: &Tables, mut i: usize, mut u: f64, mut x: f64) -> f64 {
@@ -92,10 +99,7 @@ fn normal_slow(rng: &mut SimRng, tables: &Tables, mut i: usize, mut u: f64, mut 
         if tables.f[i + 1] + (tables.f[i] - tables.f[i + 1]) * rng::unit(rng) < normal_density(x) {
             return x;
         }
-        let bits = rng.next_u64();
-        i = bits as usize & 0xff;
-        u = float_with_exponent(bits, 1) - 3.0;
-        x = u * tables.x[i];
+        (i, u, x) = normal_candidate(rng, tables);
         if x.abs() < tables.x[i + 1] {
             return x;
         }
@@ -119,14 +123,20 @@ fn normal_tail(rng: &mut SimRng, u: f64) -> f64 {
 /// Unit-mean exponential draw.
 #[inline]
 pub fn exponential(rng: &mut SimRng, tables: &Tables) -> f64 {
-    let bits = rng.next_u64();
-    let i = bits as usize & 0xff;
-    let u = float_with_exponent(bits, 0) - (1.0 - f64::EPSILON / 2.0); // (0, 1)
-    let x = u * tables.x[i];
+    let (i, x) = exponential_candidate(rng, tables);
     if x < tables.x[i + 1] {
         return x;
     }
     exponential_slow(rng, tables, i, x)
+}
+
+/// One word's layer `i` and candidate `u * x[i]`, `u` in (0, 1).
+#[inline(always)]
+fn exponential_candidate(rng: &mut SimRng, tables: &Tables) -> (usize, f64) {
+    let bits = rng.next_u64();
+    let i = bits as usize & 0xff;
+    let u = float_with_exponent(bits, 0) - (1.0 - f64::EPSILON / 2.0);
+    (i, u * tables.x[i])
 }
 
 /// The rare exponential draws outside their layer's core (see `normal_slow`).
@@ -140,10 +150,7 @@ fn exponential_slow(rng: &mut SimRng, tables: &Tables, mut i: usize, mut x: f64)
         if tables.f[i + 1] + (tables.f[i] - tables.f[i + 1]) * rng::unit(rng) < exp_density(x) {
             return x;
         }
-        let bits = rng.next_u64();
-        i = bits as usize & 0xff;
-        let u = float_with_exponent(bits, 0) - (1.0 - f64::EPSILON / 2.0);
-        x = u * tables.x[i];
+        (i, x) = exponential_candidate(rng, tables);
         if x < tables.x[i + 1] {
             return x;
         }

@@ -153,11 +153,10 @@ impl EventQueue {
     /// Pops the heap's root; a small heap goes back to the sorted array.
     #[inline(never)]
     fn heap_pop(&mut self) -> u128 {
+        // A heap holds more than SORTED_RETURN keys: it hands back below that.
+        debug_assert!(self.heap.len() > SORTED_RETURN);
         let last = self.heap.pop().expect("the heap is not empty");
-        let top = match self.heap.first() {
-            Some(&top) => top,
-            None => return last,
-        };
+        let top = self.heap[0];
         self.sift_down(last);
         if self.heap.len() <= SORTED_RETURN {
             let len = self.heap.len();
