@@ -19,8 +19,11 @@ pub enum Dist {
     Fixed(Micros),
     /// Exponential with the given mean (µs).
     Exponential { mean: f64 },
-    /// Log-normal: `exp(mu + sigma * Z)` µs, where `exp(mu)` is the median.
-    LogNormal { mu: f64, sigma: f64 },
+    /// Log-normal: `2^(log2_median + log2_sigma * Z)` µs, the law of
+    /// `exp(ln median + sigma * Z)` with `log2_sigma = sigma * log2(e)`.
+    /// Drawn in base 2: libm's `exp2` takes about half the time of its
+    /// `exp`, which was a seventh of a queued scenario's run time.
+    LogNormal { log2_median: f64, log2_sigma: f64 },
     /// Uniform on the whole microseconds `min..=max`.
     Uniform { min: Micros, max: Micros },
 }
@@ -38,9 +41,17 @@ impl Dist {
         match *self {
             Dist::Fixed(value) => value,
             Dist::Exponential { mean } => round_micros(rng::exponential(rng, mean)),
-            Dist::LogNormal { mu, sigma } => round_micros(libm::exp(mu + sigma * rng::std_normal(rng))),
+            Dist::LogNormal { log2_median, log2_sigma } => {
+                round_micros(libm::exp2(log2_median + log2_sigma * rng::std_normal(rng)))
+            }
             Dist::Uniform { min, max } => min + rng::below(rng, max - min + 1),
         }
+    }
+
+    /// A log-normal with the given median (µs) and `sigma`, the standard
+    /// deviation of the natural logarithm of a draw.
+    pub fn lognormal(median: f64, sigma: f64) -> Dist {
+        Dist::LogNormal { log2_median: libm::log2(median), log2_sigma: sigma * std::f64::consts::LOG2_E }
     }
 
     /// The distribution's mean in microseconds (before rounding).
@@ -48,7 +59,9 @@ impl Dist {
         match *self {
             Dist::Fixed(value) => value as f64,
             Dist::Exponential { mean } => mean,
-            Dist::LogNormal { mu, sigma } => libm::exp(mu + sigma * sigma / 2.0),
+            Dist::LogNormal { log2_median, log2_sigma } => {
+                libm::exp2(log2_median + log2_sigma * log2_sigma * std::f64::consts::LN_2 / 2.0)
+            }
             Dist::Uniform { min, max } => (min as f64 + max as f64) / 2.0,
         }
     }
@@ -78,7 +91,7 @@ impl DistTable {
             DistTable::Lognormal { sigma, .. } if !(sigma.is_finite() && sigma >= 0.0) => {
                 Err(E::custom(format!("lognormal sigma must be a finite number >= 0, got {sigma}")))
             }
-            DistTable::Lognormal { median, sigma } => Ok(Dist::LogNormal { mu: libm::log(median.0 as f64), sigma }),
+            DistTable::Lognormal { median, sigma } => Ok(Dist::lognormal(median.0 as f64, sigma)),
             DistTable::Uniform { min, max } if min > max => {
                 Err(E::custom(format!("uniform min ({}us) must not exceed max ({}us)", min.0, max.0)))
             }
@@ -128,10 +141,13 @@ mod tests {
             parse("{ dist = \"uniform\", min = \"1ms\", max = \"3ms\" }"),
             Ok(Dist::Uniform { min: 1000, max: 3000 })
         );
-        let Ok(Dist::LogNormal { mu, sigma }) = parse("{ dist = \"lognormal\", median = \"1s\", sigma = 0.5 }") else {
+        let Ok(Dist::LogNormal { log2_median, log2_sigma }) =
+            parse("{ dist = \"lognormal\", median = \"1s\", sigma = 0.5 }")
+        else {
             panic!("lognormal did not parse");
         };
-        assert!((libm::exp(mu) - 1e6).abs() < 1e-6 && sigma == 0.5);
+        assert!((libm::exp2(log2_median) - 1e6).abs() < 1e-6);
+        assert!((log2_sigma - 0.5 / std::f64::consts::LN_2).abs() < 1e-15);
     }
 
     #[test]
@@ -151,7 +167,7 @@ mod tests {
         let dists = [
             Dist::Fixed(70),
             Dist::Exponential { mean: 5_000.0 },
-            Dist::LogNormal { mu: libm::log(1_000.0), sigma: 0.5 },
+            Dist::lognormal(1_000.0, 0.5),
             Dist::Uniform { min: 10, max: 30 },
         ];
         for dist in dists {
@@ -160,6 +176,22 @@ mod tests {
             let rel = (mean - dist.mean()).abs() / dist.mean();
             assert!(rel < 0.01, "{dist:?}: sample mean {mean} vs {}", dist.mean());
         }
+    }
+
+    #[test]
+    fn lognormal_logs_have_the_median_and_sigma() {
+        // ln(draw) is normal with mean ln(median) and sd sigma: its sample
+        // mean and sd within four standard errors.
+        let mut rng = stream(&run_key(13, 0, 0), Stream::Timing);
+        let (median, sigma, n) = (40_000.0, 0.5, 100_000);
+        let logs: Vec<f64> =
+            (0..n).map(|_| libm::log(Dist::lognormal(median, sigma).sample(&mut rng) as f64)).collect();
+        let mean = logs.iter().sum::<f64>() / n as f64;
+        let sd = (logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+        let se = sigma / (n as f64).sqrt();
+        assert!((mean - libm::log(median)).abs() < 4.0 * se, "mean of logs {mean}");
+        assert!((sd - sigma).abs() < 4.0 * se / std::f64::consts::SQRT_2, "sd of logs {sd}");
+        assert_eq!(Dist::lognormal(median, 0.0).sample(&mut rng), 40_000, "no spread: exactly the median");
     }
 
     #[test]

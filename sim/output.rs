@@ -18,7 +18,7 @@ use std::io;
 use std::path::Path;
 
 /// Bumped whenever the model's output for the same inputs changes.
-pub const MODEL_VERSION: u32 = 2;
+pub const MODEL_VERSION: u32 = 3;
 
 /// What produced an output directory.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
