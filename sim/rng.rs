@@ -85,16 +85,31 @@ pub fn chance(rng: &mut SimRng, p: f64) -> bool {
 }
 
 /// Uniform integer in `0..n` without modulo bias (Lemire's method). `n > 0`.
+///
+/// A draw is rejected when the low half of `word * n` falls below
+/// `2^64 mod n`; that bound is less than `n`, so the division computing it
+/// (tens of cycles) is only needed when the low half is below `n`, with
+/// probability `n / 2^64`. Same draws, same rejections as computing it first.
 #[inline]
 pub fn below(rng: &mut SimRng, n: u64) -> u64 {
     assert!(n > 0, "below(0) has no value");
-    let threshold = n.wrapping_neg() % n;
-    loop {
-        let product = rng.next_u64() as u128 * n as u128;
-        if (product as u64) >= threshold {
-            return (product >> 64) as u64;
-        }
+    let product = rng.next_u64() as u128 * n as u128;
+    if (product as u64) < n {
+        return below_near_rejection(rng, n, product);
     }
+    (product >> 64) as u64
+}
+
+/// `below`'s rare path: the low half of the first product is below `n`.
+#[cold]
+#[inline(never)]
+fn below_near_rejection(rng: &mut SimRng, n: u64, first: u128) -> u64 {
+    let threshold = n.wrapping_neg() % n;
+    let mut product = first;
+    while (product as u64) < threshold {
+        product = rng.next_u64() as u128 * n as u128;
+    }
+    (product >> 64) as u64
 }
 
 /// Standard normal draw (ziggurat, `libm` math in the rare slow paths).
@@ -158,6 +173,30 @@ mod tests {
             counts[below(&mut rng, 3) as usize] += 1;
         }
         assert!(counts.iter().all(|&c| (9_500..10_500).contains(&c)), "{counts:?}");
+    }
+
+    #[test]
+    fn below_draws_and_rejects_exactly_as_lemires_method_with_the_bound_first() {
+        // The reference computes `2^64 mod n` before every draw. Large `n`
+        // make the near-rejection path common (n = 2^63 + 1 rejects about
+        // half the words), so both paths and the retry loop are compared.
+        fn reference(rng: &mut SimRng, n: u64) -> u64 {
+            let threshold = n.wrapping_neg() % n;
+            loop {
+                let product = rng.next_u64() as u128 * n as u128;
+                if (product as u64) >= threshold {
+                    return (product >> 64) as u64;
+                }
+            }
+        }
+        for n in [1, 2, 3, 7, 1_000_001, (1 << 32) + 1, (1 << 63) + 1, u64::MAX - 1, u64::MAX] {
+            let key = run_key(4, n, 0);
+            let (mut a, mut b) = (stream(&key, Stream::Behaviour), stream(&key, Stream::Behaviour));
+            for i in 0..20_000 {
+                assert_eq!(below(&mut a, n), reference(&mut b, n), "n = {n}, draw {i}");
+            }
+            assert_eq!(a.next_u64(), b.next_u64(), "n = {n}: both consumed the same words");
+        }
     }
 
     #[test]
