@@ -113,7 +113,7 @@ impl MemoryStore {
             ring.records.push(record);
         } else {
             ring.records[ring.head] = record;
-            ring.head = (ring.head + 1) % capacity;
+            ring.head = if ring.head + 1 == capacity { 0 } else { ring.head + 1 };
         }
     }
 
@@ -126,11 +126,14 @@ impl MemoryStore {
         if ring.records.is_empty() {
             None
         } else {
-            Some(&ring.records[(ring.head + ring.records.len() - 1) % ring.records.len()])
+            Some(&ring.records[newest_but(ring.head, ring.records.len(), 0)])
         }
     }
 
     /// Sums the `k` newest records `agent` may read.
+    ///
+    /// Called for every task of an agent that reads memory: ring slots
+    /// come from [`newest_but`], not a `%` (an integer division) per record.
     pub fn read_recent(&mut self, agent: u32, k: u32) -> Context {
         let mut context = Context { root: NO_FAULT, ..Context::default() };
         if k == 0 {
@@ -143,7 +146,7 @@ impl MemoryStore {
             let len = ring.records.len();
             let mut taken = 0;
             for back in 0..len {
-                let slot = (ring.head + len - 1 - back) % len;
+                let slot = newest_but(ring.head, len, back);
                 if ring.records[slot].removed {
                     continue;
                 }
@@ -206,10 +209,34 @@ pub fn planted(time: Micros, signal: f64, shift: f64, root: u16) -> Record {
     Record { time, sequence: 0, agent: NONE, message: NONE, signal, shift, root, removed: false }
 }
 
+/// The slot of the record `back` places before the newest in a ring of
+/// `len` records whose oldest is at `head` (`head < len`, `back < len`).
+#[inline]
+fn newest_but(head: usize, len: usize, back: usize) -> usize {
+    debug_assert!(head < len && back < len, "head {head}, back {back}, len {len}");
+    let slot = head + len - 1 - back;
+    if slot >= len {
+        slot - len
+    } else {
+        slot
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{Memory, Model, Topology};
+
+    #[test]
+    fn ring_slots_count_back_from_the_newest() {
+        for len in 1..=9 {
+            for head in 0..len {
+                for back in 0..len {
+                    assert_eq!(newest_but(head, len, back), (head + len - 1 - back) % len, "{head} {len} {back}");
+                }
+            }
+        }
+    }
 
     fn model(isolated: bool, capacity: u32, grants: Vec<(u32, u32)>) -> Model {
         let agent = crate::model::Agent {

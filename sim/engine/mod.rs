@@ -82,10 +82,10 @@ struct AgentState {
     origin: bool,
     /// Can receive one task twice (see `Graph::may_repeat`).
     may_repeat: bool,
-    /// Caps: messages in flight, the current cycle and what was sent in it,
-    /// and the end of a cooldown.
+    /// Caps: messages in flight, the end of the current cycle (exclusive)
+    /// and what was sent in it, and the end of a cooldown.
     in_flight: u32,
-    cycle: u64,
+    cycle_end: Micros,
     sent_in_cycle: u32,
     held_until: Micros,
     /// Stopped by a reviewer: accepts and produces nothing.
@@ -116,7 +116,7 @@ impl AgentState {
         origin: false,
         may_repeat: false,
         in_flight: 0,
-        cycle: 0,
+        cycle_end: 0,
         sent_in_cycle: 0,
         held_until: 0,
         quarantined: false,
@@ -783,9 +783,11 @@ impl Engine {
         {
             return true;
         }
-        let cycle = now / caps.cycle;
-        if state.cycle != cycle {
-            state.cycle = cycle;
+        // Cycles are [k * cycle, (k + 1) * cycle); time never goes back, so
+        // a new cycle starts exactly when `now` passes the current one's end
+        // (one division per cycle, not per message).
+        if now >= state.cycle_end {
+            state.cycle_end = (now / caps.cycle + 1).saturating_mul(caps.cycle);
             state.sent_in_cycle = 0;
         }
         caps.max_per_cycle > 0 && state.sent_in_cycle >= caps.max_per_cycle
