@@ -296,6 +296,15 @@ mod tests {
         let context = store.read_recent(1, 2);
         assert_eq!((context.count, context.sum_signal), (2, 4.0 + 3.0));
         assert_eq!(store.newest(Partition::Shared).map(|r| r.signal), Some(4.0));
+        // The oldest slot goes round the ring more than once.
+        for i in 5..11 {
+            store.write(Partition::Shared, record(0, i as f64, NO_FAULT));
+            assert_eq!(store.newest(Partition::Shared).map(|r| r.signal), Some(i as f64));
+        }
+        let mut held: Vec<f64> = store.records().map(|r| r.signal).collect();
+        held.sort_by(f64::total_cmp);
+        assert_eq!(held, [8.0, 9.0, 10.0]);
+        assert_eq!(store.read_recent(1, 3).sum_signal, 8.0 + 9.0 + 10.0);
         store.reset();
         assert_eq!(store.read_recent(1, 2).count, 0);
         assert_eq!(store.newest(Partition::Shared), None);
