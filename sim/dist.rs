@@ -184,8 +184,8 @@ mod tests {
         // mean and sd within four standard errors.
         let mut rng = stream(&run_key(13, 0, 0), Stream::Timing);
         let (median, sigma, n) = (40_000.0, 0.5, 100_000);
-        let logs: Vec<f64> =
-            (0..n).map(|_| libm::log(Dist::lognormal(median, sigma).sample(&mut rng) as f64)).collect();
+        let dist = Dist::lognormal(median, sigma);
+        let logs: Vec<f64> = (0..n).map(|_| libm::log(dist.sample(&mut rng) as f64)).collect();
         let mean = logs.iter().sum::<f64>() / n as f64;
         let sd = (logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
         let se = sigma / (n as f64).sqrt();
