@@ -3,6 +3,15 @@
 //! real sweep. Criterion reports time per run and events/s (throughput is
 //! the run's event count). Figures and the machine they ran on are in
 //! docs/performance.md.
+//!
+//! The `floor` group runs `procurement-bench` through a hand-written
+//! simulation of just that chain (`support/reference_chain.rs`, the same
+//! queue, streams and samplers, none of the engine's generality): the
+//! engine cannot be faster than that on the same machine, and the gap is
+//! what its generality costs.
+
+#[path = "support/reference_chain.rs"]
+mod reference_chain;
 
 use cascade::engine::Engine;
 use cascade::model::Model;
@@ -38,6 +47,24 @@ fn runs(c: &mut Criterion) {
     group.finish();
 }
 
+fn floor(c: &mut Criterion) {
+    let mut group = c.benchmark_group("floor");
+    group.sample_size(20).measurement_time(Duration::from_secs(6)).warm_up_time(Duration::from_secs(1));
+    let model = bundled("procurement-bench");
+    let graph = graph_for(&model, 1, 0, 0);
+    let mut chain = reference_chain::ReferenceChain::new(&model, &graph);
+    let sample: u64 = (0..8).map(|r| chain.run(&run_key(1, 0, r)).events).sum();
+    group.throughput(Throughput::Elements(sample / 8));
+    let mut replication = 0u64;
+    group.bench_function("procurement-bench-reference-chain", |b| {
+        b.iter(|| {
+            replication = (replication + 1) % 8;
+            black_box(chain.run(&run_key(1, 0, replication)))
+        })
+    });
+    group.finish();
+}
+
 fn graphs(c: &mut Criterion) {
     let mut group = c.benchmark_group("graph");
     group.sample_size(10).measurement_time(Duration::from_secs(5));
@@ -46,5 +73,5 @@ fn graphs(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, runs, graphs);
+criterion_group!(benches, runs, floor, graphs);
 criterion_main!(benches);
