@@ -427,10 +427,13 @@ fn validate(name: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// One line per bundled scenario: its name, padded to the longest, then
+/// the first line of its description.
 fn list() {
+    let width = bundled::SCENARIOS.iter().map(|s| s.name.len()).max().unwrap_or(0);
     for s in bundled::SCENARIOS {
         let description = scenario::parse(s.name, s.text).map(|m| m.description).unwrap_or_default();
-        println!("{:<20} {}", s.name, description.lines().next().unwrap_or(""));
+        println!("{:<width$}  {}", s.name, description.lines().next().unwrap_or(""));
     }
 }
 
@@ -762,7 +765,20 @@ fn merge(args: MergeArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Writing to a closed pipe (`cascade list | head -3`) ends the process
+/// quietly, as it does other Unix tools, instead of panicking in
+/// `println!`: Rust ignores SIGPIPE by default, this restores it.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any thread exists;
+    // SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),

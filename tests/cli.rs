@@ -88,6 +88,11 @@ fn list_and_validate() {
     for scenario in cascade::bundled::SCENARIOS {
         assert!(text.contains(scenario.name));
     }
+    // Descriptions start in one column, two spaces after the longest name.
+    let width = cascade::bundled::SCENARIOS.iter().map(|s| s.name.len()).max().unwrap();
+    for line in text.lines() {
+        assert!(line[..width + 2].ends_with("  ") && !line[width + 2..].starts_with(' '), "{line:?}");
+    }
     let path = root().join("scenarios/procurement.toml");
     let out = cascade(&dir, &["validate", path.to_str().unwrap()]);
     assert!(out.status.success());
@@ -184,4 +189,26 @@ fn paired_comparison_shows_mitigations_help_in_procurement() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--paired-off: unknown mitigation \"firewall\""), "{}", stderr(&out));
     assert!(!dir.join("bad").exists());
+}
+
+/// Output into a pipe nobody reads (`cascade list | head -1` after head
+/// exits) ends the process by SIGPIPE, quietly: no panic message.
+#[cfg(unix)]
+#[test]
+fn closed_stdout_pipe_ends_quietly() {
+    use std::os::unix::io::FromRawFd;
+    use std::os::unix::process::ExitStatusExt;
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors `pipe` writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just opened and are owned here only.
+    let (reader, writer) = unsafe { (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1])) };
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .arg("list")
+        .stdout(writer)
+        .output()
+        .expect("cascade runs");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
