@@ -6,7 +6,6 @@ use cascade::model::Model;
 use cascade::output::{self, Manifest, MODEL_VERSION};
 use cascade::runner::{self, Plan};
 use cascade::summary::{self, Summary, Unit};
-use cascade::time::format_seconds;
 use cascade::{bundled, paired, scenario, sweep, tune};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -336,7 +335,7 @@ fn shown(model: &Model, metric: &str) -> bool {
 fn print_summary(model: &Model, summary: &Summary, dir: &Path) {
     println!("{}: {} runs -> {}", model.name, summary.runs, dir.display());
     println!(
-        "{:<30} {:>12} {:>25} {:>10} {:>10} {:>10} {:>10}",
+        "{:<30} {:>12} {:>25} {:>12} {:>12} {:>12} {:>12}",
         "metric", "mean", "95% CI", "p50", "p90", "p99", "max"
     );
     for metric in summary.metrics.iter().filter(|m| shown(model, m.metric)) {
@@ -346,11 +345,12 @@ fn print_summary(model: &Model, summary: &Summary, dir: &Path) {
         };
         let (value, quantile): (Formatter<f64>, Formatter<u64>) = match metric.unit {
             Unit::Count => (|v| format!("{v:.3}"), |v| v.to_string()),
-            Unit::Micros => (|v| format!("{:.3}s", v / 1e6), |v| format!("{}s", format_seconds(v))),
+            // Milliseconds on screen; runs.csv and summary.csv keep microseconds.
+            Unit::Micros => (|v| format!("{:.3}s", v / 1e6), |v| format!("{:.3}s", v as f64 / 1e6)),
         };
         let ci = format!("[{}, {}]", value(d.ci_low), value(d.ci_high));
         println!(
-            "{:<30} {:>12} {:>25} {:>10} {:>10} {:>10} {:>10}",
+            "{:<30} {:>12} {:>25} {:>12} {:>12} {:>12} {:>12}",
             metric.metric,
             value(d.mean),
             ci,

@@ -34,6 +34,31 @@ fn run_writes_complete_outputs_with_a_manifest() {
 }
 
 #[test]
+fn summary_table_columns_line_up() {
+    let dir = scratch("table");
+    let out = cascade(&dir, &["run", "procurement", "--runs", "20", "--seed", "7", "--out", "res"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines().skip(1);
+    let header = lines.next().unwrap();
+    assert!(header.starts_with("metric") && header.ends_with("max"), "{header}");
+    let rows: Vec<&str> = lines.filter(|l| !l.starts_with("containment_rate")).collect();
+    assert!(rows.len() >= 10, "{text}");
+    for row in rows {
+        assert_eq!(row.len(), header.len(), "a column overflows:\n{header}\n{row}");
+    }
+    // Durations on screen to the millisecond, quantiles as the mean.
+    let contain = text.lines().find(|l| l.starts_with("t_contain")).unwrap();
+    assert!(
+        contain.split_whitespace().skip(1).all(|cell| cell
+            .trim_matches(['[', ']', ','])
+            .split('.')
+            .nth(1)
+            .is_some_and(|d| d.len() == 4)),
+        "{contain}"
+    );
+}
+
+#[test]
 fn results_are_byte_identical_for_any_thread_count() {
     let dir = scratch("threads");
     // A redrawn random topology exercises per-replication graphs too.
