@@ -50,6 +50,9 @@ pub const DURATION_EXPECTED: &str = "a duration like \"250ms\", \"1.5s\", \"5m\"
 /// ```
 pub fn parse_duration(text: &str) -> Result<Micros, String> {
     let text = text.trim();
+    if text.starts_with('-') {
+        return Err(format!("\"{text}\" is negative: expected {DURATION_EXPECTED}, at least 0"));
+    }
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .ok_or_else(|| format!("\"{text}\" has no unit: expected {DURATION_EXPECTED}"))?;
@@ -151,6 +154,7 @@ mod tests {
         }
         assert!(parse_duration("99999999999999999999d").is_err());
         assert!(parse_duration("5x").unwrap_err().contains("unknown unit \"x\""));
+        assert!(parse_duration(" -3s").unwrap_err().starts_with("\"-3s\" is negative: expected"));
     }
 
     #[test]
