@@ -493,17 +493,29 @@ fn info_labels(info: &output::SweepInfo) -> Vec<Vec<String>> {
 fn print_sweep(info: &output::SweepInfo, results: &[sweep::PointRun], dir: &Path) {
     println!("{} points x {} runs -> {}", info.points, info.runs_per_point, dir.display());
     let keys = info_keys(info).join(", ");
-    println!(
-        "{:<40} {:>22} {:>16} {:>14} {:>12}",
-        keys, "agents_reached", "containment", "t_contain", "rejected_clean"
-    );
     let per_point = sweep::per_point(info.points, results);
-    for (point, s) in sweep::summaries(&per_point).iter().enumerate().filter(|(_, s)| s.runs > 0) {
-        let reached = s.estimate("agents_reached").map_or("-".into(), |(m, low, _)| format!("{m:.3} ±{:.3}", m - low));
-        let contain = s.estimate("t_contain").map_or("-".into(), |(m, _, _)| format!("{m:.1}s"));
-        let rejected = s.estimate("rejected_clean").map_or("-".into(), |(m, _, _)| format!("{m:.2}"));
-        let label = sweep::labels_from_info(info, point as u64).join(", ");
-        println!("{label:<40} {reached:>22} {:>16.3} {contain:>14} {rejected:>12}", s.containment.rate);
+    let rows: Vec<[String; 5]> = sweep::summaries(&per_point)
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.runs > 0)
+        .map(|(point, s)| {
+            [
+                sweep::labels_from_info(info, point as u64).join(", "),
+                s.estimate("agents_reached").map_or("-".into(), |(m, low, _)| format!("{m:.3} ±{:.3}", m - low)),
+                format!("{:.3}", s.containment.rate),
+                s.estimate("t_contain").map_or("-".into(), |(m, _, _)| format!("{m:.1}s")),
+                s.estimate("rejected_clean").map_or("-".into(), |(m, _, _)| format!("{m:.2}")),
+            ]
+        })
+        .collect();
+    // The label column fits the keys' names and every point's values.
+    let width = rows.iter().map(|r| r[0].chars().count()).chain([keys.chars().count()]).max().unwrap_or(0);
+    println!(
+        "{keys:<width$} {:>22} {:>12} {:>12} {:>14}",
+        "agents_reached", "containment", "t_contain", "rejected_clean"
+    );
+    for [label, reached, rate, contain, rejected] in rows {
+        println!("{label:<width$} {reached:>22} {rate:>12} {contain:>12} {rejected:>14}");
     }
 }
 

@@ -257,3 +257,19 @@ fn tune_names_the_cheapest_setting_that_meets_the_targets_or_says_none_does() {
     assert!(stderr(&bad).contains("--target \"blast<=1\": unknown metric"), "{}", stderr(&bad));
     assert!(!dir.join("bad").exists());
 }
+
+#[test]
+fn the_sweep_table_lines_up_however_long_the_keys() {
+    let dir = scratch("sweep-columns");
+    let mut args = vec!["sweep", "procurement-guarded", "--runs", "4", "--seed", "5", "--out", "t"];
+    args.extend_from_slice(&GRID);
+    let out = cascade(&dir, &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(lines.len(), 1 + 3 * 3, "{text}");
+    assert!(lines[0].starts_with("mitigations.breaker.failure_threshold, mitigations.validation.threshold "));
+    for line in &lines {
+        assert_eq!(line.chars().count(), lines[0].chars().count(), "a column overflows:\n{}\n{line}", lines[0]);
+    }
+}
