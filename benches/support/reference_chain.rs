@@ -35,6 +35,16 @@ pub struct ChainResult {
     pub last_corrupt_accept: Option<Micros>,
 }
 
+/// One processed input: when, at which agent, the output signal and
+/// whether the output is corrupted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Output {
+    pub time: Micros,
+    pub agent: u32,
+    pub signal: f64,
+    pub corrupted: bool,
+}
+
 /// One agent of the chain: its parameters and its state in a run.
 struct Stage {
     service: Dist,
@@ -77,6 +87,9 @@ pub struct ReferenceChain {
     queue: EventQueue,
     items: Vec<Item>,
     result: ChainResult,
+    /// Every output of the last run, in order, when `keep_outputs` is set.
+    outputs: Vec<Output>,
+    keep_outputs: bool,
 }
 
 impl ReferenceChain {
@@ -132,7 +145,20 @@ impl ReferenceChain {
             queue: EventQueue::default(),
             items: Vec::new(),
             result: ChainResult::default(),
+            outputs: Vec::new(),
+            keep_outputs: false,
         }
+    }
+
+    /// Keeps every output of each run for [`ReferenceChain::outputs`].
+    pub fn keeping_outputs(mut self) -> ReferenceChain {
+        self.keep_outputs = true;
+        self
+    }
+
+    /// The outputs of the last run (empty unless `keeping_outputs`).
+    pub fn outputs(&self) -> &[Output] {
+        &self.outputs
     }
 
     /// One run under the 32-byte run key `key`.
@@ -142,6 +168,7 @@ impl ReferenceChain {
         let mut behaviour = rng::stream(key, Stream::Behaviour);
         self.queue.reset();
         self.items.clear();
+        self.outputs.clear();
         self.result = ChainResult::default();
         for stage in &mut self.stages {
             stage.busy = false;
@@ -224,6 +251,9 @@ impl ReferenceChain {
         let corrupted = input.corrupted && rng::chance(behaviour, spec.propagation);
         let shift = if corrupted { spec.gain * input.shift } else { 0.0 };
         let signal = spec.gain * (input.signal - input.shift) + shift;
+        if self.keep_outputs {
+            self.outputs.push(Output { time: now, agent: stage as u32, signal, corrupted });
+        }
         if spec.action {
             self.result.actions += 1;
             self.result.corrupted_actions += corrupted as u64;
