@@ -10,7 +10,9 @@
 //! engine cannot be faster than that on the same machine, and the gap is
 //! what its generality costs.
 
+// Output recording is for the differential test only.
 #[path = "support/reference_chain.rs"]
+#[allow(dead_code)]
 mod reference_chain;
 
 use cascade::engine::Engine;
