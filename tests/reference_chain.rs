@@ -200,7 +200,13 @@ fn plain_chain() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    // A fixed seed keeps CI reproducible; to explore further, raise `cases`
+    // and make the seed random locally.
+    #![proptest_config(ProptestConfig {
+        cases: 96,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0xc4a1_2e5f),
+        ..ProptestConfig::default()
+    })]
 
     /// Any plain chain: the engine and the reference agree run for run.
     #[test]
