@@ -290,7 +290,7 @@ fn print_paired(off: &[String], rows: &[paired::PairedMetric]) {
     for row in rows {
         let value: Formatter<f64> = match row.unit {
             Unit::Count => |v| format!("{v:.3}"),
-            Unit::Micros => |v| format!("{:.3}s", v / 1e6),
+            Unit::Micros => seconds,
         };
         let ci = format!("[{}, {}]", value(row.ci_low), value(row.ci_high));
         println!(
@@ -305,6 +305,12 @@ fn print_paired(off: &[String], rows: &[paired::PairedMetric]) {
 }
 
 type Formatter<T> = fn(T) -> String;
+
+/// Microseconds as seconds to the millisecond, for the terminal tables
+/// (runs.csv and summary.csv keep microseconds).
+fn seconds(us: f64) -> String {
+    format!("{:.3}s", us / 1e6)
+}
 
 /// Whether the table shows a metric: mitigation metrics only when the
 /// scenario turns that mitigation on (the CSV files always have them all).
@@ -345,8 +351,7 @@ fn print_summary(model: &Model, summary: &Summary, dir: &Path) {
         };
         let (value, quantile): (Formatter<f64>, Formatter<u64>) = match metric.unit {
             Unit::Count => (|v| format!("{v:.3}"), |v| v.to_string()),
-            // Milliseconds on screen; runs.csv and summary.csv keep microseconds.
-            Unit::Micros => (|v| format!("{:.3}s", v / 1e6), |v| format!("{:.3}s", v as f64 / 1e6)),
+            Unit::Micros => (seconds, |v| seconds(v as f64)),
         };
         let ci = format!("[{}, {}]", value(d.ci_low), value(d.ci_high));
         println!(

@@ -8,10 +8,8 @@ mod common;
 #[path = "../benches/support/reference_chain.rs"]
 mod reference_chain;
 
-use cascade::engine::Engine;
-use cascade::engine::TraceKind;
-use cascade::model::Model;
-use cascade::model::NO_FAULT;
+use cascade::engine::{Engine, TraceKind};
+use cascade::model::{Model, NO_FAULT};
 use cascade::rng::run_key;
 use cascade::runner::graph_for;
 use proptest::prelude::*;
@@ -75,7 +73,17 @@ fn agree(model: &Model, seed: u64, runs: u64) -> Vec<ChainResult> {
                     corrupted: row.root != NO_FAULT,
                 })
                 .collect();
-            assert!(outputs == reference.outputs(), "{} seed {seed} run {r}: outputs differ", model.name);
+            let expected_outputs = reference.outputs();
+            if let Some(i) =
+                (0..outputs.len().max(expected_outputs.len())).find(|&i| outputs.get(i) != expected_outputs.get(i))
+            {
+                panic!(
+                    "{} seed {seed} run {r}: output {i} differs: engine {:?}, reference {:?}",
+                    model.name,
+                    outputs.get(i),
+                    expected_outputs.get(i)
+                );
+            }
             expected
         })
         .collect()

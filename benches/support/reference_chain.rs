@@ -4,8 +4,9 @@
 //!
 //! It is written out by hand, separately from the engine, and serves two
 //! purposes:
-//! - a differential test (`tests/reference_chain.rs`): on such a chain it
-//!   must reproduce the engine's run metrics exactly, draw for draw;
+//! - a differential test (`tests/reference_chain.rs`): on such a chain the
+//!   engine must reproduce its run metrics and every output exactly, draw
+//!   for draw;
 //! - the floor benchmark (`benches/engine.rs`, group `floor`): the same
 //!   work with none of the engine's generality, so the gap between the two
 //!   is what the general engine costs (docs/performance.md).
@@ -16,7 +17,7 @@
 
 use cascade::dist::Dist;
 use cascade::engine::{EventKind, EventQueue};
-use cascade::model::{Arrival, FaultKind, Model};
+use cascade::model::{Arrival, FaultKind, Model, OutputRule, NONE};
 use cascade::rng::{self, SimRng, Stream};
 use cascade::time::{round_micros, Micros};
 use cascade::topology::Graph;
@@ -54,8 +55,8 @@ struct Stage {
     action: bool,
     /// Latency to the next agent (`None` for the tail).
     latency: Option<Dist>,
-    busy: bool,
-    current: usize,
+    /// The item in service (`None`: idle).
+    current: Option<usize>,
     waiting: std::collections::VecDeque<usize>,
 }
 
@@ -122,6 +123,8 @@ impl ReferenceChain {
             .enumerate()
             .map(|(a, agent)| {
                 assert!(agent.noise == 0.0 && agent.memory_read == 0 && !agent.memory_write, "plain agents");
+                // Other output rules draw or rotate; resource actions meet access checks.
+                assert!(agent.output == OutputRule::All && agent.action_resource == NONE, "plain agents");
                 let channel = a.checked_sub(1).map(|c| &graph.channels[c]);
                 Stage {
                     service: agent.service,
@@ -129,8 +132,7 @@ impl ReferenceChain {
                     propagation: agent.propagation * channel.map_or(1.0, |c| c.propagation),
                     action: agent.action,
                     latency: graph.channels.get(a).map(|c| c.latency),
-                    busy: false,
-                    current: 0,
+                    current: None,
                     waiting: std::collections::VecDeque::new(),
                 }
             })
@@ -171,7 +173,7 @@ impl ReferenceChain {
         self.outputs.clear();
         self.result = ChainResult::default();
         for stage in &mut self.stages {
-            stage.busy = false;
+            stage.current = None;
             stage.waiting.clear();
         }
         let first = round_micros(rng::exponential(&mut arrivals, self.mean_gap));
@@ -228,7 +230,7 @@ impl ReferenceChain {
             self.result.last_corrupt_accept = Some(now);
         }
         let stage = item.stage;
-        if self.stages[stage].busy {
+        if self.stages[stage].current.is_some() {
             self.stages[stage].waiting.push_back(id);
         } else {
             self.start(now, stage, id, timing);
@@ -237,14 +239,13 @@ impl ReferenceChain {
 
     fn start(&mut self, now: Micros, stage: usize, id: usize, timing: &mut SimRng) {
         let state = &mut self.stages[stage];
-        state.busy = true;
-        state.current = id;
+        state.current = Some(id);
         let done = now.saturating_add(state.service.sample(timing));
         self.schedule(done, EventKind::ServiceDone(stage as u32));
     }
 
     fn done(&mut self, now: Micros, stage: usize, timing: &mut SimRng, behaviour: &mut SimRng) {
-        let input = self.items[self.stages[stage].current];
+        let input = self.items[self.stages[stage].current.expect("a completion has an item in service")];
         let spec = &self.stages[stage];
         self.result.processed += 1;
         self.result.sojourn_total += now - input.arrived_at;
@@ -265,7 +266,7 @@ impl ReferenceChain {
         }
         match self.stages[stage].waiting.pop_front() {
             Some(next) => self.start(now, stage, next, timing),
-            None => self.stages[stage].busy = false,
+            None => self.stages[stage].current = None,
         }
     }
 }
