@@ -3,6 +3,7 @@
 //! engine. Nothing here knows about files or text formats.
 
 use crate::dist::Dist;
+use crate::mitigation::access::CredentialKind;
 use crate::time::Micros;
 
 /// "No such index" for `u32` links (no parent, no sender, no channel).
@@ -197,20 +198,6 @@ pub struct Resource {
     /// The agent whose behaviour this resource configures (`NONE`: none):
     /// a corrupted write that succeeds compromises it.
     pub controls: u32,
-}
-
-/// How a credential identifies its holder and what it grants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CredentialKind {
-    /// The agent acts with its human user's own session.
-    Inherited,
-    /// A service account several agents use.
-    SharedAccount,
-    /// A long-lived key issued to one agent.
-    StaticKey,
-    /// A token minted per task with that task's scope, valid for `ttl`.
-    TaskScoped,
 }
 
 /// A standing credential. Grants are bit sets over `Model::resources`.

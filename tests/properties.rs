@@ -231,7 +231,8 @@ fn access_layer() -> impl Strategy<Value = (String, String)> {
 /// Every action that went ahead was covered by the credential (and the
 /// gateway's policy); the access metrics agree with the trace.
 fn check_access(model: &Model, seed: u64) -> Result<(), TestCaseError> {
-    use cascade::model::{AccessKind, CredentialKind};
+    use cascade::mitigation::access::CredentialKind;
+    use cascade::model::AccessKind;
     let graph = graph_for(model, seed, 0, 0);
     let mut engine = Engine::new(model);
     let metrics = engine.run(model, &graph, &run_key(seed, 0, 0), true);

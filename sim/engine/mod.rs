@@ -11,6 +11,7 @@
 //!   a clean one carries no shift;
 //! - every random draw comes from the run's own streams.
 
+mod credentials;
 mod memory;
 mod queue;
 mod trace;
@@ -284,7 +285,7 @@ impl Engine {
             hallucination_start,
             hallucination_faults,
             feed_faults,
-            access: access::plan(model),
+            access: credentials::plan(model),
             trace: Vec::new(),
             tracing: false,
             now: 0,
@@ -1210,7 +1211,8 @@ impl Engine {
 
     fn decide(&self, model: &Model, agent: u32, resource: u32) -> Decision {
         let access = &self.access[agent as usize];
-        let grants = model.credentials.get(access.credential as usize).map_or(0, |c| c.grants_at(self.now));
+        let grants =
+            access.credential.and_then(|c| model.credentials.get(c as usize)).map_or(0, |c| c.grants_at(self.now));
         let start = self.agents[agent as usize].task_start;
         let task_start = (start != NEVER).then_some(start);
         access::decide(access, grants, resource, self.now, task_start, model.mitigations.gateway.is_some())

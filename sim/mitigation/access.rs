@@ -18,8 +18,21 @@
 //! presented identity allows it to know (the table's fourth column) and
 //! raises an alert for every action it blocks.
 
-use crate::model::{CredentialKind, Model, NONE};
 use crate::time::Micros;
+
+/// How a credential identifies its holder and what it grants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    /// The agent acts with its human user's own session.
+    Inherited,
+    /// A service account several agents use.
+    SharedAccount,
+    /// A long-lived key issued to one agent.
+    StaticKey,
+    /// A token minted per task with that task's scope, valid for `ttl`.
+    TaskScoped,
+}
 
 /// `[mitigations.credentials]`: task-scoped just-in-time credentials for
 /// every agent, replacing the standing ones.
@@ -39,8 +52,8 @@ pub struct Gateway {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AgentAccess {
     pub kind: CredentialKind,
-    /// The standing credential (`NONE` under `[mitigations.credentials]`).
-    pub credential: u32,
+    /// The standing credential's index (`None` under `[mitigations.credentials]`).
+    pub credential: Option<u32>,
     /// The agent's task scope.
     pub scope: u64,
     /// Task-token lifetime (task-scoped only).
@@ -62,61 +75,6 @@ pub enum Decision {
     Blocked,
 }
 
-/// Each agent's access, indexed like `model.agents` (empty when actions
-/// are not checked).
-pub fn plan(model: &Model) -> Vec<AgentAccess> {
-    if !model.access_checked() {
-        return Vec::new();
-    }
-    let mut holders = vec![0u32; model.credentials.len()];
-    let mut union = vec![0u64; model.credentials.len()];
-    for agent in model.agents.iter().filter(|a| a.credential != NONE) {
-        holders[agent.credential as usize] += 1;
-        union[agent.credential as usize] |= agent.scope;
-    }
-    let jit = model.mitigations.credentials;
-    model
-        .agents
-        .iter()
-        .map(|agent| {
-            let Some(task) = jit else {
-                return standing(model, agent, &holders, &union);
-            };
-            AgentAccess {
-                kind: CredentialKind::TaskScoped,
-                credential: NONE,
-                scope: agent.scope,
-                ttl: task.ttl,
-                policy: agent.scope,
-                attributable: agent.sponsored,
-            }
-        })
-        .collect()
-}
-
-fn standing(model: &Model, agent: &crate::model::Agent, holders: &[u32], union: &[u64]) -> AgentAccess {
-    let c = agent.credential;
-    // Scenario compilation refuses an acting agent without a credential;
-    // one that never acts gets an empty credential-less record.
-    let Some(credential) = model.credentials.get(c as usize) else {
-        return AgentAccess {
-            kind: CredentialKind::StaticKey,
-            credential: NONE,
-            scope: agent.scope,
-            ttl: 0,
-            policy: 0,
-            attributable: false,
-        };
-    };
-    let (policy, attributable) = match credential.kind {
-        CredentialKind::Inherited => (u64::MAX, false),
-        CredentialKind::SharedAccount => (union[c as usize], false),
-        CredentialKind::StaticKey => (agent.scope, agent.sponsored && holders[c as usize] == 1),
-        CredentialKind::TaskScoped => (agent.scope, agent.sponsored),
-    };
-    AgentAccess { kind: credential.kind, credential: c, scope: agent.scope, ttl: credential.ttl, policy, attributable }
-}
-
 /// Whether an action on `resource` (a bit index) may go ahead at `now`.
 /// `task_start` is when the agent began its latest task (`None`: never);
 /// `grants` is what its standing credential grants at `now` (ignored for
@@ -133,7 +91,7 @@ pub fn decide(
     let (covered, policy) = match access.kind {
         CredentialKind::TaskScoped => {
             let live = task_start.is_some_and(|start| now < start.saturating_add(access.ttl));
-            let grants = if access.credential == NONE { access.scope } else { grants & access.scope };
+            let grants = if access.credential.is_none() { access.scope } else { grants & access.scope };
             (live && grants & bit != 0, if live { access.policy } else { 0 })
         }
         _ => (grants & bit != 0, access.policy),
@@ -153,7 +111,7 @@ mod tests {
     use crate::time::SECOND;
 
     fn access(kind: CredentialKind, scope: u64, policy: u64) -> AgentAccess {
-        AgentAccess { kind, credential: 0, scope, ttl: 10 * SECOND, policy, attributable: true }
+        AgentAccess { kind, credential: Some(0), scope, ttl: 10 * SECOND, policy, attributable: true }
     }
 
     const READ: u32 = 0;
@@ -196,52 +154,9 @@ mod tests {
 
     #[test]
     fn jit_tokens_need_no_standing_grant() {
-        let a = AgentAccess { credential: NONE, ..access(CredentialKind::TaskScoped, 0b010, 0b010) };
+        let a = AgentAccess { credential: None, ..access(CredentialKind::TaskScoped, 0b010, 0b010) };
         assert_eq!(decide(&a, 0, WRITE, 5, Some(0), false), Decision::Allowed);
         assert_eq!(decide(&a, u64::MAX, CI, 5, Some(0), false), Decision::Denied);
-    }
-
-    fn planned(credentials: &str, a: &str, b: &str) -> Vec<AgentAccess> {
-        let text = format!(
-            "name = \"p\"\nhorizon = \"1m\"\nquiet_window = \"1s\"\n\
-             [[resources]]\nname = \"x\"\naccess = \"read\"\n[[resources]]\nname = \"y\"\naccess = \"write\"\n\
-             {credentials}\n[[agents]]\nid = \"A\"\naction = \"x\"\n{a}\n[[agents]]\nid = \"B\"\n{b}\n"
-        );
-        plan(&crate::scenario::parse("p.toml", &text).unwrap_or_else(|e| panic!("{e}")))
-    }
-
-    #[test]
-    fn plans_resolve_policy_and_attribution_per_credential_kind() {
-        let shared = "[[credentials]]\nname = \"s\"\nkind = \"shared_account\"\ngrants = [\"x\", \"y\"]";
-        let both = planned(
-            shared,
-            "credential = \"s\"\nsponsor = \"h\"",
-            "action = \"y\"\ncredential = \"s\"\nsponsor = \"h\"",
-        );
-        assert_eq!((both[0].policy, both[1].policy), (0b11, 0b11), "the union of the holders' scopes");
-        assert!(!both[0].attributable && !both[1].attributable);
-        let key = shared.replace("shared_account", "static_key");
-        let one = planned(&key, "credential = \"s\"\nsponsor = \"h\"", "");
-        assert_eq!((one[0].policy, one[0].attributable), (0b01, true), "one sponsored holder");
-        let unsponsored = planned(&key, "credential = \"s\"", "");
-        assert!(!unsponsored[0].attributable);
-        let two =
-            planned(&key, "credential = \"s\"\nsponsor = \"h\"", "action = \"y\"\ncredential = \"s\"\nsponsor = \"h\"");
-        assert!(!two[0].attributable && !two[1].attributable, "a key two agents hold names neither");
-        let inherited =
-            planned(&shared.replace("shared_account", "inherited"), "credential = \"s\"\nsponsor = \"h\"", "");
-        assert_eq!((inherited[0].policy, inherited[0].attributable), (u64::MAX, false));
-        let jit = planned(
-            &format!("{key}\n[mitigations.credentials]\nttl = \"5s\""),
-            "credential = \"s\"\nsponsor = \"h\"",
-            "action = \"y\"\ncredential = \"s\"",
-        );
-        assert_eq!(
-            (jit[1].kind, jit[1].credential, jit[1].scope, jit[1].policy),
-            (CredentialKind::TaskScoped, NONE, 0b10, 0b10)
-        );
-        assert_eq!((jit[0].attributable, jit[1].attributable, jit[0].ttl), (true, false, 5 * SECOND));
-        assert!(planned("", "", "").is_empty(), "no credentials: nothing checked");
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! `[mitigations.credentials]` / `[mitigations.gateway]`.
 
 use super::{err, KeyError, Names};
+use crate::mitigation::access::CredentialKind;
 use crate::mitigation::access::{Gateway, TaskCredentials};
-use crate::model::{AccessKind, Agent, Credential, CredentialKind, FaultKind, Resource, NONE};
+use crate::model::{AccessKind, Agent, Credential, FaultKind, Resource, NONE};
 use crate::time::Duration;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;

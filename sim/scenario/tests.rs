@@ -409,7 +409,8 @@ fn with_access(agent_a: &str, extra: &str) -> String {
 
 #[test]
 fn access_layer_compiles_to_bit_sets() {
-    use crate::model::{AccessKind, CredentialKind};
+    use crate::mitigation::access::CredentialKind;
+    use crate::model::AccessKind;
     let text = with_access("action = \"orders.write\"\ncredential = \"svc\"\nsponsor = \"alice\"", "");
     let model = parse("f.toml", &text).unwrap();
     let a = &model.agents[0];
