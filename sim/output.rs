@@ -6,7 +6,7 @@
 //! microseconds as seconds with six decimals, other floats with six
 //! decimals) so the bytes are identical on every platform.
 
-use crate::engine::{Message, Record, TraceKind, TraceRow};
+use crate::engine::{Detail, Message, Record, TraceRow};
 use crate::metrics::RunMetrics;
 use crate::model::{Model, NONE, NO_FAULT};
 use crate::summary::{Summary, Unit};
@@ -305,24 +305,13 @@ pub fn trace_csv(model: &Model, trace: &[TraceRow]) -> Vec<u8> {
         .expect("in-memory write");
     let resource = |r: u32| model.resources.get(r as usize).map_or(String::new(), |r| r.name.clone());
     for row in trace {
-        let (peer, count) = match row.kind {
-            TraceKind::Send
-            | TraceKind::Accept
-            | TraceKind::DropDuplicate
-            | TraceKind::Spoof
-            | TraceKind::RejectInvalid
-            | TraceKind::RejectOpen
-            | TraceKind::Capped => (agent(row.other), String::new()),
-            // A breaker's alert names the channel's sender; the gateway's names a resource.
-            TraceKind::Alert if row.message != NONE => (agent(row.other), String::new()),
-            TraceKind::MemoryRead | TraceKind::MemoryPoison => (String::new(), row.other.to_string()),
-            _ => (String::new(), String::new()),
-        };
-        let acted_on = match row.kind {
-            TraceKind::Action | TraceKind::ActionDenied | TraceKind::ActionBlocked => resource(row.other),
-            TraceKind::Alert if row.message == NONE => resource(row.other),
-            _ => String::new(),
-        };
+        let (mut peer, mut count, mut acted_on) = (String::new(), String::new(), String::new());
+        match row.detail {
+            Detail::None => {}
+            Detail::Peer(a) => peer = agent(a),
+            Detail::Count(n) => count = n.to_string(),
+            Detail::Resource(r) => acted_on = resource(r),
+        }
         let root = if row.root == NO_FAULT { String::new() } else { model.faults[row.root as usize].name.clone() };
         writer
             .write_record([
@@ -499,26 +488,33 @@ mod tests {
             "name = \"t\"\nhorizon = \"1s\"\nquiet_window = \"0s\"\n[[agents]]\nid = \"A\"\n[[agents]]\nid = \"B\"\n[[channels]]\nfrom = \"A\"\nto = \"B\"",
         )
         .unwrap();
-        let row = |kind, message| TraceRow {
+        let row = |kind, message, detail| TraceRow {
             time: 1,
             kind,
             agent: 1,
             message,
             parent: NONE,
             task: 0,
-            other: 0,
+            detail,
             depth: 1,
             signal: 0.0,
             root: NO_FAULT,
         };
+        use crate::engine::TraceKind;
         let kinds =
             [TraceKind::Send, TraceKind::RejectInvalid, TraceKind::RejectOpen, TraceKind::Capped, TraceKind::Alert];
-        // A gateway alert (no message) names a resource, not a peer.
-        let others = [row(TraceKind::Process, 7), row(TraceKind::Alert, NONE)];
-        let rows: Vec<_> = kinds.iter().map(|&k| row(k, 7)).chain(others).collect();
+        let others = [
+            row(TraceKind::Process, 7, Detail::None),
+            row(TraceKind::MemoryRead, NONE, Detail::Count(3)),
+            row(TraceKind::Alert, NONE, Detail::Resource(0)),
+        ];
+        let rows: Vec<_> = kinds.iter().map(|&k| row(k, 7, Detail::Peer(0))).chain(others).collect();
         let text = String::from_utf8(trace_csv(&model, &rows)).unwrap();
-        let peers: Vec<_> = text.lines().skip(1).map(|l| l.split(',').nth(7).unwrap().to_string()).collect();
-        assert_eq!(peers, ["A", "A", "A", "A", "A", "", ""], "{text}");
+        let column = |i: usize| -> Vec<String> {
+            text.lines().skip(1).map(|l| l.split(',').nth(i).unwrap().to_string()).collect()
+        };
+        assert_eq!(column(7), ["A", "A", "A", "A", "A", "", "", ""], "peers: {text}");
+        assert_eq!(column(8), ["", "", "", "", "", "", "3", ""], "counts: {text}");
     }
 
     #[test]

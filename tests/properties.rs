@@ -4,7 +4,7 @@
 
 mod common;
 
-use cascade::engine::{Engine, TraceKind};
+use cascade::engine::{Detail, Engine, TraceKind};
 use cascade::model::{Model, NONE, NO_FAULT};
 use cascade::rng::run_key;
 use cascade::runner::graph_for;
@@ -172,8 +172,8 @@ fn check_reach_bound(model: &Model, seed: u64) -> Result<(), TestCaseError> {
     let graph = graph_for(model, seed, 0, 0);
     let mut engine = Engine::new(model);
     engine.run(model, &graph, &run_key(seed, 0, 0), true);
-    let mut sends: Vec<(u32, u32)> =
-        engine.trace().iter().filter(|r| r.kind == TraceKind::Send).map(|r| (r.task, r.other)).collect();
+    let mut sends: Vec<(u32, Detail)> =
+        engine.trace().iter().filter(|r| r.kind == TraceKind::Send).map(|r| (r.task, r.detail)).collect();
     sends.sort_unstable();
     sends.dedup();
     let mut per_task = std::collections::BTreeMap::new();
@@ -246,14 +246,17 @@ fn check_access(model: &Model, seed: u64) -> Result<(), TestCaseError> {
     let acts = |k: TraceKind| matches!(k, TraceKind::Action | TraceKind::ActionDenied | TraceKind::ActionBlocked);
     let (mut unattributable, mut clean_blocked, mut attempts, mut blocked_writes) = (0u64, 0u64, 0u64, 0u64);
     for row in engine.trace().iter().filter(|r| acts(r.kind)) {
-        let bit = 1u64 << row.other;
+        let Detail::Resource(resource) = row.detail else {
+            return Err(TestCaseError::fail(format!("an action on no resource at {}", row.time)));
+        };
+        let bit = 1u64 << resource;
         let grants = if jit { agent.scope } else { credential.grants_at(row.time) };
         let scoped = kind != CredentialKind::TaskScoped || agent.scope & bit != 0;
         let policy = kind == CredentialKind::Inherited || agent.scope & bit != 0;
         match row.kind {
             TraceKind::Action => {
-                prop_assert!(grants & bit != 0 && scoped, "r{} went ahead without a grant at {}", row.other, row.time);
-                prop_assert!(!gateway || policy, "r{} passed the gateway outside its policy", row.other);
+                prop_assert!(grants & bit != 0 && scoped, "r{resource} went ahead without a grant at {}", row.time);
+                prop_assert!(!gateway || policy, "r{resource} passed the gateway outside its policy");
                 unattributable += !attributable as u64;
             }
             TraceKind::ActionBlocked => prop_assert!(gateway, "blocked without a gateway"),
@@ -261,7 +264,7 @@ fn check_access(model: &Model, seed: u64) -> Result<(), TestCaseError> {
         }
         if row.message == NONE {
             attempts += 1;
-            let write = model.resources[row.other as usize].access == AccessKind::Write;
+            let write = model.resources[resource as usize].access == AccessKind::Write;
             blocked_writes += (row.kind != TraceKind::Action && write) as u64;
         } else if row.kind != TraceKind::Action && row.root == NO_FAULT {
             clean_blocked += 1;

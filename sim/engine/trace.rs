@@ -4,6 +4,7 @@
 //! `replay`, which turns the rows into a CSV a researcher can follow message
 //! by message.
 
+use crate::model::NONE;
 use crate::time::Micros;
 
 /// What a trace row records.
@@ -17,17 +18,17 @@ pub enum TraceKind {
     DropDuplicate,
     /// An agent finished processing; `signal`/`root` describe its output.
     Process,
-    /// An agent sent a message on a channel (`other` = receiver).
+    /// An agent sent a message on a channel (`detail` = receiver).
     Send,
-    /// An agent performed a side-effecting action (`other` = resource, when modelled).
+    /// An agent performed a side-effecting action (`detail` = resource, when modelled).
     Action,
-    /// A resource refused an action the credential does not cover (`other` = resource).
+    /// A resource refused an action the credential does not cover (`detail` = resource).
     ActionDenied,
-    /// The gateway blocked an action (`other` = resource).
+    /// The gateway blocked an action (`detail` = resource).
     ActionBlocked,
     /// An agent wrote a memory record.
     RecordWrite,
-    /// An agent read corrupted records from memory as context (`other` = how many).
+    /// An agent read corrupted records from memory as context (`detail` = how many).
     MemoryRead,
     /// An agent became compromised (`root` = the fault).
     Compromise,
@@ -35,18 +36,18 @@ pub enum TraceKind {
     CompromiseEnds,
     /// An agent hallucinated (`root` = the fault).
     Hallucinate,
-    /// A forged message appeared on a channel (`agent` = receiver, `other` = claimed sender).
+    /// A forged message appeared on a channel (`agent` = receiver, `detail` = claimed sender).
     Spoof,
-    /// A fault planted corrupted memory records (`other` = how many).
+    /// A fault planted corrupted memory records (`detail` = how many).
     MemoryPoison,
-    /// A boundary rejected a message that failed validation (`other` = sender).
+    /// A boundary rejected a message that failed validation (`detail` = sender).
     RejectInvalid,
-    /// A boundary rejected a message because the channel's breaker is open (`other` = sender).
+    /// A boundary rejected a message because the channel's breaker is open (`detail` = sender).
     RejectOpen,
-    /// A breaker tripped and raised an alert (`agent` = target, `other` = source),
-    /// or the gateway raised one (`agent` = the actor, `other` = resource).
+    /// A breaker tripped and raised an alert (`agent` = target, `detail` = source),
+    /// or the gateway raised one (`agent` = the actor, `detail` = resource).
     Alert,
-    /// A cap stopped a message (`agent` = sender, `other` = intended receiver).
+    /// A cap stopped a message (`agent` = sender, `detail` = intended receiver).
     Capped,
     /// An agent was put in cooldown after a breaker trip.
     Hold,
@@ -92,8 +93,42 @@ pub struct TraceRow {
     pub message: u32,
     pub parent: u32,
     pub task: u32,
-    pub other: u32,
+    pub detail: Detail,
     pub depth: u32,
     pub signal: f64,
     pub root: u16,
+}
+
+/// What a row names besides its agent and message, by what it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Detail {
+    None,
+    /// The agent at the other end of a channel: a send's or a capped
+    /// message's receiver, the sender of a message accepted, dropped or
+    /// rejected, a spoof's claimed sender, a breaker alert's source.
+    Peer(u32),
+    /// How many records: corrupted ones read as context, or planted.
+    Count(u32),
+    /// The resource an action, refusal, block or gateway alert concerns.
+    Resource(u32),
+}
+
+impl Detail {
+    /// `Peer(agent)`, or `None` for no agent (a source's message).
+    pub fn peer(agent: u32) -> Detail {
+        if agent == NONE {
+            Detail::None
+        } else {
+            Detail::Peer(agent)
+        }
+    }
+
+    /// `Resource(resource)`, or `None` for an action on no modelled resource.
+    pub fn resource(resource: u32) -> Detail {
+        if resource == NONE {
+            Detail::None
+        } else {
+            Detail::Resource(resource)
+        }
+    }
 }

@@ -218,7 +218,7 @@ fn clean_writes_to_a_controlling_resource_compromise_nobody() {
     let model = model(&format!("{text}\n{STATIC}"));
     let ci_write = model.resources.iter().position(|r| r.name == "ci.write").unwrap() as u32;
     let (metrics, trace, _) = run_traced(&model, 1);
-    let writes = trace.iter().filter(|r| r.kind == TraceKind::Action && r.other == ci_write).count();
+    let writes = trace.iter().filter(|r| r.kind == TraceKind::Action && r.detail == Detail::Resource(ci_write)).count();
     assert_eq!((metrics.actions, writes), (20, 20), "every task writes CI config");
     assert_eq!(count(&trace, TraceKind::Compromise), 0);
     assert_eq!((metrics.agents_corrupted, metrics.corrupted_actions), (0, 0));

@@ -327,8 +327,8 @@ count = 10
         )
     };
     let (_, trace, _) = run_traced(&model(&fan("round_robin")), 1);
-    let targets: Vec<u32> = trace.iter().filter(|r| r.kind == TraceKind::Send).map(|r| r.other).collect();
-    assert_eq!(targets, [1, 2, 1, 2, 1, 2, 1, 2, 1, 2]);
+    let targets: Vec<Detail> = trace.iter().filter(|r| r.kind == TraceKind::Send).map(|r| r.detail).collect();
+    assert_eq!(targets, [1, 2, 1, 2, 1, 2, 1, 2, 1, 2].map(Detail::Peer));
     let (metrics, trace, _) = run_traced(&model(&fan("random_one")), 1);
     assert_eq!(count(&trace, TraceKind::Send), 10);
     assert_eq!(metrics.actions, 10);
@@ -734,7 +734,7 @@ fn seed_breaker_trips_on_the_third_failure_and_stays_open() {
     assert_eq!(metrics.breaker_trips, 1);
     assert_eq!(metrics.false_trips, 0);
     let alert = trace.iter().find(|r| r.kind == TraceKind::Alert).expect("an alert");
-    assert_eq!((alert.agent, alert.other), (1, 0), "alert names target B and source A");
+    assert_eq!((alert.agent, alert.detail), (1, Detail::Peer(0)), "alert names target B and source A");
     assert_eq!(alert.time, 2 * 60 * crate::time::SECOND + 2 * crate::time::SECOND + 10_000);
     // Open for 5 minutes from 2:02: the other 57 poisoned and the next ~240
     // clean messages bounce; the first message after 7:02 is a probe that closes it.
@@ -836,8 +836,8 @@ fn caps(lines: &str) -> String {
 fn fanout_cap_keeps_the_first_channels() {
     let (metrics, trace, _) = run_traced(&model(&caps("max_fanout = 2")), 1);
     assert_eq!((metrics.actions, metrics.capped_clean), (10, 0));
-    let receivers: Vec<u32> = trace.iter().filter(|r| r.kind == TraceKind::Send).map(|r| r.other).collect();
-    assert!(receivers.iter().all(|&r| r == 1 || r == 2));
+    let receivers: Vec<Detail> = trace.iter().filter(|r| r.kind == TraceKind::Send).map(|r| r.detail).collect();
+    assert!(receivers.iter().all(|&r| r == Detail::Peer(1) || r == Detail::Peer(2)));
 }
 
 #[test]

@@ -1,9 +1,24 @@
-//! Each agent's access for a run: its credential kind, scope, gateway
-//! policy and attribution, resolved once per model from its credential
-//! and the mitigations (the table in [`crate::mitigation::access`]).
+//! Actions against resources: each agent's access resolved once per model
+//! from its credential and the mitigations (the table in
+//! [`crate::mitigation::access`]), then every attempt checked against the
+//! credential and the gateway, counted and traced.
 
-use crate::mitigation::access::{AgentAccess, CredentialKind};
-use crate::model::{Agent, Model, NONE};
+use super::review::ReviewCase;
+use super::{Detail, Engine, TraceKind, NEVER};
+use crate::mitigation::access::{self, AgentAccess, CredentialKind, Decision};
+use crate::model::{AccessKind, Agent, Model, NONE, NO_FAULT};
+
+/// An action attempt: who, on what, for which message (`NONE` outside a
+/// task), with which root fault and corruption shift.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Attempt {
+    pub(super) agent: u32,
+    pub(super) resource: u32,
+    pub(super) message: u32,
+    pub(super) signal: f64,
+    pub(super) shift: f64,
+    pub(super) root: u16,
+}
 
 /// Each agent's access, indexed like `model.agents` (empty when actions
 /// are not checked).
@@ -64,6 +79,76 @@ fn standing(model: &Model, agent: &Agent, holders: &[u32], union: &[u64]) -> Age
         ttl: credential.ttl,
         policy,
         attributable,
+    }
+}
+
+impl Engine {
+    /// An action attempt meets the credential and the gateway; returns
+    /// the decision after counting and tracing it.
+    pub(super) fn act(&mut self, model: &Model, attempt: &Attempt) -> Decision {
+        let Attempt { agent, resource, message, signal, root, .. } = *attempt;
+        let checked = !self.access.is_empty() && resource != NONE;
+        let decision = if checked { self.decide(model, agent, resource) } else { Decision::Allowed };
+        match decision {
+            Decision::Allowed => {
+                self.metrics.actions += 1;
+                self.metrics.corrupted_actions += (root != NO_FAULT) as u64;
+                self.metrics.unattributable_actions += (checked && !self.access[agent as usize].attributable) as u64;
+                self.record(TraceKind::Action, agent, message, Detail::resource(resource), signal, root);
+                if root != NO_FAULT && resource != NONE {
+                    self.write_controls(model, attempt);
+                }
+            }
+            Decision::Denied => {
+                self.record(TraceKind::ActionDenied, agent, message, Detail::resource(resource), signal, root)
+            }
+            Decision::Blocked => self.gateway_blocked(model, attempt),
+        }
+        decision
+    }
+
+    pub(super) fn decide(&self, model: &Model, agent: u32, resource: u32) -> Decision {
+        let access = &self.access[agent as usize];
+        let grants =
+            access.credential.and_then(|c| model.credentials.get(c as usize)).map_or(0, |c| c.grants_at(self.now));
+        let start = self.agents[agent as usize].task_start;
+        let task_start = (start != NEVER).then_some(start);
+        access::decide(access, grants, resource, self.now, task_start, model.mitigations.gateway.is_some())
+    }
+
+    /// The gateway blocked an action: a detection, and an alert for review.
+    pub(super) fn gateway_blocked(&mut self, model: &Model, attempt: &Attempt) {
+        let Attempt { agent, resource, message, signal, root, .. } = *attempt;
+        self.record(TraceKind::ActionBlocked, agent, message, Detail::resource(resource), signal, root);
+        if !model.mitigations.gateway.is_some_and(|g| g.alert) {
+            return;
+        }
+        self.detected(model);
+        self.record(TraceKind::Alert, agent, NONE, Detail::resource(resource), signal, root);
+        if let Some(review) = &model.mitigations.review {
+            let actor = if self.access[agent as usize].attributable { agent } else { NONE };
+            let case = ReviewCase { message: NONE, hops: 0, actor, corrupted: root != NO_FAULT };
+            self.schedule_review(model, review.delay, case);
+        }
+    }
+
+    /// A corrupted write that went ahead on a resource controlling an agent
+    /// compromises that agent (e.g. a CI pipeline whose config was changed).
+    pub(super) fn write_controls(&mut self, model: &Model, attempt: &Attempt) {
+        let spec = &model.resources[attempt.resource as usize];
+        if spec.access != AccessKind::Write || spec.controls == NONE {
+            return;
+        }
+        let target = spec.controls;
+        let state = &mut self.agents[target as usize];
+        if state.compromised_by != NO_FAULT || state.quarantined {
+            return;
+        }
+        state.compromised_by = attempt.root;
+        state.compromise_shift = attempt.shift;
+        state.carries_injection = false;
+        self.accept_corrupted(target);
+        self.record(TraceKind::Compromise, target, attempt.message, Detail::None, attempt.shift, attempt.root);
     }
 }
 

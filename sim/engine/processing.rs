@@ -1,0 +1,267 @@
+//! Processing: an agent's output for one input (gain, noise, memory
+//! context, hallucination, compromise), and its effects: records, actions
+//! and the messages it sends.
+
+use super::actions::Attempt;
+use super::dedupe::{DONE_CLEAN, DONE_CORRUPT};
+use super::{Detail, Engine, EventKind, Message, Record, TraceKind};
+use crate::mitigation::access::Decision;
+use crate::model::{FaultKind, Model, OutputRule, NONE, NO_FAULT};
+use crate::rng;
+use crate::topology::Graph;
+
+/// The output an agent computed for one input.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Output {
+    pub(super) signal: f64,
+    pub(super) shift: f64,
+    pub(super) root: u16,
+    pub(super) injection: bool,
+}
+
+impl Engine {
+    pub(super) fn service_done(&mut self, model: &Model, graph: &Graph, agent: u32) {
+        let id = self.agents[agent as usize].current;
+        let input = self.messages[id as usize];
+        self.metrics.processed += 1;
+        self.metrics.sojourn_total += self.now - input.arrived_at;
+        let output = self.compute_output(model, graph, agent, &input);
+        self.record(TraceKind::Process, agent, id, Detail::None, output.signal, output.root);
+        if self.claim_effects(model, &input, output.root != NO_FAULT) {
+            self.effects(model, graph, agent, id, &input, output);
+        }
+        let state = &mut self.agents[agent as usize];
+        if state.head == NONE {
+            state.busy = false;
+            state.current = NONE;
+        } else {
+            let next = state.head;
+            state.head = self.messages[next as usize].next;
+            if state.head == NONE {
+                state.tail = NONE;
+            }
+            self.start_service(model, agent, next);
+        }
+    }
+
+    /// Whether this output has effects: clean outputs only when clean traffic
+    /// is relayed, and never twice for the same task and content class.
+    pub(super) fn claim_effects(&mut self, model: &Model, input: &Message, corrupted: bool) -> bool {
+        if !corrupted && !model.clean_relay {
+            return false;
+        }
+        // Source deliveries start new tasks, but the agent may see the task
+        // again through a cycle, so what it did is recorded all the same.
+        if !self.agents[input.receiver as usize].may_repeat {
+            return true;
+        }
+        if corrupted {
+            self.mark_done(input, DONE_CORRUPT)
+        } else {
+            let fresh = self.done_for(input) == 0;
+            self.mark_done(input, DONE_CLEAN);
+            fresh
+        }
+    }
+
+    pub(super) fn compute_output(&mut self, model: &Model, graph: &Graph, agent: u32, input: &Message) -> Output {
+        let spec = &model.agents[agent as usize];
+        let channel_p = if input.channel == NONE { 1.0 } else { graph.channels[input.channel as usize].propagation };
+        let mut output = Output { signal: 0.0, shift: 0.0, root: NO_FAULT, injection: false };
+        if input.corrupted() && rng::chance(&mut self.streams.behaviour, spec.propagation * channel_p) {
+            output.shift = spec.gain * input.shift;
+            output.root = input.root;
+        }
+        output.signal = spec.gain * (input.signal - input.shift) + output.shift;
+        if spec.noise > 0.0 {
+            output.signal += spec.noise * rng::std_normal(&mut self.streams.behaviour);
+        }
+        if spec.memory_read > 0 {
+            self.mix_memory(model, agent, &mut output);
+        }
+        self.hallucinate(model, agent, &mut output);
+        let state = &self.agents[agent as usize];
+        if state.compromised_by != NO_FAULT {
+            output.signal += state.compromise_shift;
+            output.shift += state.compromise_shift;
+            output.root = state.compromised_by;
+            output.injection = state.carries_injection;
+        }
+        if output.root == NO_FAULT {
+            output.shift = 0.0;
+        }
+        output
+    }
+
+    #[inline(never)]
+    pub(super) fn mix_memory(&mut self, model: &Model, agent: u32, output: &mut Output) {
+        let spec = &model.agents[agent as usize];
+        let context = self.memory.read_recent(agent, spec.memory_read);
+        if context.count == 0 {
+            return;
+        }
+        let count = context.count as f64;
+        let mut context_signal = (context.sum_signal - context.sum_shift) / count;
+        let weight = spec.memory_weight;
+        output.shift *= 1.0 - weight;
+        if context.corrupted > 0 {
+            self.accept_corrupted(agent);
+            self.record(TraceKind::MemoryRead, agent, NONE, Detail::Count(context.corrupted), 0.0, context.root);
+            if rng::chance(&mut self.streams.behaviour, spec.propagation) {
+                context_signal += context.sum_shift / count;
+                output.shift += weight * context.sum_shift / count;
+                if output.root == NO_FAULT {
+                    output.root = context.root;
+                }
+            }
+        }
+        output.signal = (1.0 - weight) * output.signal + weight * context_signal;
+    }
+
+    #[inline]
+    pub(super) fn hallucinate(&mut self, model: &Model, agent: u32, output: &mut Output) {
+        if !self.hallucination_faults.is_empty() {
+            self.hallucinate_with(model, agent, output);
+        }
+    }
+
+    /// Each hallucination fault covering `agent` may add its shift to the
+    /// output (out of line: most scenarios have none).
+    #[inline(never)]
+    pub(super) fn hallucinate_with(&mut self, model: &Model, agent: u32, output: &mut Output) {
+        let range =
+            self.hallucination_start[agent as usize] as usize..self.hallucination_start[agent as usize + 1] as usize;
+        for i in range {
+            let f = self.hallucination_faults[i];
+            let FaultKind::Hallucination { rate, start, end, shift, .. } = model.faults[f as usize].kind else {
+                continue;
+            };
+            if self.now < start || self.now >= end || !rng::chance(&mut self.streams.faults, rate) {
+                continue;
+            }
+            output.signal += shift;
+            output.shift += shift;
+            if output.root == NO_FAULT {
+                output.root = f;
+            }
+            self.agents[agent as usize].origin = true;
+            self.record(TraceKind::Hallucinate, agent, NONE, Detail::None, output.signal, f);
+        }
+    }
+
+    pub(super) fn effects(
+        &mut self,
+        model: &Model,
+        graph: &Graph,
+        agent: u32,
+        id: u32,
+        input: &Message,
+        output: Output,
+    ) {
+        if self.agents[agent as usize].quarantined {
+            return;
+        }
+        let spec = &model.agents[agent as usize];
+        let corrupted = output.root != NO_FAULT;
+        if corrupted {
+            self.agents[agent as usize].produced_corrupt = true;
+        }
+        if spec.memory_write {
+            let partition = self.memory.partition_of(agent);
+            let record = Record {
+                time: self.now,
+                sequence: 0,
+                agent,
+                message: id,
+                signal: output.signal,
+                shift: output.shift,
+                root: output.root,
+                removed: false,
+            };
+            self.memory.write(partition, record);
+            self.metrics.records += 1;
+            self.metrics.corrupted_records += corrupted as u64;
+            self.record(TraceKind::RecordWrite, agent, id, Detail::None, output.signal, output.root);
+        }
+        if spec.action && spec.action_resource == NONE {
+            // An action on no modelled resource: nothing to check.
+            self.metrics.actions += 1;
+            self.metrics.corrupted_actions += corrupted as u64;
+            self.record(TraceKind::Action, agent, id, Detail::None, output.signal, output.root);
+        } else if spec.action {
+            let resource = spec.action_resource;
+            let attempt =
+                Attempt { agent, resource, message: id, signal: output.signal, shift: output.shift, root: output.root };
+            if self.act(model, &attempt) != Decision::Allowed && !corrupted {
+                self.metrics.clean_actions_blocked += 1;
+            }
+        }
+        let mut channels = graph.out_channels(agent);
+        if let Some(caps) = model.mitigations.caps.filter(|c| c.max_fanout > 0) {
+            channels = &channels[..channels.len().min(caps.max_fanout as usize)];
+        }
+        let one = match spec.output {
+            OutputRule::All => {
+                for &c in channels {
+                    self.send(model, graph, c, id, input, output);
+                }
+                return;
+            }
+            _ if channels.is_empty() => return,
+            OutputRule::RandomOne => rng::below(&mut self.streams.behaviour, channels.len() as u64) as usize,
+            OutputRule::RoundRobin => {
+                let state = &mut self.agents[agent as usize];
+                let pick = state.round_robin as usize % channels.len();
+                state.round_robin = state.round_robin.wrapping_add(1);
+                pick
+            }
+        };
+        self.send(model, graph, channels[one], id, input, output);
+    }
+
+    #[inline(always)]
+    pub(super) fn send(
+        &mut self,
+        model: &Model,
+        graph: &Graph,
+        channel: u32,
+        parent: u32,
+        input: &Message,
+        output: Output,
+    ) {
+        let spec = &graph.channels[channel as usize];
+        if let Some(caps) = &model.mitigations.caps {
+            if self.capped(caps, spec.from, input.depth + 1) {
+                if output.root == NO_FAULT {
+                    self.metrics.capped_clean += 1;
+                } else {
+                    self.metrics.capped_corrupted += 1;
+                }
+                self.record(TraceKind::Capped, spec.from, parent, Detail::peer(spec.to), output.signal, output.root);
+                return;
+            }
+            let state = &mut self.agents[spec.from as usize];
+            state.in_flight += 1;
+            state.sent_in_cycle += 1;
+        }
+        let message = Message {
+            task: input.task,
+            parent,
+            sender: spec.from,
+            receiver: spec.to,
+            channel,
+            depth: input.depth + 1,
+            signed: true,
+            signal: output.signal,
+            shift: output.shift,
+            root: output.root,
+            injection: output.injection,
+            arrived_at: 0,
+            next: NONE,
+        };
+        let id = self.new_message(message);
+        self.record(TraceKind::Send, spec.from, id, Detail::peer(spec.to), message.signal, message.root);
+        let at = self.now.saturating_add(spec.latency.sample(&mut self.streams.timing));
+        self.schedule(model, at, EventKind::Arrive(id));
+    }
+}
