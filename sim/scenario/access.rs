@@ -45,7 +45,7 @@ pub(super) struct CredentialSpec {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TaskCredentialsSpec {
-    #[serde(default = "super::yes")]
+    #[serde(default = "super::format::yes")]
     pub(super) enabled: bool,
     ttl: Option<Duration>,
 }
@@ -53,9 +53,9 @@ pub(super) struct TaskCredentialsSpec {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct GatewaySpec {
-    #[serde(default = "super::yes")]
+    #[serde(default = "super::format::yes")]
     pub(super) enabled: bool,
-    #[serde(default = "super::yes")]
+    #[serde(default = "super::format::yes")]
     alert: bool,
 }
 

@@ -2,7 +2,13 @@
 //! what was expected.
 
 use super::*;
+use crate::dist::Dist;
+use crate::mitigation::breaker::SeedBreakerConfig;
+use crate::mitigation::detector::DetectorConfig;
 use crate::mitigation::sliding::{Preset, Window};
+use crate::mitigation::{BreakerConfig, Caps, Mitigations, Review, ZeroTrust};
+use crate::model::{FaultKind, Role};
+use crate::time::{Micros, SECOND};
 
 const BASE: &str = r#"
 name = "t"

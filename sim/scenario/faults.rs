@@ -1,0 +1,146 @@
+//! `[[faults]]`: each fault's window, target and shift, checked against
+//! the agents, channels, memory partitions and resources it names.
+
+use super::format::FaultSpec;
+use super::{access, check_finite, check_probability, err, KeyError, Names};
+use crate::model::{Fault, FaultKind, Memory, Partition, Topology};
+use crate::time::{Duration, Micros, SECOND};
+
+struct FaultContext<'a> {
+    names: &'a Names,
+    topology: &'a Topology,
+    horizon: Micros,
+    memory: &'a Memory,
+    catalog: &'a access::Catalog,
+}
+
+pub(super) fn compile_faults(
+    specs: Vec<FaultSpec>,
+    names: &Names,
+    topology: &Topology,
+    horizon: Micros,
+    memory: &Memory,
+    catalog: &access::Catalog,
+) -> Result<Vec<Fault>, KeyError> {
+    if specs.len() >= crate::model::NO_FAULT as usize {
+        return err("faults", format!("at most {} faults", crate::model::NO_FAULT - 1));
+    }
+    let context = FaultContext { names, topology, horizon, memory, catalog };
+    specs.into_iter().enumerate().map(|(i, spec)| compile_fault(&format!("faults[{i}]"), i, spec, &context)).collect()
+}
+
+fn window(
+    key: &str,
+    start: Duration,
+    duration: Option<Duration>,
+    horizon: Micros,
+) -> Result<(Micros, Micros), KeyError> {
+    if start.0 >= horizon {
+        return err(format!("{key}.start"), "must be before the horizon");
+    }
+    match duration {
+        Some(d) if d.0 == 0 => {
+            err(format!("{key}.duration"), "must be a positive duration (omit it for 'until the horizon')")
+        }
+        Some(d) => Ok((start.0, start.0.saturating_add(d.0))),
+        None => Ok((start.0, Micros::MAX)),
+    }
+}
+
+fn compile_fault(key: &str, index: usize, spec: FaultSpec, cx: &FaultContext) -> Result<Fault, KeyError> {
+    let shift_key = format!("{key}.shift");
+    let (name, kind) = match spec {
+        FaultSpec::PoisonedFeed { name, agent, start, duration, shift } => {
+            let agent = cx.names.lookup(&format!("{key}.agent"), &agent)?;
+            let (start, end) = window(key, start, duration, cx.horizon)?;
+            let shift = check_finite(&shift_key, shift)?;
+            (name, FaultKind::PoisonedFeed { agent, start, end, shift })
+        }
+        FaultSpec::CompromisedAgent { name, agent, start, duration, shift } => {
+            let agent = cx.names.lookup(&format!("{key}.agent"), &agent)?;
+            let (start, end) = window(key, start, duration, cx.horizon)?;
+            (name, FaultKind::CompromisedAgent { agent, start, end, shift: check_finite(&shift_key, shift)? })
+        }
+        FaultSpec::Hallucination { name, agents, rate, start, duration, shift } => {
+            let agents = match agents {
+                Some(list) => lookup_all(&format!("{key}.agents"), &list, cx.names)?,
+                None => (0..cx.names.index.len() as u32).collect(),
+            };
+            let rate = check_probability(&format!("{key}.rate"), rate)?;
+            let (start, end) = window(key, start, duration, cx.horizon)?;
+            (name, FaultKind::Hallucination { agents, rate, start, end, shift: check_finite(&shift_key, shift)? })
+        }
+        FaultSpec::PromptInjection { name, agent, start, duration, probability, shift, replicate } => {
+            let agent = cx.names.lookup(&format!("{key}.agent"), &agent)?;
+            let probability = check_probability(&format!("{key}.probability"), probability)?;
+            let (start, end) = window(key, start, duration, cx.horizon)?;
+            let shift = check_finite(&shift_key, shift)?;
+            (name, FaultKind::PromptInjection { agent, start, end, probability, shift, replicate })
+        }
+        FaultSpec::SpoofedSender { name, from, to, start, duration, per_second, shift } => {
+            let channel = spoof_channel(key, &from, &to, cx)?;
+            if !(per_second.is_finite() && per_second > 0.0) {
+                return err(format!("{key}.per_second"), format!("must be a rate > 0 per second, got {per_second}"));
+            }
+            let (start, end) = window(key, start, duration, cx.horizon)?;
+            let mean_gap = SECOND as f64 / per_second;
+            (name, FaultKind::SpoofedSender { channel, start, end, mean_gap, shift: check_finite(&shift_key, shift)? })
+        }
+        FaultSpec::MemoryPoisoning { name, owner, at, records, shift } => {
+            let partition = match (owner, cx.memory.isolated) {
+                (Some(owner), true) => Partition::Agent(cx.names.lookup(&format!("{key}.owner"), &owner)?),
+                (None, false) => Partition::Shared,
+                (Some(_), false) => {
+                    return err(format!("{key}.owner"), "memory is shared; remove owner (or use mode = \"isolated\")")
+                }
+                (None, true) => {
+                    return err(
+                        format!("{key}.owner"),
+                        "memory is isolated; expected the agent whose partition is poisoned",
+                    )
+                }
+            };
+            if records == 0 {
+                return err(format!("{key}.records"), "must be at least 1 record");
+            }
+            let (at, _) = window(key, at, None, cx.horizon)
+                .map_err(|_| KeyError { key: format!("{key}.at"), message: "must be before the horizon".into() })?;
+            (name, FaultKind::MemoryPoisoning { partition, at, records, shift: check_finite(&shift_key, shift)? })
+        }
+        FaultSpec::OutOfScope { name, agents, resources, start, duration, mean_gap, only_compromised, shift } => {
+            let agents = lookup_all(&format!("{key}.agents"), &agents, cx.names)?;
+            if agents.is_empty() {
+                return err(format!("{key}.agents"), "expected at least one agent id");
+            }
+            let resources = cx.catalog.indices(&format!("{key}.resources"), &resources)?;
+            if resources.is_empty() {
+                return err(format!("{key}.resources"), "expected at least one resource name");
+            }
+            if mean_gap.0 == 0 {
+                return err(format!("{key}.mean_gap"), "must be a positive duration between attempts");
+            }
+            let (start, end) = window(key, start, duration, cx.horizon)?;
+            let shift = check_finite(&shift_key, shift)?;
+            let mean_gap = mean_gap.0 as f64;
+            (name, FaultKind::OutOfScope { agents, resources, start, end, mean_gap, only_compromised, shift })
+        }
+    };
+    let name = name.unwrap_or_else(|| format!("{}#{index}", kind.kind_name()));
+    Ok(Fault { name, kind })
+}
+
+fn lookup_all(key: &str, ids: &[String], names: &Names) -> Result<Vec<u32>, KeyError> {
+    ids.iter().enumerate().map(|(j, id)| names.lookup(&format!("{key}[{j}]"), id)).collect()
+}
+
+fn spoof_channel(key: &str, from: &str, to: &str, cx: &FaultContext) -> Result<u32, KeyError> {
+    let from_index = cx.names.lookup(&format!("{key}.from"), from)?;
+    let to_index = cx.names.lookup(&format!("{key}.to"), to)?;
+    let Topology::Explicit(channels) = cx.topology else {
+        return err(key, "spoofed_sender needs an explicit topology with the channel listed");
+    };
+    match channels.iter().position(|c| c.from == from_index && c.to == to_index) {
+        Some(i) => Ok(i as u32),
+        None => err(format!("{key}.to"), format!("no channel {from} -> {to}; expected an existing channel")),
+    }
+}
