@@ -4,6 +4,7 @@
 //! Pareto-optimal points marked. Text is drawn with an embedded DejaVu Sans
 //! (no system fonts needed); the same inputs give the same bytes.
 
+use crate::metrics::{self, Metric};
 use crate::output::SweepInfo;
 use crate::summary::Summary;
 use plotters::coord::types::RangedCoordf64;
@@ -15,36 +16,16 @@ const SIZE: (u32, u32) = (900, 560);
 /// Series drawn per chart; a grid with more combinations of the other keys
 /// shows the first ones (fix the others with `--set` for the rest).
 pub const MAX_SERIES: usize = 8;
-/// The metrics charted against each swept key: (metric, axis label). The
-/// first two always; the others when some point has a non-zero mean.
-pub const HEADLINE: [(&str, &str); 9] = [
-    ("agents_reached", "agents reached (blast radius)"),
-    ("containment_rate", "containment rate"),
-    ("t_contain", "time to containment (s)"),
-    ("corrupted_actions", "corrupted actions"),
-    ("rejected_clean", "clean messages rejected"),
-    ("false_trips", "false breaker trips"),
-    ("out_of_scope_succeeded", "out-of-scope actions that succeeded"),
-    ("clean_actions_blocked", "clean actions blocked"),
-    ("unattributable_actions", "unattributable actions"),
-];
-
-/// Costs in clean traffic, in order of preference for the Pareto chart.
-const COSTS: [(&str, &str); 3] = [
-    ("rejected_clean", "clean messages rejected per run (cost)"),
-    ("clean_actions_blocked", "clean actions blocked per run (cost)"),
-    ("capped_clean", "clean messages capped per run (cost)"),
-];
-
 /// Whether some point has a non-zero mean of `metric`.
 fn varies(summaries: &[Summary], metric: &str) -> bool {
     summaries.iter().any(|s| estimate(s, metric).is_some_and(|(mean, _, _)| mean != 0.0))
 }
 
-/// The cost metric the Pareto chart uses: the first of [`COSTS`] that is
-/// non-zero somewhere (clean messages rejected when none is).
-pub fn cost_metric(summaries: &[Summary]) -> (&'static str, &'static str) {
-    COSTS.into_iter().find(|(metric, _)| varies(summaries, metric)).unwrap_or(COSTS[0])
+/// The cost metric the Pareto chart and `tune` use: the first of the
+/// catalogue's costs that is non-zero somewhere (the first when none is).
+pub fn cost_metric(summaries: &[Summary]) -> &'static Metric {
+    let costs = metrics::costs();
+    costs.iter().copied().find(|m| varies(summaries, m.name)).unwrap_or(costs[0])
 }
 
 type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
@@ -316,7 +297,7 @@ fn estimate(summary: &Summary, metric: &str) -> Option<(f64, f64, f64)> {
 
 /// `metric` against axis `axis`: one series per combination of the other
 /// axes' values (at most [`MAX_SERIES`]).
-pub fn metric_chart(info: &SweepInfo, summaries: &[Summary], axis: usize, metric: (&str, &str)) -> MetricChart {
+pub fn metric_chart(info: &SweepInfo, summaries: &[Summary], axis: usize, metric: &Metric) -> MetricChart {
     let values = &info.axes[axis].values;
     let xs = numeric(values).unwrap_or_else(|| (0..values.len()).map(|i| i as f64).collect());
     let mut series: Vec<Series> = Vec::new();
@@ -332,7 +313,7 @@ pub fn metric_chart(info: &SweepInfo, summaries: &[Summary], axis: usize, metric
             .map(|(_, (a, v))| format!("{}={v}", short(&a.key)))
             .collect();
         let name = others.join(", ");
-        let Some((mean, low, high)) = estimate(&summaries[point as usize], metric.0) else { continue };
+        let Some((mean, low, high)) = estimate(&summaries[point as usize], metric.name) else { continue };
         match series.iter().position(|s| s.name == name) {
             Some(i) => series[i].points.push((x, mean, low, high)),
             None if series.len() < MAX_SERIES => series.push(Series { name, points: vec![(x, mean, low, high)] }),
@@ -341,9 +322,9 @@ pub fn metric_chart(info: &SweepInfo, summaries: &[Summary], axis: usize, metric
     }
     series.iter_mut().for_each(|s| s.points.sort_by(|a, b| a.0.total_cmp(&b.0)));
     MetricChart {
-        title: format!("{} vs {}", metric.0, short(&info.axes[axis].key)),
+        title: format!("{} vs {}", metric.name, short(&info.axes[axis].key)),
         x_label: info.axes[axis].key.clone(),
-        y_label: metric.1.to_string(),
+        y_label: metric.label.to_string(),
         categories: numeric(values).is_none().then(|| values.clone()),
         series,
     }
@@ -361,11 +342,14 @@ pub fn sweep_charts(
     per_point: &[Vec<crate::metrics::RunMetrics>],
 ) -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
-    let shown: Vec<(&str, &str)> =
-        HEADLINE.iter().enumerate().filter(|(i, m)| *i < 2 || varies(summaries, m.0)).map(|(_, m)| *m).collect();
+    let shown: Vec<&Metric> = metrics::headline()
+        .into_iter()
+        .filter(|(m, h)| h.always || varies(summaries, m.name))
+        .map(|(m, _)| m)
+        .collect();
     for axis in 0..info.axes.len() {
         for &metric in &shown {
-            let stem = format!("chart-{}-vs-{}", metric.0, info.axes[axis].key.replace('.', "_"));
+            let stem = format!("chart-{}-vs-{}", metric.name, info.axes[axis].key.replace('.', "_"));
             files.extend(render(&stem, &metric_chart(info, summaries, axis, metric)));
         }
     }
@@ -394,12 +378,13 @@ pub fn sweep_charts(
         .filter_map(|p| {
             let s = &summaries[p as usize];
             let values = crate::sweep::labels_from_info(info, p).join(", ");
-            Some((values, estimate(s, cost.0)?.0, estimate(s, "agents_reached")?.0))
+            Some((values, estimate(s, cost.name)?.0, estimate(s, "agents_reached")?.0))
         })
         .collect();
     let keys: Vec<&str> = info.axes.iter().map(|a| short(&a.key)).collect();
-    let title = format!("blast radius vs {} (labels: {})", cost.0, keys.join(", "));
-    files.extend(render("chart-pareto", &ParetoChart { title, x_label: cost.1.into(), points }));
+    let title = format!("blast radius vs {} (labels: {})", cost.name, keys.join(", "));
+    let x_label = format!("{} per run (cost)", cost.label);
+    files.extend(render("chart-pareto", &ParetoChart { title, x_label, points }));
     files
 }
 

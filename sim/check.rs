@@ -10,7 +10,8 @@
 //! when even its most favourable end is worse by more than the allowance,
 //! so Monte Carlo noise alone does not fail a check.
 
-use crate::summary::{t_critical, Summary};
+use crate::metrics::{self, Better, Unit};
+use crate::summary::{t_critical, Stat, Summary};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -21,13 +22,6 @@ pub struct Estimate {
     pub mean: f64,
     /// Sample standard deviation of the per-run values.
     pub sd: f64,
-}
-
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Better {
-    Lower,
-    Higher,
 }
 
 /// How one metric is judged.
@@ -52,35 +46,35 @@ pub enum Verdict {
     Missing,
 }
 
-/// The rules a new baseline starts with.
+/// The rules a new baseline starts with: every metric the catalogue
+/// marks `checked`, statistically, in its better direction.
 pub fn default_rules() -> BTreeMap<String, Rule> {
-    let statistical = |better| Rule { better, absolute: None, relative: None, statistical: true };
-    [
-        ("agents_reached", statistical(Better::Lower)),
-        ("corrupted_actions", statistical(Better::Lower)),
-        ("t_contain", statistical(Better::Lower)),
-        ("containment_rate", statistical(Better::Higher)),
-        ("rejected_clean", statistical(Better::Lower)),
-    ]
-    .into_iter()
-    .map(|(m, r)| (m.to_string(), r))
-    .collect()
+    metrics::CATALOGUE
+        .iter()
+        .filter(|m| m.checked)
+        .filter_map(|m| {
+            let rule = Rule { better: m.better?, absolute: None, relative: None, statistical: true };
+            Some((m.name.to_string(), rule))
+        })
+        .collect()
 }
 
-/// Whether a rule may name this metric.
-pub fn known_metric(metric: &str) -> bool {
-    metric == "containment_rate" || crate::summary::METRICS.iter().any(|m| m.0 == metric)
+/// Whether a rule may name this metric: any summarised one.
+pub fn known_metric(name: &str) -> bool {
+    metrics::metric(name).is_some_and(|m| m.summarised)
 }
 
 /// A metric's estimate from a summary (times in seconds), `None` when no
 /// run defined it.
-pub fn estimate(summary: &Summary, metric: &str) -> Option<Estimate> {
-    if metric == "containment_rate" {
-        let c = &summary.containment;
-        return (c.n > 0).then_some(Estimate { n: c.n, mean: c.rate, sd: binomial_sd(c.rate, c.n) });
+pub fn estimate(summary: &Summary, name: &str) -> Option<Estimate> {
+    let row = summary.get(name)?;
+    match &row.stat {
+        Stat::Proportion(p) => (p.n > 0).then_some(Estimate { n: p.n, mean: p.rate, sd: binomial_sd(p.rate, p.n) }),
+        Stat::Distribution(d) => {
+            let (d, scale) = (d.as_ref()?, row.metric.unit().scale());
+            Some(Estimate { n: d.n, mean: d.mean * scale, sd: sd_from_interval(d.mean, d.ci_low, d.n) * scale })
+        }
     }
-    let (d, scale) = summary.scaled(metric)?;
-    Some(Estimate { n: d.n, mean: d.mean * scale, sd: sd_from_interval(d.mean, d.ci_low, d.n) * scale })
 }
 
 /// Sample standard deviation of 0/1 outcomes with success rate `rate`.
@@ -181,7 +175,7 @@ pub fn parse_baseline(text: &str) -> Result<Baseline, String> {
         format!("{key}: {}", crate::scenario::one_line(e.into_inner().message()))
     })?;
     if let Some(unknown) = baseline.rules.keys().find(|m| !known_metric(m)) {
-        return Err(format!("rules.{unknown}: unknown metric; expected a summary.csv metric or containment_rate"));
+        return Err(format!("rules.{unknown}: unknown metric; expected a metric of summary.csv"));
     }
     Ok(baseline)
 }
@@ -219,8 +213,12 @@ pub fn admit(
 
 /// Every metric's estimate per point, from summaries in point order.
 pub fn estimates_of(summaries: &[Summary]) -> Vec<BTreeMap<String, Estimate>> {
-    let names = crate::summary::METRICS.iter().map(|m| m.0).chain(["containment_rate"]);
-    summaries.iter().map(|s| names.clone().filter_map(|m| Some((m.to_string(), estimate(s, m)?))).collect()).collect()
+    summaries
+        .iter()
+        .map(|s| {
+            s.metrics.iter().filter_map(|m| Some((m.metric.name.to_string(), estimate(s, m.metric.name)?))).collect()
+        })
+        .collect()
 }
 
 /// Every metric's estimate per point from a `summary.csv` written by
@@ -247,7 +245,8 @@ pub fn estimates_from_csv(text: &str) -> Result<Vec<BTreeMap<String, Estimate>>,
             continue;
         }
         let m: f64 = record[mean].parse().map_err(|_| bad("mean"))?;
-        let sd = if &record[metric] == "containment_rate" {
+        let proportion = metrics::metric(&record[metric]).is_some_and(|m| m.unit() == Unit::Fraction);
+        let sd = if proportion {
             binomial_sd(m, count)
         } else if count > 1 {
             sd_from_interval(m, record[low].parse().map_err(|_| bad("ci95_low"))?, count)

@@ -41,7 +41,7 @@
 //! assert!(runs.iter().all(|r| r.agents_reached == 1 && r.agents_corrupted == 2));
 //! assert!(runs.iter().all(|r| r.corrupted_actions == 60 && r.contained));
 //! let summary = summary::summarize(&runs);
-//! assert_eq!(summary.containment.rate, 1.0);
+//! assert_eq!(summary.containment().rate, 1.0);
 //! ```
 
 pub mod bundled;

@@ -2,10 +2,11 @@
 //! calls the library and writes outputs. Exit codes: 0 success, 1 failure
 //! to write results, 2 bad input.
 
+use cascade::metrics::Unit;
 use cascade::model::Model;
 use cascade::output::{self, Manifest, MODEL_VERSION};
 use cascade::runner::{self, Plan};
-use cascade::summary::{self, Summary, Unit};
+use cascade::summary::{self, Stat, Summary};
 use cascade::{bundled, paired, scenario, sweep, tune};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -288,14 +289,14 @@ fn print_paired(off: &[String], rows: &[paired::PairedMetric]) {
     println!("paired with {} off (same random streams; difference = with - without):", off.join(", "));
     println!("{:<30} {:>12} {:>12} {:>12} {:>27}", "metric", "with", "without", "difference", "95% CI");
     for row in rows {
-        let value: Formatter<f64> = match row.unit {
-            Unit::Count => |v| format!("{v:.3}"),
+        let value: Formatter<f64> = match row.metric.unit() {
+            Unit::Count | Unit::Fraction => |v| format!("{v:.3}"),
             Unit::Micros => seconds,
         };
         let ci = format!("[{}, {}]", value(row.ci_low), value(row.ci_high));
         println!(
             "{:<30} {:>12} {:>12} {:>12} {:>27}",
-            row.metric,
+            row.metric.name,
             value(row.mean_with),
             value(row.mean_without),
             value(row.mean_difference),
@@ -312,51 +313,34 @@ fn seconds(us: f64) -> String {
     format!("{:.3}s", us / 1e6)
 }
 
-/// Whether the table shows a metric: mitigation metrics only when the
-/// scenario turns that mitigation on (the CSV files always have them all).
-fn shown(model: &Model, metric: &str) -> bool {
-    let m = &model.mitigations;
-    match metric {
-        "t_detect" => m.guards_channels() || m.gateway.is_some(),
-        "rejected_clean" | "rejected_corrupted" => m.guards_channels(),
-        "out_of_scope_succeeded"
-        | "out_of_scope_blocked"
-        | "out_of_scope_blocked_writes"
-        | "out_of_scope_blocked_injected" => {
-            model.faults.iter().any(|f| matches!(f.kind, cascade::model::FaultKind::OutOfScope { .. }))
-        }
-        "unattributable_actions" | "clean_actions_blocked" => model.access_checked(),
-        "breaker_trips" | "false_trips" => m.breaker.is_some(),
-        "capped_clean" | "capped_corrupted" | "held_time" => m.caps.is_some(),
-        "t_attribute"
-        | "reviews"
-        | "agents_quarantined"
-        | "wrong_quarantines"
-        | "rolled_back_clean"
-        | "rolled_back_corrupted" => m.review.is_some(),
-        _ => true,
-    }
-}
-
 fn print_summary(model: &Model, summary: &Summary, dir: &Path) {
     println!("{}: {} runs -> {}", model.name, summary.runs, dir.display());
     println!(
         "{:<30} {:>12} {:>25} {:>12} {:>12} {:>12} {:>12}",
         "metric", "mean", "95% CI", "p50", "p90", "p99", "max"
     );
-    for metric in summary.metrics.iter().filter(|m| shown(model, m.metric)) {
-        let Some(d) = &metric.distribution else {
-            println!("{:<30} {:>12}", metric.metric, "-");
-            continue;
+    // Mitigation metrics only when the scenario uses that mitigation (the
+    // CSV files always have them all).
+    for row in summary.metrics.iter().filter(|m| m.metric.feature.used_by(model)) {
+        let name = row.metric.name;
+        let d = match &row.stat {
+            Stat::Proportion(c) => {
+                println!("{name:<30} {:>12.3} {:>25}", c.rate, format!("[{:.3}, {:.3}]", c.low, c.high));
+                continue;
+            }
+            Stat::Distribution(None) => {
+                println!("{name:<30} {:>12}", "-");
+                continue;
+            }
+            Stat::Distribution(Some(d)) => d,
         };
-        let (value, quantile): (Formatter<f64>, Formatter<u64>) = match metric.unit {
-            Unit::Count => (|v| format!("{v:.3}"), |v| v.to_string()),
+        let (value, quantile): (Formatter<f64>, Formatter<u64>) = match row.metric.unit() {
+            Unit::Count | Unit::Fraction => (|v| format!("{v:.3}"), |v| v.to_string()),
             Unit::Micros => (seconds, |v| seconds(v as f64)),
         };
         let ci = format!("[{}, {}]", value(d.ci_low), value(d.ci_high));
         println!(
-            "{:<30} {:>12} {:>25} {:>12} {:>12} {:>12} {:>12}",
-            metric.metric,
+            "{name:<30} {:>12} {:>25} {:>12} {:>12} {:>12} {:>12}",
             value(d.mean),
             ci,
             quantile(d.p50),
@@ -365,8 +349,6 @@ fn print_summary(model: &Model, summary: &Summary, dir: &Path) {
             quantile(d.max)
         );
     }
-    let c = &summary.containment;
-    println!("{:<30} {:>12.3} {:>25}", "containment_rate", c.rate, format!("[{:.3}, {:.3}]", c.low, c.high));
 }
 
 fn replay(args: ReplayArgs) -> Result<(), Failure> {
@@ -507,7 +489,7 @@ fn print_sweep(info: &output::SweepInfo, results: &[sweep::PointRun], dir: &Path
             [
                 sweep::labels_from_info(info, point as u64).join(", "),
                 s.estimate("agents_reached").map_or("-".into(), |(m, low, _)| format!("{m:.3} ±{:.3}", m - low)),
-                format!("{:.3}", s.containment.rate),
+                format!("{:.3}", s.containment().rate),
                 s.estimate("t_contain").map_or("-".into(), |(m, _, _)| format!("{m:.1}s")),
                 s.estimate("rejected_clean").map_or("-".into(), |(m, _, _)| format!("{m:.2}")),
             ]
@@ -553,7 +535,7 @@ fn tune(args: TuneArgs) -> Result<(), Failure> {
         .collect();
     let bar = progress_bar(settings.len() as u64 * args.runs, args.quiet);
     let mut summaries = evaluate(&args, &loaded, &document, &keys, &settings, &bar)?;
-    let cost = args.minimize.clone().unwrap_or_else(|| cascade::charts::cost_metric(&summaries).0.to_string());
+    let cost = args.minimize.clone().unwrap_or_else(|| cascade::charts::cost_metric(&summaries).name.to_string());
     for _ in 0..args.refine {
         let Some(best) = tune::cheapest(&summaries, &targets, &cost) else { break };
         let next = tune::refinements(&settings[best], &settings);
@@ -618,9 +600,8 @@ fn print_tune(
     };
     let s = &summaries[best];
     println!("cheapest setting that meets them: {}", describe(best));
-    let interval = |metric: &str| {
-        tune::estimate(s, metric).map_or("-".to_string(), |(m, lo, hi)| format!("{m:.4} [{lo:.4}, {hi:.4}]"))
-    };
+    let interval =
+        |metric: &str| s.estimate(metric).map_or("-".to_string(), |(m, lo, hi)| format!("{m:.4} [{lo:.4}, {hi:.4}]"));
     println!("  {cost}: {}", interval(cost));
     for target in targets {
         let value = tune::observed(s, target).map_or("-".into(), |v| format!("{v:.4}"));

@@ -7,9 +7,9 @@
 //! decimals) so the bytes are identical on every platform.
 
 use crate::engine::{Detail, Message, Record, TraceRow};
-use crate::metrics::RunMetrics;
+use crate::metrics::{self, Metric, Read, RunMetrics, Unit};
 use crate::model::{Model, NONE, NO_FAULT};
-use crate::summary::{Summary, Unit};
+use crate::summary::{MetricSummary, Stat, Summary};
 use crate::time::format_seconds;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -87,88 +87,31 @@ fn finish(writer: csv::Writer<Vec<u8>>) -> Vec<u8> {
     writer.into_inner().expect("writing to memory cannot fail")
 }
 
-/// Column names of `runs.csv`.
-pub const RUN_COLUMNS: [&str; 34] = [
-    "run",
-    "agents_reached",
-    "agents_corrupted",
-    "corrupted_messages",
-    "corrupted_actions",
-    "corrupted_records",
-    "t_detect_s",
-    "contained",
-    "t_contain_s",
-    "rejected_clean",
-    "rejected_corrupted",
-    "breaker_trips",
-    "false_trips",
-    "capped_clean",
-    "capped_corrupted",
-    "held_time_s",
-    "t_attribute_s",
-    "reviews",
-    "agents_quarantined",
-    "wrong_quarantines",
-    "rolled_back_clean",
-    "rolled_back_corrupted",
-    "corrupted_records_left",
-    "out_of_scope_succeeded",
-    "out_of_scope_blocked",
-    "out_of_scope_blocked_writes",
-    "out_of_scope_blocked_injected",
-    "unattributable_actions",
-    "clean_actions_blocked",
-    "messages",
-    "actions",
-    "records",
-    "events",
-    "mean_sojourn_s",
-];
+/// Column names of `runs.csv`: `run`, then every metric with a column.
+pub fn run_columns() -> Vec<&'static str> {
+    std::iter::once("run").chain(metrics::columns().map(|m| m.column)).collect()
+}
+
+/// One metric's `runs.csv` cell.
+fn run_cell(metric: &Metric, run: &RunMetrics) -> String {
+    match metric.read {
+        Read::Count(read) => read(run).to_string(),
+        Read::Time(read) => read(run).map(format_seconds).unwrap_or_default(),
+        Read::MeanTime(read) => read(run).map(seconds).unwrap_or_default(),
+        Read::Flag(read) => (read(run) as u8).to_string(),
+        Read::Share { .. } => String::new(),
+    }
+}
 
 /// One `runs.csv` record (without any sweep columns).
 fn run_record(m: &RunMetrics) -> Vec<String> {
-    vec![
-        m.run.to_string(),
-        m.agents_reached.to_string(),
-        m.agents_corrupted.to_string(),
-        m.corrupted_messages.to_string(),
-        m.corrupted_actions.to_string(),
-        m.corrupted_records.to_string(),
-        m.t_detect.map(format_seconds).unwrap_or_default(),
-        (m.contained as u8).to_string(),
-        m.t_contain.map(format_seconds).unwrap_or_default(),
-        m.rejected_clean.to_string(),
-        m.rejected_corrupted.to_string(),
-        m.breaker_trips.to_string(),
-        m.false_trips.to_string(),
-        m.capped_clean.to_string(),
-        m.capped_corrupted.to_string(),
-        format_seconds(m.held_time),
-        m.t_attribute.map(format_seconds).unwrap_or_default(),
-        m.reviews.to_string(),
-        m.agents_quarantined.to_string(),
-        m.wrong_quarantines.to_string(),
-        m.rolled_back_clean.to_string(),
-        m.rolled_back_corrupted.to_string(),
-        m.corrupted_records_left.to_string(),
-        m.out_of_scope_succeeded.to_string(),
-        m.out_of_scope_blocked.to_string(),
-        m.out_of_scope_blocked_writes.to_string(),
-        m.out_of_scope_blocked_injected.to_string(),
-        m.unattributable_actions.to_string(),
-        m.clean_actions_blocked.to_string(),
-        m.messages.to_string(),
-        m.actions.to_string(),
-        m.records.to_string(),
-        m.events.to_string(),
-        m.mean_sojourn().map(seconds).unwrap_or_default(),
-    ]
+    std::iter::once(m.run.to_string()).chain(metrics::columns().map(|metric| run_cell(metric, m))).collect()
 }
 
 /// `runs.csv`: one row per run, in run order.
 pub fn runs_csv(runs: &[RunMetrics]) -> Vec<u8> {
     let mut writer = csv_writer();
-    writer.write_record(RUN_COLUMNS).expect("in-memory write");
+    writer.write_record(run_columns()).expect("in-memory write");
     for m in runs {
         writer.write_record(run_record(m)).expect("in-memory write");
     }
@@ -179,40 +122,38 @@ pub fn runs_csv(runs: &[RunMetrics]) -> Vec<u8> {
 pub const SUMMARY_COLUMNS: [&str; 10] =
     ["metric", "unit", "n", "mean", "ci95_low", "ci95_high", "p50", "p90", "p99", "max"];
 
-/// The `summary.csv` records: one per metric, then the containment rate.
+/// The `summary.csv` records, one per summarised metric.
 fn summary_records(summary: &Summary) -> Vec<Vec<String>> {
-    let mut rows = Vec::with_capacity(summary.metrics.len() + 1);
-    for metric in &summary.metrics {
-        let unit = match metric.unit {
-            Unit::Count => "count",
-            Unit::Micros => "seconds",
-        };
-        let mut row = vec![metric.metric.to_string(), unit.to_string()];
-        match &metric.distribution {
-            None => row.extend(["0".to_string()].into_iter().chain(std::iter::repeat_n(String::new(), 7))),
-            Some(d) => {
-                let scale = |v: f64| if metric.unit == Unit::Micros { seconds(v) } else { float(v) };
-                let quantile = |v: u64| if metric.unit == Unit::Micros { format_seconds(v) } else { v.to_string() };
-                row.extend([
-                    d.n.to_string(),
-                    scale(d.mean),
-                    scale(d.ci_low),
-                    scale(d.ci_high),
-                    quantile(d.p50),
-                    quantile(d.p90),
-                    quantile(d.p99),
-                    quantile(d.max),
-                ]);
-            }
+    summary.metrics.iter().map(summary_record).collect()
+}
+
+fn summary_record(row: &MetricSummary) -> Vec<String> {
+    let unit = row.metric.unit();
+    let mut record = vec![row.metric.name.to_string(), unit.name().to_string()];
+    match &row.stat {
+        Stat::Distribution(None) => {
+            record.extend(["0".to_string()].into_iter().chain(std::iter::repeat_n(String::new(), 7)))
         }
-        rows.push(row);
+        Stat::Distribution(Some(d)) => {
+            let scale = |v: f64| if unit == Unit::Micros { seconds(v) } else { float(v) };
+            let quantile = |v: u64| if unit == Unit::Micros { format_seconds(v) } else { v.to_string() };
+            record.extend([
+                d.n.to_string(),
+                scale(d.mean),
+                scale(d.ci_low),
+                scale(d.ci_high),
+                quantile(d.p50),
+                quantile(d.p90),
+                quantile(d.p99),
+                quantile(d.max),
+            ]);
+        }
+        Stat::Proportion(p) => {
+            record.extend([p.n.to_string(), float(p.rate), float(p.low), float(p.high)]);
+            record.extend(std::iter::repeat_n(String::new(), 4));
+        }
     }
-    let c = &summary.containment;
-    let mut row = vec!["containment_rate".to_string(), "fraction".to_string(), c.n.to_string()];
-    row.extend([float(c.rate), float(c.low), float(c.high)]);
-    row.extend(std::iter::repeat_n(String::new(), 4));
-    rows.push(row);
-    rows
+    record
 }
 
 /// `summary.csv`: one row per metric, then the containment rate.
@@ -230,7 +171,7 @@ pub fn summary_csv(summary: &Summary) -> Vec<u8> {
 pub fn sweep_runs_csv(keys: &[String], labels: &[Vec<String>], runs: &[(u64, RunMetrics)]) -> Vec<u8> {
     let mut writer = csv_writer();
     let header = ["point"].iter().map(|s| s.to_string()).chain(keys.iter().cloned());
-    writer.write_record(header.chain(RUN_COLUMNS.iter().map(|s| s.to_string()))).expect("in-memory write");
+    writer.write_record(header.chain(run_columns().into_iter().map(String::from))).expect("in-memory write");
     for (point, m) in runs {
         let prefix = std::iter::once(point.to_string()).chain(labels[*point as usize].iter().cloned());
         writer.write_record(prefix.chain(run_record(m))).expect("in-memory write");
@@ -260,15 +201,12 @@ pub fn paired_csv(rows: &[crate::paired::PairedMetric]) -> Vec<u8> {
         .write_record(["metric", "unit", "n", "mean_with", "mean_without", "mean_difference", "ci95_low", "ci95_high"])
         .expect("in-memory write");
     for row in rows {
-        let (unit, scale): (&str, fn(f64) -> String) = match row.unit {
-            Unit::Micros => ("seconds", seconds),
-            Unit::Count if row.metric == "containment_rate" => ("fraction", float),
-            Unit::Count => ("count", float),
-        };
+        let unit = row.metric.unit();
+        let scale: fn(f64) -> String = if unit == Unit::Micros { seconds } else { float };
         writer
             .write_record([
-                row.metric.to_string(),
-                unit.to_string(),
+                row.metric.name.to_string(),
+                unit.name().to_string(),
                 row.n.to_string(),
                 scale(row.mean_with),
                 scale(row.mean_without),
@@ -405,7 +343,7 @@ pub fn tune_csv(
     for (i, (values, summary)) in settings.iter().zip(summaries).enumerate() {
         let mut row = vec![i.to_string()];
         row.extend(values.iter().map(crate::sweep::label));
-        match crate::tune::estimate(summary, cost) {
+        match summary.estimate(cost) {
             Some((m, lo, hi)) => row.extend([float(m), float(lo), float(hi)]),
             None => row.extend([String::new(), String::new(), String::new()]),
         }
@@ -461,7 +399,7 @@ mod tests {
         };
         let text = String::from_utf8(runs_csv(&[run])).unwrap();
         let mut lines = text.lines();
-        assert_eq!(lines.next().unwrap(), RUN_COLUMNS.join(","));
+        assert_eq!(lines.next().unwrap(), run_columns().join(","));
         assert_eq!(
             lines.next().unwrap(),
             "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0.333333"

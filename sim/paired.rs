@@ -5,8 +5,9 @@
 //! than the difference of two independent samples.
 
 use crate::metrics::RunMetrics;
+use crate::metrics::{self, Metric};
 use crate::mitigation::Mitigations;
-use crate::summary::{mean_interval, Unit, METRICS};
+use crate::summary::mean_interval;
 
 /// The names `--paired-off` accepts.
 pub const MITIGATION_NAMES: [&str; 7] =
@@ -46,9 +47,8 @@ pub fn without(mitigations: &Mitigations, names: &[String]) -> Result<Mitigation
 /// One metric compared between the two variants.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PairedMetric {
-    pub metric: &'static str,
-    /// `Micros` values are differences of microseconds; containment is a 0/1 indicator.
-    pub unit: Unit,
+    /// A duration's values are differences of microseconds; a flag's are of 0/1 indicators.
+    pub metric: &'static Metric,
     /// Runs where the metric is defined in both variants.
     pub n: u64,
     pub mean_with: f64,
@@ -59,32 +59,30 @@ pub struct PairedMetric {
     pub ci_high: f64,
 }
 
-/// Per-metric paired differences, then the containment indicator.
-/// `with` and `without` are the same replications in the same order.
+/// Per-metric paired differences, in summary order (distributions, then
+/// proportions as 0/1 indicators). `with` and `without` are the same
+/// replications in the same order.
 pub fn compare(with: &[RunMetrics], without: &[RunMetrics]) -> Vec<PairedMetric> {
     assert_eq!(with.len(), without.len(), "paired runs must match one to one");
     assert!(with.iter().zip(without).all(|(a, b)| a.run == b.run), "paired runs must be the same replications");
-    let mut rows: Vec<PairedMetric> = METRICS
-        .iter()
-        .filter_map(|&(metric, unit, extract)| {
-            let pairs: Vec<(f64, f64)> =
-                with.iter().zip(without).filter_map(|(a, b)| Some((extract(a)? as f64, extract(b)? as f64))).collect();
-            paired(metric, unit, &pairs)
+    metrics::summarised()
+        .filter_map(|metric| {
+            let pairs: Vec<(f64, f64)> = with
+                .iter()
+                .zip(without)
+                .filter_map(|(a, b)| Some((metric.value(a)? as f64, metric.value(b)? as f64)))
+                .collect();
+            paired(metric, &pairs)
         })
-        .collect();
-    let contained: Vec<(f64, f64)> =
-        with.iter().zip(without).map(|(a, b)| (a.contained as u8 as f64, b.contained as u8 as f64)).collect();
-    rows.extend(paired("containment_rate", Unit::Count, &contained));
-    rows
+        .collect()
 }
 
-fn paired(metric: &'static str, unit: Unit, pairs: &[(f64, f64)]) -> Option<PairedMetric> {
+fn paired(metric: &'static Metric, pairs: &[(f64, f64)]) -> Option<PairedMetric> {
     let (n, mean_difference, half) = mean_interval(pairs.iter().map(|(a, b)| a - b))?;
     let (_, mean_with, _) = mean_interval(pairs.iter().map(|p| p.0))?;
     let (_, mean_without, _) = mean_interval(pairs.iter().map(|p| p.1))?;
     Some(PairedMetric {
         metric,
-        unit,
         n,
         mean_with,
         mean_without,
@@ -107,14 +105,14 @@ mod tests {
         let with = [run(0, 1, true), run(1, 2, true), run(2, 3, false)];
         let without = [run(0, 3, false), run(1, 4, false), run(2, 5, false)];
         let rows = compare(&with, &without);
-        let reached = rows.iter().find(|r| r.metric == "agents_reached").unwrap();
+        let reached = rows.iter().find(|r| r.metric.name == "agents_reached").unwrap();
         // Every difference is exactly -2: zero variance, a zero-width interval.
         assert_eq!((reached.n, reached.mean_difference, reached.ci_low, reached.ci_high), (3, -2.0, -2.0, -2.0));
         assert_eq!((reached.mean_with, reached.mean_without), (2.0, 4.0));
         let containment = rows.last().unwrap();
-        assert_eq!(containment.metric, "containment_rate");
+        assert_eq!(containment.metric.name, "containment_rate");
         assert!((containment.mean_difference - 2.0 / 3.0).abs() < 1e-12);
-        assert!(rows.iter().all(|r| r.metric != "t_contain" || r.n == 0), "t_contain needs both contained");
+        assert!(rows.iter().all(|r| r.metric.name != "t_contain" || r.n == 0), "t_contain needs both contained");
     }
 
     #[test]

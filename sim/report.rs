@@ -1,6 +1,7 @@
 //! The sweep report: one self-contained HTML file (tables, and the charts
 //! as inline SVG) that opens offline and can be attached to a review.
 
+use crate::metrics::{self, Metric};
 use crate::output::SweepInfo;
 use crate::summary::Summary;
 use std::fmt::Write;
@@ -16,17 +17,6 @@ fn cell(summary: &Summary, metric: &str) -> String {
         None => "–".into(),
     }
 }
-
-const COLUMNS: [(&str, &str); 8] = [
-    ("agents_reached", "agents reached"),
-    ("containment_rate", "containment rate"),
-    ("t_contain", "t_contain (s)"),
-    ("corrupted_actions", "corrupted actions"),
-    ("rejected_clean", "clean rejected"),
-    ("false_trips", "false trips"),
-    ("out_of_scope_succeeded", "out-of-scope succeeded"),
-    ("clean_actions_blocked", "clean actions blocked"),
-];
 
 /// `report.html` for a sweep. `charts` are the chart files; the SVG ones
 /// are inlined in order. `pareto` lists the Pareto-optimal points.
@@ -73,8 +63,9 @@ pub fn sweep_report(
     for axis in &info.axes {
         let _ = write!(html, "<th>{}</th>", escape(&axis.key));
     }
-    for (_, name) in COLUMNS {
-        let _ = write!(html, "<th>{name}</th>");
+    let columns: Vec<&Metric> = metrics::headline().into_iter().filter(|(_, h)| h.report).map(|(m, _)| m).collect();
+    for metric in &columns {
+        let _ = write!(html, "<th>{}</th>", metric.heading);
     }
     html.push_str("</tr>\n");
     for (point, summary) in summaries.iter().enumerate() {
@@ -83,8 +74,8 @@ pub fn sweep_report(
         for value in crate::sweep::labels_from_info(info, point as u64) {
             let _ = write!(html, "<td>{}</td>", escape(&value));
         }
-        for (metric, _) in COLUMNS {
-            let _ = write!(html, "<td>{}</td>", cell(summary, metric));
+        for metric in &columns {
+            let _ = write!(html, "<td>{}</td>", cell(summary, metric.name));
         }
         html.push_str("</tr>\n");
     }

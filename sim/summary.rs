@@ -4,7 +4,7 @@
 //! Values are folded in run-index order, so the floating-point sums (and
 //! therefore every printed digit) do not depend on thread count.
 
-use crate::metrics::RunMetrics;
+use crate::metrics::{self, Metric, Read, RunMetrics};
 use hdrhistogram::Histogram;
 
 /// Summary of one numeric metric over the runs where it is defined.
@@ -103,102 +103,96 @@ pub fn proportion(successes: u64, n: u64) -> Proportion {
     Proportion { successes, n, rate: p, low, high }
 }
 
-/// How a metric's values are measured, for printing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unit {
-    Count,
-    /// Microseconds, printed as seconds.
-    Micros,
+/// One metric summarised over a set of runs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stat {
+    /// A count or duration over the runs that define it (`None`: none did).
+    Distribution(Option<Distribution>),
+    /// A flag: the share of runs where it held.
+    Proportion(Proportion),
 }
 
 /// One metric's summary row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricSummary {
-    pub metric: &'static str,
-    pub unit: Unit,
-    /// `None` when no run defined the metric.
-    pub distribution: Option<Distribution>,
+    pub metric: &'static Metric,
+    pub stat: Stat,
 }
 
-/// Everything summarised over one set of runs.
+/// Every summarised metric over one set of runs, in summary order
+/// ([`crate::metrics::summarised`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
     pub runs: u64,
     pub metrics: Vec<MetricSummary>,
-    pub containment: Proportion,
 }
 
-type Extract = fn(&RunMetrics) -> Option<u64>;
-
-/// The summarised metrics, in output order.
-pub const METRICS: [(&str, Unit, Extract); 30] = [
-    ("agents_reached", Unit::Count, |m| Some(m.agents_reached as u64)),
-    ("agents_corrupted", Unit::Count, |m| Some(m.agents_corrupted as u64)),
-    ("corrupted_messages", Unit::Count, |m| Some(m.corrupted_messages)),
-    ("corrupted_actions", Unit::Count, |m| Some(m.corrupted_actions)),
-    ("corrupted_records", Unit::Count, |m| Some(m.corrupted_records)),
-    ("t_detect", Unit::Micros, |m| m.t_detect),
-    ("t_contain", Unit::Micros, |m| m.t_contain),
-    ("rejected_clean", Unit::Count, |m| Some(m.rejected_clean)),
-    ("rejected_corrupted", Unit::Count, |m| Some(m.rejected_corrupted)),
-    ("breaker_trips", Unit::Count, |m| Some(m.breaker_trips)),
-    ("false_trips", Unit::Count, |m| Some(m.false_trips)),
-    ("capped_clean", Unit::Count, |m| Some(m.capped_clean)),
-    ("capped_corrupted", Unit::Count, |m| Some(m.capped_corrupted)),
-    ("held_time", Unit::Micros, |m| Some(m.held_time)),
-    ("t_attribute", Unit::Micros, |m| m.t_attribute),
-    ("reviews", Unit::Count, |m| Some(m.reviews)),
-    ("agents_quarantined", Unit::Count, |m| Some(m.agents_quarantined as u64)),
-    ("wrong_quarantines", Unit::Count, |m| Some(m.wrong_quarantines as u64)),
-    ("rolled_back_clean", Unit::Count, |m| Some(m.rolled_back_clean)),
-    ("rolled_back_corrupted", Unit::Count, |m| Some(m.rolled_back_corrupted)),
-    ("corrupted_records_left", Unit::Count, |m| Some(m.corrupted_records_left)),
-    ("out_of_scope_succeeded", Unit::Count, |m| Some(m.out_of_scope_succeeded)),
-    ("out_of_scope_blocked", Unit::Count, |m| Some(m.out_of_scope_blocked)),
-    ("out_of_scope_blocked_writes", Unit::Count, |m| Some(m.out_of_scope_blocked_writes)),
-    ("out_of_scope_blocked_injected", Unit::Count, |m| Some(m.out_of_scope_blocked_injected)),
-    ("unattributable_actions", Unit::Count, |m| Some(m.unattributable_actions)),
-    ("clean_actions_blocked", Unit::Count, |m| Some(m.clean_actions_blocked)),
-    ("messages", Unit::Count, |m| Some(m.messages)),
-    ("actions", Unit::Count, |m| Some(m.actions)),
-    ("mean_sojourn", Unit::Micros, |m| m.mean_sojourn().map(|s| (s + 0.5) as u64)),
-];
-
 impl Summary {
-    /// A metric's summary row and the factor that turns its values into
-    /// the units people read (seconds for times, from the row's unit).
-    pub fn scaled(&self, metric: &str) -> Option<(&Distribution, f64)> {
-        let row = self.metrics.iter().find(|m| m.metric == metric)?;
-        let scale = if row.unit == Unit::Micros { 1e-6 } else { 1.0 };
-        Some((row.distribution.as_ref()?, scale))
+    /// The summary row of the metric called `name`.
+    pub fn get(&self, name: &str) -> Option<&MetricSummary> {
+        self.metrics.iter().find(|m| m.metric.name == name)
     }
 
-    /// Mean and 95% interval of `metric` (seconds for times), or the
-    /// containment rate and its Wilson interval for `containment_rate`;
-    /// `None` when no run defined it. With one run the interval is NaN.
-    pub fn estimate(&self, metric: &str) -> Option<(f64, f64, f64)> {
-        if metric == "containment_rate" {
-            let c = &self.containment;
-            return (c.n > 0).then_some((c.rate, c.low, c.high));
+    /// The distribution of a count or duration, when some run defined it
+    /// (in stored units: counts, µs).
+    pub fn distribution(&self, name: &str) -> Option<&Distribution> {
+        match &self.get(name)?.stat {
+            Stat::Distribution(d) => d.as_ref(),
+            Stat::Proportion(_) => None,
         }
-        let (d, scale) = self.scaled(metric)?;
-        Some((d.mean * scale, d.ci_low * scale, d.ci_high * scale))
+    }
+
+    /// The proportion of a flag.
+    pub fn proportion(&self, name: &str) -> Option<&Proportion> {
+        match &self.get(name)?.stat {
+            Stat::Proportion(p) => Some(p),
+            Stat::Distribution(_) => None,
+        }
+    }
+
+    /// The share of runs contained.
+    pub fn containment(&self) -> &Proportion {
+        self.proportion("containment_rate").expect("containment_rate is a summarised proportion")
+    }
+
+    /// Mean and 95% interval of `metric` in the units people read (seconds
+    /// for times; a proportion's rate and Wilson interval; a share's ratio
+    /// of means); `None` when no run defined it. With one run a
+    /// distribution's interval is NaN.
+    pub fn estimate(&self, name: &str) -> Option<(f64, f64, f64)> {
+        let metric = metrics::metric(name)?;
+        if let Read::Share { of, per } = metric.read {
+            let (of, per) = (self.distribution(of)?, self.distribution(per)?);
+            let share = |v: f64| if per.mean > 0.0 { v / per.mean } else { 0.0 };
+            return Some((share(of.mean), share(of.ci_low), share(of.ci_high)));
+        }
+        match &self.get(name)?.stat {
+            Stat::Distribution(d) => {
+                let (d, scale) = (d.as_ref()?, metric.unit().scale());
+                Some((d.mean * scale, d.ci_low * scale, d.ci_high * scale))
+            }
+            Stat::Proportion(p) => (p.n > 0).then_some((p.rate, p.low, p.high)),
+        }
     }
 }
 
 /// Summarises runs given in run-index order.
 pub fn summarize(runs: &[RunMetrics]) -> Summary {
     let mut values = Vec::with_capacity(runs.len());
-    let metrics = METRICS
-        .iter()
-        .map(|&(metric, unit, extract)| {
-            values.clear();
-            values.extend(runs.iter().filter_map(extract));
-            MetricSummary { metric, unit, distribution: distribution(&values) }
+    let metrics = metrics::summarised()
+        .map(|metric| {
+            let stat = if metric.is_proportion() {
+                let held = runs.iter().filter(|r| metric.value(r) == Some(1)).count() as u64;
+                Stat::Proportion(proportion(held, runs.len() as u64))
+            } else {
+                values.clear();
+                values.extend(runs.iter().filter_map(|r| metric.value(r)));
+                Stat::Distribution(distribution(&values))
+            };
+            MetricSummary { metric, stat }
         })
         .collect();
-    let contained = runs.iter().filter(|m| m.contained).count() as u64;
-    Summary { runs: runs.len() as u64, metrics, containment: proportion(contained, runs.len() as u64) }
+    Summary { runs: runs.len() as u64, metrics }
 }
 
 #[cfg(test)]
@@ -249,16 +243,30 @@ mod tests {
     }
 
     #[test]
+    fn a_share_is_a_ratio_of_means() {
+        let run = |rejected, messages| RunMetrics { rejected_clean: rejected, messages, ..Default::default() };
+        let summary = summarize(&[run(1, 10), run(3, 30)]);
+        let (share, low, high) = summary.estimate("rejected_clean_share").unwrap();
+        assert_eq!(share, 0.1);
+        let d = summary.distribution("rejected_clean").unwrap();
+        assert_eq!((low, high), (d.ci_low / 20.0, d.ci_high / 20.0));
+        assert_eq!(summarize(&[run(0, 0)]).estimate("rejected_clean_share").map(|e| e.0), Some(0.0));
+    }
+
+    #[test]
     fn summarize_skips_undefined_values() {
         let runs = [
             RunMetrics { agents_reached: 2, t_contain: Some(10), contained: true, ..Default::default() },
             RunMetrics { agents_reached: 4, t_contain: None, contained: false, ..Default::default() },
         ];
         let summary = summarize(&runs);
-        let get = |name| summary.metrics.iter().find(|m| m.metric == name).unwrap().distribution.clone();
-        assert_eq!(get("agents_reached").unwrap().mean, 3.0);
-        assert_eq!(get("t_contain").unwrap().n, 1);
-        assert!(get("mean_sojourn").is_none());
-        assert_eq!((summary.containment.successes, summary.containment.n), (1, 2));
+        assert_eq!(summary.distribution("agents_reached").unwrap().mean, 3.0);
+        assert_eq!(summary.distribution("t_contain").unwrap().n, 1);
+        assert!(summary.get("mean_sojourn").is_some() && summary.distribution("mean_sojourn").is_none());
+        assert_eq!((summary.containment().successes, summary.containment().n), (1, 2));
+        let (mean, low, _) = summary.estimate("t_contain").unwrap();
+        assert!((mean - 10e-6).abs() < 1e-18 && low.is_nan(), "seconds; one run has no interval");
+        assert_eq!(summary.estimate("containment_rate").map(|e| e.0), Some(0.5));
+        assert!(summary.estimate("mean_sojourn").is_none() && summary.estimate("blast").is_none());
     }
 }

@@ -367,9 +367,10 @@ pub fn result_files(title: &str, seed: u64, info: &SweepInfo, results: &[PointRu
     let summaries = summaries(&per_point);
     let charts = crate::charts::sweep_charts(info, &summaries, &per_point);
     let cost = crate::charts::cost_metric(&summaries);
-    let costs: Vec<(f64, f64)> = summaries.iter().map(|s| (mean_of(s, cost.0), mean_of(s, "agents_reached"))).collect();
+    let costs: Vec<(f64, f64)> =
+        summaries.iter().map(|s| (mean_of(s, cost.name), mean_of(s, "agents_reached"))).collect();
     let pareto: Vec<u64> = crate::charts::pareto_front(&costs).into_iter().map(|i| i as u64).collect();
-    let report = crate::report::sweep_report(title, seed, info, &summaries, (cost.0, &pareto), &charts);
+    let report = crate::report::sweep_report(title, seed, info, &summaries, (cost.name, &pareto), &charts);
     let mut files = vec![
         ("runs.csv".to_string(), crate::output::sweep_runs_csv(&keys, &labels, results)),
         ("summary.csv".to_string(), crate::output::sweep_summary_csv(&keys, &labels, &summaries)),

@@ -9,6 +9,7 @@
 //! setting evaluated first. Every setting uses the same random streams
 //! (common random numbers).
 
+use crate::metrics::{self, Read};
 use crate::summary::Summary;
 use toml::Value;
 
@@ -42,9 +43,6 @@ pub struct Target {
     pub value: f64,
 }
 
-/// Metrics a target may name beyond those in `summary.csv`.
-pub const DERIVED: [&str; 2] = ["containment_rate", "rejected_clean_share"];
-
 /// Parses `METRIC[.STAT] OP VALUE` with OP one of `<=`, `<`, `>=`, `>` and
 /// STAT one of mean (default), ci_low, ci_high, p50, p90, p99, max. Times
 /// (`t_*`, `held_time`) are in seconds.
@@ -67,14 +65,15 @@ pub fn parse_target(text: &str) -> Result<Target, String> {
         ),
         None => (name, Stat::Mean),
     };
-    let known = crate::summary::METRICS.iter().any(|m| m.0 == metric) || DERIVED.contains(&metric);
-    if !known {
+    let share = |m: &&metrics::Metric| matches!(m.read, Read::Share { .. });
+    let Some(known) = metrics::metric(metric).filter(|m| m.summarised || share(m)) else {
+        let shares: Vec<&str> = metrics::CATALOGUE.iter().filter(share).map(|m| m.name).collect();
         return Err(format!(
             "\"{text}\": unknown metric \"{metric}\"; expected a summary.csv metric or {}",
-            DERIVED.join(", ")
+            shares.join(", ")
         ));
-    }
-    if DERIVED.contains(&metric) && !matches!(stat, Stat::Mean | Stat::CiLow | Stat::CiHigh) {
+    };
+    if !known.has_quantiles() && !matches!(stat, Stat::Mean | Stat::CiLow | Stat::CiHigh) {
         return Err(format!("\"{text}\": {metric} has a mean and a CI, not quantiles"));
     }
     Ok(Target { text: text.to_string(), metric: metric.to_string(), stat, op, value })
@@ -93,23 +92,12 @@ fn parse_stat(text: &str) -> Option<Stat> {
     })
 }
 
-/// (mean, ci_low, ci_high) of a metric at one setting, times in seconds:
-/// [`Summary::estimate`], plus the derived `rejected_clean_share`.
-pub fn estimate(summary: &Summary, metric: &str) -> Option<(f64, f64, f64)> {
-    if metric != "rejected_clean_share" {
-        return summary.estimate(metric);
-    }
-    let (rejected, messages) = (summary.scaled("rejected_clean")?.0, summary.scaled("messages")?.0);
-    let share = |v: f64| if messages.mean > 0.0 { v / messages.mean } else { 0.0 };
-    Some((share(rejected.mean), share(rejected.ci_low), share(rejected.ci_high)))
-}
-
 /// The number a target constrains, if the metric is defined at this setting.
 pub fn observed(summary: &Summary, target: &Target) -> Option<f64> {
-    let (mean, low, high) = estimate(summary, &target.metric)?;
+    let (mean, low, high) = summary.estimate(&target.metric)?;
     let quantile = |pick: fn(&crate::summary::Distribution) -> u64| {
-        let (d, scale) = summary.scaled(&target.metric)?;
-        Some(pick(d) as f64 * scale)
+        let scale = metrics::metric(&target.metric)?.unit().scale();
+        Some(pick(summary.distribution(&target.metric)?) as f64 * scale)
     };
     match target.stat {
         Stat::Mean => Some(mean),
@@ -135,7 +123,7 @@ pub fn meets(summary: &Summary, target: &Target) -> bool {
 /// The index of the cheapest summary meeting every target: smallest mean
 /// `cost`, first on ties; `None` when none meets them.
 pub fn cheapest(summaries: &[Summary], targets: &[Target], cost: &str) -> Option<usize> {
-    let price = |s: &Summary| estimate(s, cost).map_or(f64::INFINITY, |e| e.0);
+    let price = |s: &Summary| s.estimate(cost).map_or(f64::INFINITY, |e| e.0);
     summaries
         .iter()
         .enumerate()

@@ -36,7 +36,7 @@ shift = 1.0
 }
 
 fn metric<'a>(summary: &'a cascade::summary::Summary, name: &str) -> &'a cascade::summary::Distribution {
-    summary.metrics.iter().find(|m| m.metric == name).and_then(|m| m.distribution.as_ref()).unwrap()
+    summary.distribution(name).unwrap()
 }
 
 /// One agent fed by a Poisson source (rate 0.5/s) with exponential service

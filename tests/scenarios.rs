@@ -21,7 +21,7 @@ fn paired(name: &str, off: &[&str], runs: u64) -> (Vec<RunMetrics>, Vec<RunMetri
 }
 
 fn row<'a>(rows: &'a [PairedMetric], metric: &str) -> &'a PairedMetric {
-    rows.iter().find(|r| r.metric == metric).unwrap_or_else(|| panic!("no {metric}"))
+    rows.iter().find(|r| r.metric.name == metric).unwrap_or_else(|| panic!("no {metric}"))
 }
 
 fn mean(runs: &[RunMetrics], f: impl Fn(&RunMetrics) -> u64) -> f64 {

@@ -1,6 +1,13 @@
-//! Per-run metrics: what one replication measured. Definitions are in
-//! `docs/metrics.md` and must stay identical to the code here and in the
-//! engine's bookkeeping.
+//! Per-run metrics: what one replication measured ([`RunMetrics`]), and
+//! the catalogue that names, reads, labels and bounds every metric
+//! ([`CATALOGUE`]). Definitions are in `docs/metrics.md` and must stay
+//! identical to the code here and in the engine's bookkeeping.
+
+mod catalogue;
+
+pub use catalogue::{
+    columns, costs, headline, metric, summarised, Better, Feature, Headline, Metric, Read, Unit, CATALOGUE,
+};
 
 use crate::time::Micros;
 
