@@ -58,7 +58,7 @@ mod tests {
             let baseline = crate::check::parse_baseline(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert_eq!(
                 baseline.scenario_sha256,
-                crate::output::scenario_hash(scenario.text.as_bytes()),
+                crate::results::scenario_hash(scenario.text.as_bytes()),
                 "{} changed: refresh its baseline with `cascade check {} --baseline {} --update`",
                 scenario.name,
                 scenario.name,

@@ -44,17 +44,17 @@
 //! assert_eq!(summary.containment().rate, 1.0);
 //! ```
 
+pub mod app;
 pub mod bundled;
-pub mod charts;
 pub mod check;
 pub mod dist;
 pub mod engine;
+pub mod error;
 pub mod metrics;
 pub mod mitigation;
 pub mod model;
-pub mod output;
 pub mod paired;
-pub mod report;
+pub mod results;
 pub mod rng;
 pub mod runner;
 pub mod scenario;
@@ -64,3 +64,5 @@ pub mod time;
 pub mod topology;
 pub mod tune;
 pub mod ziggurat;
+
+pub use error::{Error, Result};

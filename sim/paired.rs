@@ -2,47 +2,12 @@
 //! with the scenario's mitigations and with some of them turned off. Run r
 //! of both variants uses the same key, so arrivals, service times, fault
 //! coins and noise line up, and the per-run difference has far less noise
-//! than the difference of two independent samples.
+//! than the difference of two independent samples. Which mitigations are
+//! turned off is [`crate::mitigation::Mitigations::without`].
 
 use crate::metrics::RunMetrics;
 use crate::metrics::{self, Metric};
-use crate::mitigation::Mitigations;
 use crate::summary::mean_interval;
-
-/// The names `--paired-off` accepts.
-pub const MITIGATION_NAMES: [&str; 7] =
-    ["validation", "zero_trust", "breaker", "caps", "review", "credentials", "gateway"];
-
-/// `mitigations` with the named ones (or `all`) turned off; `Err` names an
-/// unknown one.
-pub fn without(mitigations: &Mitigations, names: &[String]) -> Result<Mitigations, String> {
-    let mut off = mitigations.clone();
-    for name in names {
-        match name.as_str() {
-            "all" => off = Mitigations::default(),
-            "validation" => off.validation = None,
-            "zero_trust" => off.zero_trust = None,
-            "breaker" => off.breaker = None,
-            "caps" => off.caps = None,
-            "review" => off.review = None,
-            "credentials" => off.credentials = None,
-            "gateway" => off.gateway = None,
-            other => {
-                return Err(format!(
-                    "unknown mitigation \"{other}\"; expected all or one of {}",
-                    MITIGATION_NAMES.join(", ")
-                ))
-            }
-        }
-    }
-    if off.review.is_some() && !off.alerts() {
-        return Err("turning that off leaves review no alerts (from a breaker or gateway); turn review off too".into());
-    }
-    if off.breaker.is_some() && !off.guards_channels() {
-        return Err("turning off validation and zero_trust leaves the breaker nothing to count; turn it off too".into());
-    }
-    Ok(off)
-}
 
 /// One metric compared between the two variants.
 #[derive(Clone, Debug, PartialEq)]
@@ -113,24 +78,5 @@ mod tests {
         assert_eq!(containment.metric.name, "containment_rate");
         assert!((containment.mean_difference - 2.0 / 3.0).abs() < 1e-12);
         assert!(rows.iter().all(|r| r.metric.name != "t_contain" || r.n == 0), "t_contain needs both contained");
-    }
-
-    #[test]
-    fn turning_mitigations_off_by_name() {
-        use crate::mitigation::{Caps, ZeroTrust};
-        let all = Mitigations {
-            validation: Some(crate::mitigation::detector::DetectorConfig::ZScore { threshold: 3.0, warmup: 20 }),
-            zero_trust: Some(ZeroTrust { max_chain_depth: 0 }),
-            breaker: Some(crate::mitigation::BreakerConfig::Seed(Default::default())),
-            caps: Some(Caps::default()),
-            review: None,
-            credentials: None,
-            gateway: None,
-        };
-        let off = without(&all, &["caps".into(), "validation".into()]).unwrap();
-        assert!(off.caps.is_none() && off.validation.is_none() && off.zero_trust.is_some() && off.breaker.is_some());
-        assert_eq!(without(&all, &["all".into()]).unwrap(), Mitigations::default());
-        assert!(without(&all, &["firewall".into()]).unwrap_err().contains("unknown mitigation \"firewall\""));
-        assert!(without(&all, &["validation".into(), "zero_trust".into()]).unwrap_err().contains("breaker"));
     }
 }

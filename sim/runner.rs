@@ -8,8 +8,10 @@ use crate::engine::{Engine, Message, Record, TraceRow};
 use crate::metrics::RunMetrics;
 use crate::model::{Model, Topology};
 use crate::rng::{self, Stream};
+use crate::sweep::PointRun;
 use crate::topology::Graph;
 use rayon::prelude::*;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Which runs to compute.
@@ -97,4 +99,33 @@ pub fn run_plan(model: &Model, plan: Plan, threads: usize, progress: &(dyn Fn(u6
             )
             .collect()
     })
+}
+
+/// Runs the flat indices `slice` of a sweep's `models.len()` points x `runs`
+/// replications on `threads` threads, in index order. Run `r` of point `p`
+/// uses the key of `(seed, 0, r)` (common random numbers), or of
+/// `(seed, p, r)` when `!common`.
+pub fn run_points(
+    models: &[Model],
+    runs: u64,
+    seed: u64,
+    common: bool,
+    slice: Range<u64>,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Vec<PointRun> {
+    let mut results = Vec::with_capacity((slice.end - slice.start) as usize);
+    for (point, model) in models.iter().enumerate() {
+        let point = point as u64;
+        let (start, end) = (slice.start.max(point * runs), slice.end.min((point + 1) * runs));
+        if start >= end {
+            continue;
+        }
+        let plan =
+            Plan { seed, point: if common { 0 } else { point }, first: start - point * runs, count: end - start };
+        let done_before = results.len() as u64;
+        let batch = run_plan(model, plan, threads, &|done| progress(done_before + done));
+        results.extend(batch.into_iter().map(|m| (point, m)));
+    }
+    results
 }

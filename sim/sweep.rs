@@ -9,13 +9,14 @@
 //! uses the streams of `(seed, 0, r)`: common random numbers, so that
 //! differences between points are the parameters' effect, not noise.
 //! The (point, replication) space is flattened as `point * runs + r`; a
-//! shard `I/N` takes one contiguous slice of it.
+//! shard `I/N` takes one contiguous slice of it. Running the points is
+//! [`crate::runner::run_points`]; writing their files is
+//! [`crate::results::files`].
 
 use crate::metrics::RunMetrics;
 use crate::model::Model;
-use crate::output::{AxisInfo, SweepInfo};
-use crate::runner::{self, Plan};
 use crate::scenario::{self, ScenarioError};
+use crate::summary::Summary;
 use std::ops::Range;
 use toml::{Table, Value};
 
@@ -43,35 +44,14 @@ impl Grid {
 
     /// The index into each axis of point `point` (the last axis fastest).
     pub fn coordinates(&self, point: u64) -> Vec<usize> {
-        let mut rest = point;
-        let mut coordinates = vec![0; self.axes.len()];
-        for (i, axis) in self.axes.iter().enumerate().rev() {
-            let n = axis.values.len() as u64;
-            coordinates[i] = (rest % n) as usize;
-            rest /= n;
-        }
-        coordinates
+        let sizes: Vec<usize> = self.axes.iter().map(|a| a.values.len()).collect();
+        coordinates(&sizes, point)
     }
 
     /// Point `point`'s values as printed in the CSV columns.
     pub fn labels(&self, point: u64) -> Vec<String> {
         let coordinates = self.coordinates(point);
         self.axes.iter().zip(coordinates).map(|(axis, i)| label(&axis.values[i])).collect()
-    }
-
-    /// The grid as the manifest records it.
-    pub fn info(&self, runs_per_point: u64, common_random_numbers: bool, shard: Option<Shard>) -> SweepInfo {
-        SweepInfo {
-            axes: self
-                .axes
-                .iter()
-                .map(|a| AxisInfo { key: a.key.clone(), values: a.values.iter().map(label).collect() })
-                .collect(),
-            points: self.points(),
-            runs_per_point,
-            common_random_numbers,
-            shard: shard.map(|s| [s.index, s.count]),
-        }
     }
 
     /// Adds `axis`, replacing an axis with the same key in place.
@@ -81,6 +61,18 @@ impl Grid {
             None => self.axes.push(axis),
         }
     }
+}
+
+/// The index into each of axes of `sizes` values of point `point`, numbered
+/// row-major (the last axis fastest).
+pub fn coordinates(sizes: &[usize], point: u64) -> Vec<usize> {
+    let mut rest = point;
+    let mut coordinates = vec![0; sizes.len()];
+    for (i, &n) in sizes.iter().enumerate().rev() {
+        coordinates[i] = (rest % n as u64) as usize;
+        rest /= n as u64;
+    }
+    coordinates
 }
 
 /// A value as a CSV cell: strings bare, everything else in TOML syntax.
@@ -313,77 +305,6 @@ impl Shard {
 /// One finished run of a sweep.
 pub type PointRun = (u64, RunMetrics);
 
-/// Runs the flat indices `slice` of `models.len()` points x `runs`
-/// replications on `threads` threads, in index order. Run `r` of point `p`
-/// uses the key of `(seed, 0, r)` (common random numbers), or of
-/// `(seed, p, r)` when `!common`.
-pub fn run(
-    models: &[Model],
-    runs: u64,
-    seed: u64,
-    common: bool,
-    slice: Range<u64>,
-    threads: usize,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Vec<PointRun> {
-    let mut results = Vec::with_capacity((slice.end - slice.start) as usize);
-    for (point, model) in models.iter().enumerate() {
-        let point = point as u64;
-        let (start, end) = (slice.start.max(point * runs), slice.end.min((point + 1) * runs));
-        if start >= end {
-            continue;
-        }
-        let plan =
-            Plan { seed, point: if common { 0 } else { point }, first: start - point * runs, count: end - start };
-        let done_before = results.len() as u64;
-        let batch = runner::run_plan(model, plan, threads, &|done| progress(done_before + done));
-        results.extend(batch.into_iter().map(|m| (point, m)));
-    }
-    results
-}
-
-/// Point `point`'s labels from a manifest's grid (the same as
-/// [`Grid::labels`] of the grid it records).
-pub fn labels_from_info(info: &SweepInfo, point: u64) -> Vec<String> {
-    let mut rest = point;
-    let mut labels = vec![String::new(); info.axes.len()];
-    for (i, axis) in info.axes.iter().enumerate().rev() {
-        let n = axis.values.len() as u64;
-        labels[i] = axis.values[(rest % n) as usize].clone();
-        rest /= n;
-    }
-    labels
-}
-
-/// A whole sweep's files, from its grid and its runs in (point,
-/// replication) order: `runs.csv`, `summary.csv`, the charts and
-/// `report.html` (`title` and `seed` head the report). `sweep` and `merge`
-/// both write through here, so a merge of shards is byte-identical to one
-/// machine.
-pub fn result_files(title: &str, seed: u64, info: &SweepInfo, results: &[PointRun]) -> Vec<(String, Vec<u8>)> {
-    let keys: Vec<String> = info.axes.iter().map(|a| a.key.clone()).collect();
-    let labels: Vec<Vec<String>> = (0..info.points).map(|p| labels_from_info(info, p)).collect();
-    let per_point = per_point(info.points, results);
-    let summaries = summaries(&per_point);
-    let charts = crate::charts::sweep_charts(info, &summaries, &per_point);
-    let cost = crate::charts::cost_metric(&summaries);
-    let costs: Vec<(f64, f64)> =
-        summaries.iter().map(|s| (mean_of(s, cost.name), mean_of(s, "agents_reached"))).collect();
-    let pareto: Vec<u64> = crate::charts::pareto_front(&costs).into_iter().map(|i| i as u64).collect();
-    let report = crate::report::sweep_report(title, seed, info, &summaries, (cost.name, &pareto), &charts);
-    let mut files = vec![
-        ("runs.csv".to_string(), crate::output::sweep_runs_csv(&keys, &labels, results)),
-        ("summary.csv".to_string(), crate::output::sweep_summary_csv(&keys, &labels, &summaries)),
-    ];
-    files.extend(charts);
-    files.push(("report.html".to_string(), report));
-    files
-}
-
-fn mean_of(summary: &crate::summary::Summary, metric: &str) -> f64 {
-    summary.estimate(metric).map_or(0.0, |e| e.0)
-}
-
 /// The runs of each point, in run order (`points` lists, some possibly
 /// empty for a shard).
 pub fn per_point(points: u64, results: &[PointRun]) -> Vec<Vec<RunMetrics>> {
@@ -395,74 +316,8 @@ pub fn per_point(points: u64, results: &[PointRun]) -> Vec<Vec<RunMetrics>> {
 }
 
 /// Each point's summary.
-pub fn summaries(per_point: &[Vec<RunMetrics>]) -> Vec<crate::summary::Summary> {
+pub fn summaries(per_point: &[Vec<RunMetrics>]) -> Vec<Summary> {
     per_point.iter().map(|runs| crate::summary::summarize(runs)).collect()
-}
-
-/// A shard's exact results, one JSON object per line: `runs.jsonl`.
-pub fn shard_jsonl(results: &[PointRun]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (point, metrics) in results {
-        let line = serde_json::json!({ "point": point, "metrics": metrics });
-        out.extend_from_slice(line.to_string().as_bytes());
-        out.push(b'\n');
-    }
-    out
-}
-
-/// Reads `runs.jsonl` back; `Err` names the line.
-pub fn parse_jsonl(text: &str) -> Result<Vec<PointRun>, String> {
-    #[derive(serde::Deserialize)]
-    struct Line {
-        point: u64,
-        metrics: RunMetrics,
-    }
-    text.lines()
-        .enumerate()
-        .map(|(i, line)| {
-            serde_json::from_str::<Line>(line).map(|l| (l.point, l.metrics)).map_err(|e| format!("line {}: {e}", i + 1))
-        })
-        .collect()
-}
-
-/// Checks that shard manifests belong to one sweep and cover it exactly
-/// once; returns them ordered by shard index. `Err` says what differs.
-pub fn check_shards(manifests: &[crate::output::Manifest]) -> Result<Vec<usize>, String> {
-    let Some(first) = manifests.first() else { return Err("expected at least one shard directory".into()) };
-    let same = |m: &crate::output::Manifest| {
-        let (a, b) = (m.sweep.as_ref()?, first.sweep.as_ref()?);
-        let sweep_matches = a.axes == b.axes
-            && a.points == b.points
-            && a.runs_per_point == b.runs_per_point
-            && a.common_random_numbers == b.common_random_numbers
-            && a.shard?[1] == b.shard?[1];
-        Some(
-            sweep_matches
-                && m.scenario_sha256 == first.scenario_sha256
-                && m.seed == first.seed
-                && m.model_version == first.model_version,
-        )
-    };
-    let mut order: Vec<(u64, usize)> = Vec::with_capacity(manifests.len());
-    for (i, m) in manifests.iter().enumerate() {
-        let Some(shard) = m.sweep.as_ref().and_then(|s| s.shard) else {
-            return Err(format!("input {} is not a shard of a sweep (no sweep.shard in its manifest)", i + 1));
-        };
-        if same(m) != Some(true) {
-            return Err(format!(
-                "shard {}/{} comes from a different sweep (scenario, seed, grid, runs or model version differ)",
-                shard[0], shard[1]
-            ));
-        }
-        order.push((shard[0], i));
-    }
-    order.sort_unstable();
-    let count = first.sweep.as_ref().and_then(|s| s.shard).map_or(0, |s| s[1]);
-    let indices: Vec<u64> = order.iter().map(|(k, _)| *k).collect();
-    if indices != (1..=count).collect::<Vec<_>>() {
-        return Err(format!("expected shards 1 to {count} exactly once each, got {indices:?}"));
-    }
-    Ok(order.into_iter().map(|(_, i)| i).collect())
 }
 
 #[cfg(test)]
@@ -518,8 +373,6 @@ mod tests {
         assert_eq!(grid.coordinates(3), [0, 1, 0]);
         assert_eq!(grid.coordinates(17), [2, 1, 2]);
         assert_eq!(grid.labels(17), ["5", "2", "3.0"]);
-        let info = grid.info(10, true, None);
-        assert!((0..18).all(|p| labels_from_info(&info, p) == grid.labels(p)));
         assert_eq!(Grid::default().points(), 1, "no axes: the scenario as written");
         assert!(grid_of(&doc("sweep = 3")).is_err());
         assert!(grid_of(&doc("[sweep]\nk = 3")).unwrap_err().1.contains("array"));
@@ -585,43 +438,5 @@ mod tests {
         assert!(e.message.contains("at sweep point 1: mitigations.breaker.failure_threshold = 0"), "{e}");
         grid.set(parse_set("mitigations.breaker.colour=1").unwrap());
         assert!(compile_points("t.toml", &d, &grid).unwrap_err().message.contains("unknown field `colour`"));
-    }
-
-    #[test]
-    fn shard_results_round_trip_and_shard_sets_are_checked() {
-        let runs = vec![
-            (0, RunMetrics { run: 0, t_detect: Some(3), ..Default::default() }),
-            (1, RunMetrics { run: 0, ..Default::default() }),
-        ];
-        assert_eq!(parse_jsonl(std::str::from_utf8(&shard_jsonl(&runs)).unwrap()).unwrap(), runs);
-        assert!(parse_jsonl("{}\n").unwrap_err().starts_with("line 1"));
-        let grid = Grid { axes: vec![parse_set("k=1,2").unwrap()] };
-        let manifest = |index: u64, count: u64| crate::output::Manifest {
-            tool: "cascade".into(),
-            tool_version: "0".into(),
-            model_version: 1,
-            command: "sweep".into(),
-            scenario_name: "t".into(),
-            scenario_file: "t.toml".into(),
-            scenario_sha256: "ab".into(),
-            seed: 1,
-            point: 0,
-            first_run: 0,
-            runs: 1,
-            command_line: vec![],
-            files: vec![],
-            sweep: Some(grid.info(5, true, Some(Shard { index, count }))),
-        };
-        assert_eq!(check_shards(&[manifest(2, 2), manifest(1, 2)]), Ok(vec![1, 0]));
-        assert!(check_shards(&[manifest(1, 2)]).unwrap_err().contains("exactly once"));
-        assert!(check_shards(&[manifest(1, 2), manifest(1, 2)]).is_err());
-        assert!(check_shards(&[manifest(1, 2), manifest(2, 3)]).unwrap_err().contains("different sweep"));
-        let mut other_seed = manifest(2, 2);
-        other_seed.seed = 9;
-        assert!(check_shards(&[manifest(1, 2), other_seed]).unwrap_err().contains("different sweep"));
-        let mut whole = manifest(1, 1);
-        whole.sweep.as_mut().unwrap().shard = None;
-        assert!(check_shards(&[whole]).unwrap_err().contains("not a shard"));
-        assert!(check_shards(&[]).is_err());
     }
 }

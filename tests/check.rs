@@ -95,7 +95,7 @@ fn bad_baselines_are_refused_with_one_line() {
     fs::write(dir.join("typo.toml"), base.replace("better = \"lower\"", "better = \"less\"")).unwrap();
     fs::write(
         dir.join("version.toml"),
-        base.replace(&format!("model_version = {}", cascade::output::MODEL_VERSION), "model_version = 99"),
+        base.replace(&format!("model_version = {}", cascade::results::MODEL_VERSION), "model_version = 99"),
     )
     .unwrap();
     for (file, fragment) in [

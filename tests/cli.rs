@@ -24,10 +24,10 @@ fn run_writes_complete_outputs_with_a_manifest() {
     let manifest: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(dir.join("res/manifest.json")).unwrap()).unwrap();
     let text = fs::read(root().join("scenarios/procurement.toml")).unwrap();
-    assert_eq!(manifest["scenario_sha256"], cascade::output::scenario_hash(&text));
+    assert_eq!(manifest["scenario_sha256"], cascade::results::scenario_hash(&text));
     assert_eq!(manifest["seed"], 7);
     assert_eq!(manifest["runs"], 20);
-    assert_eq!(manifest["model_version"], cascade::output::MODEL_VERSION);
+    assert_eq!(manifest["model_version"], cascade::results::MODEL_VERSION);
     assert_eq!(manifest["tool_version"], env!("CARGO_PKG_VERSION"));
     assert!(manifest["command_line"].as_array().unwrap().iter().any(|a| a == "--seed"));
     assert!(!dir.join("res/runs.csv.partial").exists());
@@ -236,4 +236,108 @@ fn closed_stdout_pipe_ends_quietly() {
         .expect("cascade runs");
     assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    let dir = scratch("help");
+    let subcommands =
+        ["run", "replay", "sweep", "merge", "tune", "check", "validate", "list", "show", "completions", "man"];
+    for sub in subcommands {
+        let out = cascade(&dir, &[sub, "--help"]);
+        assert!(out.status.success(), "{sub} --help");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("Example"), "{sub} --help has no example:\n{text}");
+        assert!(text.contains(&format!("cascade {sub}")), "{sub}'s example runs {sub}:\n{text}");
+    }
+    let top = String::from_utf8(cascade(&dir, &["--help"]).stdout).unwrap();
+    assert!(subcommands.iter().all(|s| top.contains(s)), "{top}");
+}
+
+#[test]
+fn help_lists_every_value_an_enumerated_flag_takes() {
+    let dir = scratch("help-values");
+    let run = String::from_utf8(cascade(&dir, &["run", "--help"]).stdout).unwrap();
+    for name in cascade::mitigation::Mitigations::NAMES.iter().chain(&["all"]) {
+        assert!(run.contains(name), "run --help lacks --paired-off value {name}");
+    }
+    for (sub, flag) in [("run", "--format"), ("sweep", "--format"), ("tune", "--format"), ("check", "--format")] {
+        let text = String::from_utf8(cascade(&dir, &[sub, "--help"]).stdout).unwrap();
+        assert!(text.contains(flag) && text.contains("table") && text.contains("json"), "{sub} {flag}");
+    }
+    let completions = String::from_utf8(cascade(&dir, &["completions", "--help"]).stdout).unwrap();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        assert!(completions.contains(shell), "completions --help lacks {shell}");
+    }
+}
+
+#[test]
+fn completions_man_page_and_show() {
+    let dir = scratch("generate");
+    let bash = cascade(&dir, &["completions", "bash"]);
+    let script = String::from_utf8(bash.stdout).unwrap();
+    assert!(bash.status.success() && script.contains("_cascade()") && script.contains("--paired-off"), "{script}");
+    let man = cascade(&dir, &["man"]);
+    let page = String::from_utf8(man.stdout).unwrap();
+    assert!(man.status.success() && page.contains(".TH cascade"), "{page}");
+    assert!(page.contains("sweep") && page.contains("merge"));
+    let shown = cascade(&dir, &["show", "procurement-guarded"]);
+    assert!(shown.status.success());
+    assert_eq!(shown.stdout, fs::read(root().join("scenarios/procurement-guarded.toml")).unwrap());
+    // What `show` prints is a scenario of one's own: it validates and runs as a file.
+    fs::write(dir.join("mine.toml"), &shown.stdout).unwrap();
+    let valid = cascade(&dir, &["validate", "mine.toml"]);
+    assert!(valid.status.success(), "{}", stderr(&valid));
+    let missing = cascade(&dir, &["show", "nope"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(stderr(&missing).lines().count(), 1);
+    assert!(stderr(&missing).contains("expected one of procurement"), "{}", stderr(&missing));
+}
+
+#[test]
+fn quiet_silences_every_command_but_json_still_prints() {
+    let dir = scratch("quiet");
+    let commands: [&[&str]; 5] = [
+        &["run", "procurement", "--runs", "3", "--out", "r", "--quiet"],
+        &["--quiet", "replay", "procurement", "--run", "1", "--out", "p"],
+        &["sweep", "procurement-guarded", "--runs", "2", "--out", "s", "-q"],
+        &["validate", "procurement", "--quiet"],
+        &["sweep", "procurement-guarded", "--runs", "2", "--shard", "1/1", "--out", "sh", "--quiet"],
+    ];
+    for args in commands {
+        let out = cascade(&dir, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{args:?} printed with --quiet");
+    }
+    let merged = cascade(&dir, &["merge", "sh", "--out", "m", "--quiet"]);
+    assert!(merged.status.success() && merged.stdout.is_empty(), "{}", stderr(&merged));
+    let json = cascade(&dir, &["run", "procurement", "--runs", "3", "--out", "j", "--quiet", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON document");
+    assert_eq!(doc["command"], "run");
+}
+
+#[test]
+fn run_sweep_and_tune_summaries_as_json() {
+    let dir = scratch("json");
+    let run = cascade(&dir, &["run", "procurement", "--runs", "20", "--seed", "7", "--out", "r", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).expect("run --format json");
+    let summary = fs::read_to_string(dir.join("r/summary.csv")).unwrap();
+    let metrics = doc["summary"]["metrics"].as_array().unwrap();
+    assert_eq!(metrics.len(), summary.lines().count() - 1, "every summary.csv row");
+    let reached = metrics.iter().find(|m| m["metric"] == "agents_reached").unwrap();
+    let csv_mean: f64 =
+        summary.lines().find(|l| l.starts_with("agents_reached,")).unwrap().split(',').nth(3).unwrap().parse().unwrap();
+    assert!((reached["mean"].as_f64().unwrap() - csv_mean).abs() < 1e-6);
+    assert_eq!((doc["seed"].as_u64(), doc["summary"]["runs"].as_u64()), (Some(7), Some(20)));
+    let sweep = cascade(&dir, &["sweep", "procurement-guarded", "--runs", "4", "--out", "s", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&sweep.stdout).expect("sweep --format json");
+    assert_eq!(doc["points"].as_array().unwrap().len(), 20);
+    assert_eq!(doc["points"][19]["values"]["mitigations.validation.threshold"], "4.0");
+    let args = ["tune", "procurement-guarded", "--runs", "4", "--refine", "0", "--out", "t", "--format", "json"];
+    let tune = cascade(&dir, &[&args[..], &["--target", "agents_reached<=3"]].concat());
+    let doc: serde_json::Value = serde_json::from_slice(&tune.stdout).expect("tune --format json");
+    assert!(tune.status.success());
+    let best = doc["best"].as_u64().unwrap() as usize;
+    assert_eq!(doc["settings"][best]["meets_all"], true);
+    assert_eq!(doc["settings"].as_array().unwrap().len(), 20);
 }

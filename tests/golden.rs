@@ -6,7 +6,8 @@
 
 mod common;
 
-use cascade::output::{runs_csv, scenario_hash, summary_csv, MODEL_VERSION};
+use cascade::results::csv::{runs_csv, summary_csv};
+use cascade::results::{scenario_hash, MODEL_VERSION};
 use cascade::summary::summarize;
 
 fn check(name: &str, seed: u64, runs: u64) {

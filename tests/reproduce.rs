@@ -6,7 +6,8 @@
 
 mod common;
 
-use cascade::output::{runs_csv, scenario_hash, summary_csv, Manifest, MODEL_VERSION};
+use cascade::results::csv::{runs_csv, summary_csv};
+use cascade::results::{scenario_hash, Manifest, MODEL_VERSION};
 use cascade::summary::summarize;
 use std::fs;
 use std::path::Path;

@@ -6,14 +6,14 @@ mod common;
 
 use cascade::metrics::RunMetrics;
 use cascade::model::Model;
-use cascade::paired::{compare, without, PairedMetric};
+use cascade::paired::{compare, PairedMetric};
 
 const SEED: u64 = 42;
 
 fn paired(name: &str, off: &[&str], runs: u64) -> (Vec<RunMetrics>, Vec<RunMetrics>, Vec<PairedMetric>) {
     let model = common::bundled(name);
     let names: Vec<String> = off.iter().map(|s| s.to_string()).collect();
-    let plain = Model { mitigations: without(&model.mitigations, &names).unwrap(), ..model.clone() };
+    let plain = Model { mitigations: model.mitigations.without(&names).unwrap(), ..model.clone() };
     let with = common::runs(&model, SEED, runs, 0);
     let without = common::runs(&plain, SEED, runs, 0);
     let rows = compare(&with, &without);

@@ -254,7 +254,7 @@ fn tune_names_the_cheapest_setting_that_meets_the_targets_or_says_none_does() {
     assert!(String::from_utf8_lossy(&none.stdout).contains("no setting meets the targets"));
     let bad = tune("bad", "blast<=1");
     assert_eq!(bad.status.code(), Some(2));
-    assert!(stderr(&bad).contains("--target \"blast<=1\": unknown metric"), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("--target: \"blast<=1\": unknown metric"), "{}", stderr(&bad));
     assert!(!dir.join("bad").exists());
 }
 

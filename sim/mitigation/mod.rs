@@ -45,6 +45,60 @@ pub struct Review {
 }
 
 impl Mitigations {
+    /// Every mitigation by its scenario name (`[mitigations.NAME]`), in
+    /// the order `validate` and `--paired-off` list them.
+    pub const NAMES: [&'static str; 7] =
+        ["validation", "zero_trust", "breaker", "caps", "review", "credentials", "gateway"];
+
+    /// The names of the mitigations turned on, in [`Mitigations::NAMES`] order.
+    pub fn enabled(&self) -> Vec<&'static str> {
+        let on = [
+            self.validation.is_some(),
+            self.zero_trust.is_some(),
+            self.breaker.is_some(),
+            self.caps.is_some(),
+            self.review.is_some(),
+            self.credentials.is_some(),
+            self.gateway.is_some(),
+        ];
+        Self::NAMES.iter().zip(on).filter(|(_, on)| *on).map(|(name, _)| *name).collect()
+    }
+
+    /// `mitigations` with the named ones (or `all`) turned off; `Err` names an
+    /// unknown one.
+    pub fn without(&self, names: &[String]) -> Result<Mitigations, String> {
+        let mut off = self.clone();
+        for name in names {
+            match name.as_str() {
+                "all" => off = Mitigations::default(),
+                "validation" => off.validation = None,
+                "zero_trust" => off.zero_trust = None,
+                "breaker" => off.breaker = None,
+                "caps" => off.caps = None,
+                "review" => off.review = None,
+                "credentials" => off.credentials = None,
+                "gateway" => off.gateway = None,
+                other => {
+                    return Err(format!(
+                        "unknown mitigation \"{other}\"; expected all or one of {}",
+                        Mitigations::NAMES.join(", ")
+                    ))
+                }
+            }
+        }
+        if off.review.is_some() && !off.alerts() {
+            return Err(
+                "turning that off leaves review no alerts (from a breaker or gateway); turn review off too".into()
+            );
+        }
+        if off.breaker.is_some() && !off.guards_channels() {
+            return Err(
+                "turning off validation and zero_trust leaves the breaker nothing to count; turn it off too".into()
+            );
+        }
+        Ok(off)
+    }
+
     /// Whether messages crossing a channel are checked at all.
     pub fn guards_channels(&self) -> bool {
         self.validation.is_some() || self.zero_trust.is_some()
@@ -122,6 +176,26 @@ impl Caps {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn turning_mitigations_off_by_name() {
+        let all = Mitigations {
+            validation: Some(detector::DetectorConfig::ZScore { threshold: 3.0, warmup: 20 }),
+            zero_trust: Some(ZeroTrust { max_chain_depth: 0 }),
+            breaker: Some(BreakerConfig::Seed(Default::default())),
+            caps: Some(Caps::default()),
+            review: None,
+            credentials: None,
+            gateway: None,
+        };
+        let off = all.without(&["caps".into(), "validation".into()]).unwrap();
+        assert!(off.caps.is_none() && off.validation.is_none() && off.zero_trust.is_some() && off.breaker.is_some());
+        assert_eq!(all.without(&["all".into()]).unwrap(), Mitigations::default());
+        assert_eq!(all.enabled(), ["validation", "zero_trust", "breaker", "caps"]);
+        assert!(Mitigations::default().enabled().is_empty());
+        assert!(all.without(&["firewall".into()]).unwrap_err().contains("unknown mitigation \"firewall\""));
+        assert!(all.without(&["validation".into(), "zero_trust".into()]).unwrap_err().contains("breaker"));
+    }
 
     #[test]
     fn reach_bound_is_the_geometric_sum() {

@@ -55,22 +55,34 @@ fn err<T>(key: impl Into<String>, message: impl Into<String>) -> Result<T, KeyEr
     Err(KeyError { key: key.into(), message: message.into() })
 }
 
-/// Reads, parses, validates and compiles a scenario file.
-pub fn load(path: &std::path::Path) -> Result<Model, ScenarioError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: file.clone(),
-        key: String::new(),
-        message: format!("cannot read the scenario file ({e}); expected a readable TOML file"),
-    })?;
-    parse(&file, &text)
-}
-
 /// Parses, validates and compiles scenario text; `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Model, ScenarioError> {
-    let with_file = |e: KeyError| ScenarioError { file: file.to_string(), key: e.key, message: e.message };
-    let spec = deserialize(file, text)?;
-    compile(spec).map_err(with_file)
+    Ok(parse_with_document(file, text)?.0)
+}
+
+/// [`parse`], and the TOML document the text holds (which a sweep writes
+/// its points' values into), from one parse of the text.
+pub fn parse_with_document(file: &str, text: &str) -> Result<(Model, toml::Table), ScenarioError> {
+    let located = |message: &str, key: String, span: Option<std::ops::Range<usize>>| {
+        let line = span.map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let file = match line {
+            Some(line) => format!("{file}:{line}"),
+            None => file.to_string(),
+        };
+        ScenarioError { file, key, message: one_line(message) }
+    };
+    let root = toml::de::DeTable::parse(text).map_err(|e| located(e.message(), String::new(), e.span()))?;
+    let spec: ScenarioFile =
+        serde_path_to_error::deserialize(toml::de::Deserializer::from(root.clone())).map_err(|e| {
+            let key = e.path().to_string();
+            let key = if key == "." { String::new() } else { key };
+            let inner = e.into_inner();
+            located(inner.message(), key, inner.span())
+        })?;
+    let document = <toml::Table as serde::Deserialize>::deserialize(toml::de::Deserializer::from(root))
+        .map_err(|e| located(e.message(), String::new(), e.span()))?;
+    let model = compile(spec).map_err(|e| ScenarioError { file: file.to_string(), key: e.key, message: e.message })?;
+    Ok((model, document))
 }
 
 /// Validates and compiles a scenario already parsed into a TOML document
@@ -83,25 +95,6 @@ pub fn parse_document(file: &str, document: toml::Table) -> Result<Model, Scenar
         ScenarioError { file: file.to_string(), key, message: one_line(&e.into_inner().to_string()) }
     })?;
     compile(spec).map_err(|e| ScenarioError { file: file.to_string(), key: e.key, message: e.message })
-}
-
-fn deserialize(file: &str, text: &str) -> Result<ScenarioFile, ScenarioError> {
-    let located = |message: String, key: String, span: Option<std::ops::Range<usize>>| {
-        let line = span.map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-        let file = match line {
-            Some(line) => format!("{file}:{line}"),
-            None => file.to_string(),
-        };
-        ScenarioError { file, key, message: one_line(&message) }
-    };
-    let deserializer =
-        toml::Deserializer::parse(text).map_err(|e| located(e.message().to_string(), String::new(), e.span()))?;
-    serde_path_to_error::deserialize(deserializer).map_err(|e| {
-        let key = e.path().to_string();
-        let key = if key == "." { String::new() } else { key };
-        let inner = e.into_inner();
-        located(inner.message().to_string(), key, inner.span())
-    })
 }
 
 /// `message` with its whitespace runs (newlines included) collapsed: one line.

@@ -250,10 +250,12 @@ fn distributions_report_their_key() {
 }
 
 #[test]
-fn unreadable_files_are_refused_with_their_path() {
-    let e = load(std::path::Path::new("/nonexistent/scenario.toml")).unwrap_err();
-    assert_eq!(e.file, "/nonexistent/scenario.toml");
-    assert!(e.message.contains("cannot read"), "{e}");
+fn one_parse_gives_the_model_and_the_document() {
+    let (model, document) = parse_with_document("t.toml", BASE).unwrap();
+    assert_eq!(model, parse("t.toml", BASE).unwrap());
+    assert_eq!(document, toml::from_str::<toml::Table>(BASE).unwrap());
+    let e = parse_with_document("t.toml", &format!("{BASE}\nnoise = \"loud\"")).unwrap_err();
+    assert!(e.file.starts_with("t.toml:") && e.key.ends_with("noise"), "errors keep their line: {e}");
 }
 
 #[test]

@@ -10,7 +10,12 @@
 //! when even its most favourable end is worse by more than the allowance,
 //! so Monte Carlo noise alone does not fail a check.
 
+mod junit;
+
+pub use junit::junit;
+
 use crate::metrics::{self, Better, Unit};
+use crate::results::MODEL_VERSION;
 use crate::summary::{t_critical, Stat, Summary};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -198,11 +203,10 @@ pub fn admit(
             short(&baseline.scenario_sha256)
         ));
     }
-    if baseline.model_version != crate::output::MODEL_VERSION {
+    if baseline.model_version != MODEL_VERSION {
         return Err(format!(
             "made with model version {}, this is {}; refresh it with --update",
-            baseline.model_version,
-            crate::output::MODEL_VERSION
+            baseline.model_version, MODEL_VERSION
         ));
     }
     if baseline.keys != keys {
@@ -282,7 +286,7 @@ pub fn baseline_of(
     Baseline {
         scenario: scenario.into(),
         scenario_sha256: sha256.into(),
-        model_version: crate::output::MODEL_VERSION,
+        model_version: MODEL_VERSION,
         seed,
         runs,
         keys: keys.to_vec(),
@@ -331,29 +335,6 @@ pub fn compare(baseline: &Baseline, now: &[BTreeMap<String, Estimate>]) -> Vec<R
         }
     }
     rows
-}
-
-/// JUnit XML: one test suite, one test case per point and metric.
-pub fn junit(suite: &str, rows: &[Row]) -> String {
-    let escape = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
-    let failures = rows.iter().filter(|r| r.verdict != "ok").count();
-    let mut xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n",
-        escape(suite),
-        rows.len()
-    );
-    for row in rows {
-        let name = format!("point {} ({}) {}", row.point, row.values.join(", "), row.metric);
-        xml.push_str(&format!("<testcase classname=\"{}\" name=\"{}\"", escape(suite), escape(&name)));
-        if row.verdict == "ok" {
-            xml.push_str("/>\n");
-        } else {
-            let message = format!("{} {}: baseline {:?}, now {:?}", row.metric, row.verdict, row.baseline, row.now);
-            xml.push_str(&format!(">\n<failure message=\"{}\"/>\n</testcase>\n", escape(&message)));
-        }
-    }
-    xml.push_str("</testsuite>\n</testsuites>\n");
-    xml
 }
 
 #[cfg(test)]
@@ -443,7 +424,7 @@ mod tests {
         let changed = admit(&base, "s", "abd", &keys, false).unwrap_err();
         assert!(changed.starts_with("s changed since the baseline (sha256 abd..., baseline abc...)"), "{changed}");
         assert_eq!(admit(&base, "s", "abd", &keys, true), Ok(()), "--compare-changed");
-        let old = Baseline { model_version: crate::output::MODEL_VERSION - 1, ..base.clone() };
+        let old = Baseline { model_version: MODEL_VERSION - 1, ..base.clone() };
         assert!(admit(&old, "s", "abc", &keys, false).unwrap_err().starts_with("made with model version"));
         assert!(admit(&base, "s", "abc", &[], false).unwrap_err().starts_with("sweeps [\"k\"], the scenario []"));
     }

@@ -2,7 +2,7 @@
 //! as inline SVG) that opens offline and can be attached to a review.
 
 use crate::metrics::{self, Metric};
-use crate::output::SweepInfo;
+use crate::results::SweepInfo;
 use crate::summary::Summary;
 use std::fmt::Write;
 
@@ -71,7 +71,7 @@ pub fn sweep_report(
     for (point, summary) in summaries.iter().enumerate() {
         let class = if pareto.contains(&(point as u64)) { " class=\"pareto\"" } else { "" };
         let _ = write!(html, "<tr{class}><td>{point}</td>");
-        for value in crate::sweep::labels_from_info(info, point as u64) {
+        for value in info.labels(point as u64) {
             let _ = write!(html, "<td>{}</td>", escape(&value));
         }
         for metric in &columns {

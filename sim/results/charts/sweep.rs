@@ -1,21 +1,15 @@
-//! Charts of a sweep, as SVG and PNG bytes: each headline metric against
-//! each swept key with 95% CI bands, the CDF of time to containment per
-//! point, and blast radius against clean traffic rejected with the
-//! Pareto-optimal points marked. Text is drawn with an embedded DejaVu Sans
-//! (no system fonts needed); the same inputs give the same bytes.
+//! A sweep's charts: each headline metric against each swept key with
+//! 95% CI bands, the CDF of time to containment per point, and blast
+//! radius against the cost in clean traffic with the Pareto-optimal
+//! points marked.
 
-use crate::metrics::{self, Metric};
-use crate::output::SweepInfo;
+use super::{frame, legend, palette, range, render, Chart, Drawn, MAX_SERIES};
+use crate::metrics::{self, Metric, RunMetrics};
+use crate::results::SweepInfo;
 use crate::summary::Summary;
-use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use std::sync::Once;
 
-const SIZE: (u32, u32) = (900, 560);
-/// Series drawn per chart; a grid with more combinations of the other keys
-/// shows the first ones (fix the others with `--set` for the rest).
-pub const MAX_SERIES: usize = 8;
 /// Whether some point has a non-zero mean of `metric`.
 fn varies(summaries: &[Summary], metric: &str) -> bool {
     summaries.iter().any(|s| estimate(s, metric).is_some_and(|(mean, _, _)| mean != 0.0))
@@ -26,86 +20,6 @@ fn varies(summaries: &[Summary], metric: &str) -> bool {
 pub fn cost_metric(summaries: &[Summary]) -> &'static Metric {
     let costs = metrics::costs();
     costs.iter().copied().find(|m| varies(summaries, m.name)).unwrap_or(costs[0])
-}
-
-type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
-
-/// A chart that can draw itself on any backend.
-pub trait Chart {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB>;
-}
-
-fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
-            .unwrap_or_else(|_| panic!("the embedded DejaVu Sans is a valid font"));
-    });
-}
-
-type Frame<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
-
-/// A white chart with a title and room for axis labels.
-fn frame<'a, DB: DrawingBackend>(
-    area: &'a DrawingArea<DB, Shift>,
-    title: &str,
-    x: std::ops::Range<f64>,
-    y: std::ops::Range<f64>,
-    y_label_room: u32,
-) -> Result<Frame<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
-    area.fill(&WHITE)?;
-    ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(48)
-        .y_label_area_size(y_label_room)
-        .build_cartesian_2d(x, y)
-}
-
-/// The series legend in a boxed corner.
-fn legend<'a, DB: DrawingBackend + 'a>(
-    chart: &mut Frame<'a, DB>,
-    position: SeriesLabelPosition,
-    size: u32,
-) -> Drawn<DB> {
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", size))
-        .position(position)
-        .draw()
-}
-
-/// `stem.svg` and `stem.png` of one chart.
-pub fn render(stem: &str, chart: &impl Chart) -> Vec<(String, Vec<u8>)> {
-    register_font();
-    let mut svg = String::new();
-    {
-        let area = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        chart.draw(&area).expect("drawing into a string cannot fail");
-        area.present().expect("drawing into a string cannot fail");
-    }
-    let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
-    {
-        let area = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
-        chart.draw(&area).expect("drawing into a buffer cannot fail");
-        area.present().expect("drawing into a buffer cannot fail");
-    }
-    vec![(format!("{stem}.svg"), svg.into_bytes()), (format!("{stem}.png"), encode_png(&rgb, SIZE))]
-}
-
-fn encode_png(rgb: &[u8], (width, height): (u32, u32)) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let mut encoder = png::Encoder::new(&mut bytes, width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    encoder.set_compression(png::Compression::Best);
-    encoder.set_filter(png::FilterType::Paeth);
-    let mut writer = encoder.write_header().expect("in-memory PNG");
-    writer.write_image_data(rgb).expect("in-memory PNG");
-    writer.finish().expect("in-memory PNG");
-    bytes
 }
 
 /// One line with its CI band: (x, mean, low, high) per point.
@@ -123,29 +37,6 @@ pub struct MetricChart {
     /// Tick labels when the key's values are not numbers (x = 0, 1, ...).
     pub categories: Option<Vec<String>>,
     pub series: Vec<Series>,
-}
-
-fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    let pad = if hi > lo { (hi - lo) * 0.05 } else { lo.abs().max(1.0) * 0.5 };
-    (lo - pad, hi + pad)
-}
-
-fn palette(i: usize) -> RGBColor {
-    const COLOURS: [RGBColor; MAX_SERIES] = [
-        RGBColor(31, 119, 180),
-        RGBColor(214, 39, 40),
-        RGBColor(44, 160, 44),
-        RGBColor(148, 103, 189),
-        RGBColor(255, 127, 14),
-        RGBColor(140, 86, 75),
-        RGBColor(227, 119, 194),
-        RGBColor(23, 190, 207),
-    ];
-    COLOURS[i % MAX_SERIES]
 }
 
 impl Chart for MetricChart {
@@ -302,7 +193,7 @@ pub fn metric_chart(info: &SweepInfo, summaries: &[Summary], axis: usize, metric
     let xs = numeric(values).unwrap_or_else(|| (0..values.len()).map(|i| i as f64).collect());
     let mut series: Vec<Series> = Vec::new();
     for point in 0..info.points {
-        let labels = crate::sweep::labels_from_info(info, point);
+        let labels = info.labels(point);
         let x = xs[values.iter().position(|v| *v == labels[axis]).expect("a point's value is on its axis")];
         let others: Vec<String> = info
             .axes
@@ -336,11 +227,7 @@ fn short(key: &str) -> &str {
 }
 
 /// Every chart of a sweep: file name and bytes, in a fixed order.
-pub fn sweep_charts(
-    info: &SweepInfo,
-    summaries: &[Summary],
-    per_point: &[Vec<crate::metrics::RunMetrics>],
-) -> Vec<(String, Vec<u8>)> {
+pub fn sweep_charts(info: &SweepInfo, summaries: &[Summary], per_point: &[Vec<RunMetrics>]) -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
     let shown: Vec<&Metric> = metrics::headline()
         .into_iter()
@@ -354,7 +241,7 @@ pub fn sweep_charts(
         }
     }
     let label = |p: u64| {
-        let labels = crate::sweep::labels_from_info(info, p);
+        let labels = info.labels(p);
         if labels.is_empty() {
             "as written".to_string()
         } else {
@@ -377,7 +264,7 @@ pub fn sweep_charts(
     let points = (0..info.points)
         .filter_map(|p| {
             let s = &summaries[p as usize];
-            let values = crate::sweep::labels_from_info(info, p).join(", ");
+            let values = info.labels(p).join(", ");
             Some((values, estimate(s, cost.name)?.0, estimate(s, "agents_reached")?.0))
         })
         .collect();
@@ -386,103 +273,6 @@ pub fn sweep_charts(
     let x_label = format!("{} per run (cost)", cost.label);
     files.extend(render("chart-pareto", &ParetoChart { title, x_label, points }));
     files
-}
-
-/// What a replayed run's timeline marks, in legend order.
-const TIMELINE_KINDS: [(&str, RGBColor); 6] = [
-    ("corrupted input accepted", RGBColor(214, 39, 40)),
-    ("compromised", RGBColor(0, 0, 0)),
-    ("rejected at the boundary", RGBColor(31, 119, 180)),
-    ("breaker or gateway alert", RGBColor(255, 127, 14)),
-    ("action blocked or denied", RGBColor(44, 160, 44)),
-    ("quarantined", RGBColor(148, 103, 189)),
-];
-
-/// The most agents a timeline shows (those with the earliest events).
-pub const TIMELINE_AGENTS: usize = 30;
-
-/// One replayed run over time: a row per agent, a mark per event.
-pub struct Timeline {
-    pub title: String,
-    /// Agent names, top row first.
-    pub agents: Vec<String>,
-    /// (kind index into the legend, row, time in seconds).
-    pub marks: Vec<(usize, usize, f64)>,
-    pub horizon: f64,
-}
-
-fn timeline_kind(row: &crate::engine::TraceRow) -> Option<usize> {
-    use crate::engine::TraceKind as K;
-    match row.kind {
-        K::Accept if row.root != crate::model::NO_FAULT => Some(0),
-        K::MemoryRead => Some(0),
-        K::Compromise => Some(1),
-        K::RejectInvalid | K::RejectOpen => Some(2),
-        K::Alert => Some(3),
-        K::ActionBlocked | K::ActionDenied => Some(4),
-        K::Quarantine => Some(5),
-        _ => None,
-    }
-}
-
-/// The timeline of a replayed run from its trace.
-pub fn timeline(model: &crate::model::Model, trace: &[crate::engine::TraceRow], run: u64) -> Timeline {
-    let mut rows: Vec<u32> = Vec::new();
-    let mut marks = Vec::new();
-    for row in trace.iter().filter(|r| r.agent != crate::model::NONE) {
-        let Some(kind) = timeline_kind(row) else { continue };
-        let index = match rows.iter().position(|&a| a == row.agent) {
-            Some(i) => i,
-            None if rows.len() < TIMELINE_AGENTS => {
-                rows.push(row.agent);
-                rows.len() - 1
-            }
-            None => continue,
-        };
-        marks.push((kind, index, row.time as f64 / 1e6));
-    }
-    Timeline {
-        title: format!("{}: run {run}, events over time", model.name),
-        agents: rows.iter().map(|&a| model.agents[a as usize].name.clone()).collect(),
-        marks,
-        horizon: model.horizon as f64 / 1e6,
-    }
-}
-
-impl Chart for Timeline {
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        let n = self.agents.len().max(1) as f64;
-        let mut chart = frame(area, &self.title, 0.0..self.horizon, -0.5..n - 0.5, 110)?;
-        let agents = self.agents.clone();
-        let y_format = move |y: &f64| {
-            let row = y.round();
-            if (y - row).abs() > 1e-6 || row < 0.0 {
-                return String::new();
-            }
-            agents.get(agents.len().saturating_sub(1 + row as usize)).cloned().unwrap_or_default()
-        };
-        chart
-            .configure_mesh()
-            .x_desc("time (s)")
-            .y_desc("agent")
-            .y_labels(self.agents.len().max(1))
-            .y_label_formatter(&y_format)
-            .label_style(("sans-serif", 13))
-            .axis_desc_style(("sans-serif", 16))
-            .draw()?;
-        let flip = |row: usize| n - 1.0 - row as f64;
-        for (kind, (name, colour)) in TIMELINE_KINDS.iter().enumerate() {
-            let colour = *colour;
-            let offset = (kind as f64 - 2.5) * 0.08;
-            let marks = self.marks.iter().filter(|m| m.0 == kind).map(|m| (m.2, flip(m.1) + offset));
-            chart
-                .draw_series(marks.map(move |p| Circle::new(p, 3, colour.filled())))?
-                .label(*name)
-                .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
-        }
-        legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -495,27 +285,5 @@ mod tests {
         assert_eq!(pareto_front(&points), [0, 1, 3]);
         assert_eq!(pareto_front(&[(1.0, 1.0), (1.0, 1.0)]), [0, 1], "ties dominate neither");
         assert!(pareto_front(&[]).is_empty());
-    }
-
-    #[test]
-    fn charts_render_to_svg_with_their_labels_and_to_png() {
-        let chart = MetricChart {
-            title: "agents_reached vs failure_threshold".into(),
-            x_label: "mitigations.breaker.failure_threshold".into(),
-            y_label: "agents reached".into(),
-            categories: None,
-            series: vec![Series {
-                name: "threshold=3".into(),
-                points: vec![(1.0, 1.0, 0.5, 1.5), (3.0, 2.0, 1.5, 2.5)],
-            }],
-        };
-        let files = render("c", &chart);
-        assert_eq!(files[0].0, "c.svg");
-        let svg = String::from_utf8(files[0].1.clone()).unwrap();
-        for text in ["agents_reached vs failure_threshold", "mitigations.breaker.failure_threshold", "threshold=3"] {
-            assert!(svg.contains(text), "{text} missing from the SVG");
-        }
-        assert!(files[1].1.starts_with(b"\x89PNG\r\n\x1a\n") && files[1].1.len() > 10_000);
-        assert_eq!(render("c", &chart), files, "same inputs, same bytes");
     }
 }

@@ -1,0 +1,119 @@
+//! `cascade check`: a scenario's results against a committed baseline.
+
+use super::{read_manifest, read_output, Common, Scenario};
+use crate::check::{self, Baseline, Estimate, Row};
+use crate::error::{Error, Result};
+use crate::runner;
+use crate::sweep;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What `check` takes.
+#[derive(Clone, Debug, Default)]
+pub struct CheckOptions {
+    /// Seed and threads; the seed (and `runs`) only for a new baseline.
+    pub common: Common,
+    pub runs: u64,
+    /// The baseline file (TOML).
+    pub baseline: PathBuf,
+    /// Rewrite the baseline from the current results (its rules kept).
+    pub update: bool,
+    /// Compare although the scenario changed since the baseline.
+    pub compare_changed: bool,
+    /// Read the results of an earlier `run` or `sweep` from this directory.
+    pub results: Option<PathBuf>,
+    /// Also write JUnit XML here.
+    pub junit: Option<PathBuf>,
+    /// How the command was invoked, for the header of a rewritten baseline.
+    pub scenario_argument: String,
+}
+
+/// Every compared point and metric, and whether the baseline was rewritten.
+#[derive(Clone, Debug)]
+pub struct CheckOutcome {
+    pub rows: Vec<Row>,
+    /// The baseline file, when `update` rewrote it.
+    pub updated: Option<PathBuf>,
+}
+
+impl CheckOutcome {
+    /// The rows that did not hold (regressed or missing).
+    pub fn failures(&self) -> usize {
+        self.rows.iter().filter(|r| r.verdict != "ok").count()
+    }
+}
+
+/// Compares the scenario's results (run now, or read from `results`) with
+/// the baseline, writes the JUnit report and, with `update`, the baseline.
+pub fn check(scenario: &Scenario, options: &CheckOptions) -> Result<CheckOutcome> {
+    let grid = scenario.grid(&[])?;
+    let path = options.baseline.display().to_string();
+    let existing = match std::fs::read_to_string(&options.baseline) {
+        Ok(text) => Some(check::parse_baseline(&text).map_err(|m| Error::input(&path, m))?),
+        Err(_) if options.update => None,
+        Err(e) => return Err(Error::input(&path, format!("cannot read the baseline ({e}); create it with --update"))),
+    };
+    let hash = scenario.hash();
+    let keys: Vec<String> = grid.axes.iter().map(|a| a.key.clone()).collect();
+    if let Some(b) = existing.as_ref().filter(|_| !options.update) {
+        check::admit(b, &scenario.label, &hash, &keys, options.compare_changed).map_err(|m| Error::input(&path, m))?;
+    }
+    let (seed, runs) = existing.as_ref().map_or((options.common.seed, options.runs), |b| (b.seed, b.runs));
+    let (estimates, seed, runs) = match &options.results {
+        Some(dir) => read_results(dir, &hash, grid.points())?,
+        None => {
+            let models = scenario.points(&grid)?;
+            let points = grid.points();
+            let results =
+                runner::run_points(&models, runs, seed, true, 0..points * runs, options.common.threads, &|_| {});
+            (check::estimates_of(&sweep::summaries(&sweep::per_point(points, &results))), seed, runs)
+        }
+    };
+    let labels: Vec<Vec<String>> = (0..grid.points()).map(|p| grid.labels(p)).collect();
+    let rules = existing.as_ref().map_or_else(check::default_rules, |b| b.rules.clone());
+    let fresh = check::baseline_of((&scenario.model.name, &hash, seed, runs), &keys, &labels, &estimates, rules);
+    let reference = existing.as_ref().unwrap_or(&fresh);
+    let now: Vec<_> = fresh.points.iter().map(|p| p.metrics.clone()).collect();
+    let rows = check::compare(reference, &now);
+    if let Some(file) = &options.junit {
+        std::fs::write(file, check::junit(&scenario.model.name, &rows)).map_err(|e| Error::io(file, e))?;
+    }
+    let updated = if options.update {
+        write_baseline(&fresh, &options.baseline, &scenario.model.name, &options.scenario_argument)?;
+        Some(options.baseline.clone())
+    } else {
+        None
+    };
+    Ok(CheckOutcome { rows, updated })
+}
+
+fn write_baseline(baseline: &Baseline, path: &Path, name: &str, argument: &str) -> Result<()> {
+    let text = toml::to_string(baseline).map_err(|e| Error::io(path, std::io::Error::other(e)))?;
+    let header = format!(
+        "# cascade baseline of {name}: `cascade check {argument} --baseline {} --update` rewrites it.\n",
+        path.display()
+    );
+    std::fs::write(path, header + &text).map_err(|e| Error::io(path, e))
+}
+
+type Estimates = Vec<BTreeMap<String, Estimate>>;
+
+/// Estimates, seed and runs per point from an output directory of this scenario.
+fn read_results(dir: &Path, hash: &str, points: u64) -> Result<(Estimates, u64, u64)> {
+    const EXPECTED: &str = "a run or sweep output";
+    let name = dir.display().to_string();
+    let manifest = read_manifest(dir, EXPECTED)?;
+    if manifest.scenario_sha256 != hash {
+        return Err(Error::input(
+            &name,
+            "results of another scenario or another version of it (its scenario hash differs)",
+        ));
+    }
+    let estimates =
+        check::estimates_from_csv(&read_output(dir, "summary.csv", EXPECTED)?).map_err(|m| Error::input(&name, m))?;
+    if estimates.len() as u64 != points {
+        return Err(Error::input(&name, format!("{} points, the scenario has {points}", estimates.len())));
+    }
+    let runs = manifest.sweep.as_ref().map_or(manifest.runs, |s| s.runs_per_point);
+    Ok((estimates, manifest.seed, runs))
+}

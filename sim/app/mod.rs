@@ -1,0 +1,199 @@
+//! The application layer: every command as a library function that takes
+//! a resolved [`Scenario`] and a plain option struct and returns what it
+//! computed, having written its output directory. The CLI (`main.rs`) is
+//! argument parsing, these calls and printing; a notebook, a test or
+//! another program can make the same calls.
+//!
+//! Architecture invariant: the application layer and the CLI are the only
+//! code that reads or writes files (the results layer's directory writer
+//! does the writing); everything below takes and returns values.
+
+pub mod check;
+pub mod merge;
+pub mod replay;
+pub mod run;
+pub mod sweep;
+pub mod tune;
+pub mod validate;
+
+use crate::bundled;
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::results::{self, Files, Manifest, MODEL_VERSION};
+use crate::scenario;
+use crate::sweep::{Axis, Grid};
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+/// A scenario resolved once: how it is named, its bytes (whose SHA-256
+/// the manifest records), its TOML document (which a sweep writes its
+/// points' values into) and its compiled model.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The path given, or `scenarios/NAME.toml` for a bundled scenario.
+    pub label: String,
+    pub bytes: Vec<u8>,
+    pub document: toml::Table,
+    pub model: Model,
+}
+
+impl Scenario {
+    /// A scenario file (a path, or anything ending in `.toml` or holding a
+    /// `/`) or the name of a bundled scenario.
+    pub fn resolve(name: &str) -> Result<Scenario> {
+        let path = Path::new(name);
+        if path.exists() || name.ends_with(".toml") || name.contains('/') {
+            let bytes = std::fs::read(path).map_err(|e| {
+                Error::input(
+                    name,
+                    format!(
+                        "cannot read the scenario file ({e}); expected a readable TOML file or a bundled name (cascade list)"
+                    ),
+                )
+            })?;
+            let text =
+                String::from_utf8(bytes).map_err(|_| Error::input(name, "not UTF-8 text; expected a TOML file"))?;
+            return Scenario::from_text(name, text);
+        }
+        let found = bundled::find(name).ok_or_else(|| {
+            let names: Vec<&str> = bundled::SCENARIOS.iter().map(|s| s.name).collect();
+            Error::input(
+                name,
+                format!("no such file or bundled scenario; expected a path or one of {}", names.join(", ")),
+            )
+        })?;
+        Scenario::from_text(&format!("scenarios/{}.toml", found.name), found.text.to_string())
+    }
+
+    /// Scenario text named `label` in errors and manifests.
+    pub fn from_text(label: &str, text: String) -> Result<Scenario> {
+        let (model, document) = scenario::parse_with_document(label, &text)?;
+        Ok(Scenario { label: label.to_string(), bytes: text.into_bytes(), document, model })
+    }
+
+    /// Hex SHA-256 of the scenario's bytes.
+    pub fn hash(&self) -> String {
+        results::scenario_hash(&self.bytes)
+    }
+
+    /// The grid of the scenario's `[sweep]` table, with `set` added (an
+    /// axis of the same key replaced).
+    pub fn grid(&self, set: &[Axis]) -> Result<Grid> {
+        let mut grid = crate::sweep::grid_of(&self.document).map_err(|(key, expected)| Error::Input {
+            file: self.label.clone(),
+            key,
+            expected,
+        })?;
+        for axis in set {
+            grid.set(axis.clone());
+        }
+        Ok(grid)
+    }
+
+    /// Every point's model: the scenario itself when the grid has no axes.
+    pub fn points(&self, grid: &Grid) -> Result<Cow<'_, [Model]>> {
+        if grid.axes.is_empty() {
+            return Ok(Cow::Borrowed(std::slice::from_ref(&self.model)));
+        }
+        Ok(Cow::Owned(crate::sweep::compile_points(&self.label, &self.document, grid)?))
+    }
+
+    /// The manifest of an output of `command` on this scenario.
+    fn manifest(&self, command: &str, common: &Common, first_run: u64, runs: u64, files: &Files) -> Manifest {
+        Manifest {
+            tool: "cascade".into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            model_version: MODEL_VERSION,
+            command: command.to_string(),
+            scenario_name: self.model.name.clone(),
+            scenario_file: self.label.clone(),
+            scenario_sha256: self.hash(),
+            seed: common.seed,
+            point: 0,
+            first_run,
+            runs,
+            command_line: common.command_line.clone(),
+            files: files.iter().map(|(name, _)| name.clone()).collect(),
+            sweep: None,
+        }
+    }
+}
+
+/// What every command that runs replications takes.
+#[derive(Clone, Debug, Default)]
+pub struct Common {
+    /// Master seed; with the scenario bytes and the version it fixes every result.
+    pub seed: u64,
+    /// Worker threads (0 = one per core); results do not depend on it.
+    pub threads: usize,
+    /// Output directory; `None` is `out/<scenario name>`.
+    pub out: Option<PathBuf>,
+    /// The command line, as the manifest records it.
+    pub command_line: Vec<String>,
+}
+
+impl Common {
+    /// The output directory for `model`.
+    pub fn out_dir(&self, model: &Model) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| PathBuf::from("out").join(&model.name))
+    }
+}
+
+/// Progress of a command's replications, for a progress bar.
+pub trait Progress: Sync {
+    /// The runs planned so far (tuning plans more as it refines).
+    fn planned(&self, runs: u64);
+    /// The runs finished so far.
+    fn done(&self, runs: u64);
+}
+
+/// No progress shown.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn planned(&self, _: u64) {}
+    fn done(&self, _: u64) {}
+}
+
+/// Writes `files` and `manifest` into `dir` as one result.
+fn write(dir: &Path, files: &Files, manifest: &Manifest) -> Result<()> {
+    results::write_dir(dir, files, manifest).map_err(|e| Error::io(dir, e))
+}
+
+/// A file of an output directory; `expected` says what the directory should be.
+fn read_output(dir: &Path, name: &str, expected: &str) -> Result<String> {
+    std::fs::read_to_string(dir.join(name))
+        .map_err(|e| Error::input(dir.display().to_string(), format!("cannot read {name} ({e}); expected {expected}")))
+}
+
+/// An output directory's `manifest.json`.
+fn read_manifest(dir: &Path, expected: &str) -> Result<Manifest> {
+    serde_json::from_str(&read_output(dir, "manifest.json", expected)?).map_err(|e| Error::Input {
+        file: dir.display().to_string(),
+        key: "manifest.json".into(),
+        expected: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenarios_resolve_from_bundled_names_and_points_reuse_the_model() {
+        let s = Scenario::resolve("procurement-guarded").unwrap();
+        assert_eq!(s.label, "scenarios/procurement-guarded.toml");
+        assert_eq!(s.hash(), results::scenario_hash(bundled::find("procurement-guarded").unwrap().text.as_bytes()));
+        let grid = s.grid(&[]).unwrap();
+        assert_eq!(grid.points(), 20);
+        assert!(matches!(s.points(&Grid::default()).unwrap(), Cow::Borrowed([m]) if *m == s.model));
+        assert_eq!(s.points(&grid).unwrap().len(), 20);
+        let set = crate::sweep::parse_set("mitigations.breaker.failure_threshold=1,2").unwrap();
+        assert_eq!(s.grid(&[set]).unwrap().points(), 2 * 4, "--set replaces the axis of its key");
+        let e = Scenario::resolve("no-such-scenario").unwrap_err();
+        assert!(e.to_string().starts_with("no-such-scenario: no such file or bundled scenario"), "{e}");
+        let e = Scenario::resolve("/nonexistent/s.toml").unwrap_err();
+        assert!(e.to_string().starts_with("/nonexistent/s.toml: cannot read the scenario file"), "{e}");
+        assert_eq!(e.exit_code(), 2);
+    }
+}

@@ -1,0 +1,33 @@
+//! `cascade replay`: one replication alone, with its full event trace.
+
+use super::{write, Common, Scenario};
+use crate::error::Result;
+use crate::results::files;
+use crate::runner;
+use std::path::PathBuf;
+
+/// What `replay` takes.
+#[derive(Clone, Debug, Default)]
+pub struct ReplayOptions {
+    pub common: Common,
+    /// The replication (the `run` column of `runs.csv`).
+    pub run: u64,
+}
+
+/// Where `replay` wrote the run and how many trace rows it has.
+#[derive(Clone, Debug)]
+pub struct ReplayOutcome {
+    pub dir: PathBuf,
+    pub trace_rows: usize,
+}
+
+/// Re-runs replication `run` with tracing and writes `trace.csv`,
+/// `memory.csv`, its `runs.csv` row and the timeline chart.
+pub fn replay(scenario: &Scenario, options: &ReplayOptions) -> Result<ReplayOutcome> {
+    let model = &scenario.model;
+    let replayed = runner::replay(model, options.common.seed, 0, options.run);
+    let files = files::replay_files(model, &replayed, options.run);
+    let dir = options.common.out_dir(model);
+    write(&dir, &files, &scenario.manifest("replay", &options.common, options.run, 1, &files))?;
+    Ok(ReplayOutcome { dir, trace_rows: replayed.trace.len() })
+}

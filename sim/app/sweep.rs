@@ -1,0 +1,59 @@
+//! `cascade sweep`: a grid of scenario values x R replications on common
+//! random numbers, whole or one shard of it.
+
+use super::{write, Common, Progress, Scenario};
+use crate::error::Result;
+use crate::results::{files, SweepInfo};
+use crate::runner;
+use crate::summary::Summary;
+use crate::sweep::{self, Axis, Shard};
+use std::path::PathBuf;
+
+/// What `sweep` takes.
+#[derive(Clone, Debug, Default)]
+pub struct SweepOptions {
+    pub common: Common,
+    /// Replications per point.
+    pub runs: u64,
+    /// Axes added to (or replacing those of) the scenario's `[sweep]`.
+    pub set: Vec<Axis>,
+    /// Compute only this slice of the (point, replication) space.
+    pub shard: Option<Shard>,
+    /// Each point on its own random streams instead of common random numbers.
+    pub independent: bool,
+}
+
+/// What `sweep` computed and where it wrote it.
+#[derive(Clone, Debug)]
+pub struct SweepOutcome {
+    pub dir: PathBuf,
+    pub info: SweepInfo,
+    /// Each point's summary (of no runs, for points outside a shard).
+    pub summaries: Vec<Summary>,
+}
+
+/// Runs the grid (or the shard's slice of it) and writes the sweep's
+/// files: `runs.csv`, `summary.csv`, charts and `report.html` for a whole
+/// sweep, `runs.jsonl` and `runs.csv` for a shard.
+pub fn sweep(scenario: &Scenario, options: &SweepOptions, progress: &dyn Progress) -> Result<SweepOutcome> {
+    let grid = scenario.grid(&options.set)?;
+    let models = scenario.points(&grid)?;
+    let total = grid.points() * options.runs;
+    let slice = options.shard.map_or(0..total, |s| s.slice(total));
+    progress.planned(slice.end - slice.start);
+    let common = !options.independent;
+    let (seed, threads) = (options.common.seed, options.common.threads);
+    let results =
+        runner::run_points(&models, options.runs, seed, common, slice.clone(), threads, &|done| progress.done(done));
+    let info = SweepInfo::of(&grid, options.runs, common, options.shard);
+    let files = match options.shard {
+        Some(_) => files::shard_files(&info, &results),
+        None => files::sweep_files(&scenario.model.name, seed, &info, &results),
+    };
+    let dir = options.common.out_dir(&scenario.model);
+    let mut manifest = scenario.manifest("sweep", &options.common, slice.start, slice.end - slice.start, &files);
+    manifest.sweep = Some(info.clone());
+    write(&dir, &files, &manifest)?;
+    let summaries = sweep::summaries(&sweep::per_point(info.points, &results));
+    Ok(SweepOutcome { dir, info, summaries })
+}

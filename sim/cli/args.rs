@@ -1,0 +1,330 @@
+//! The command line as clap definitions, and their conversion into the
+//! library's option structs. Arguments that clap cannot check (`--set`,
+//! `--shard`, `--target`) are parsed here with the library's parsers, so
+//! a bad one is refused with one line and exit code 2.
+
+use cascade::app::{self, Common};
+use cascade::sweep::{self, Axis, Shard};
+use cascade::tune::{self, Target};
+use cascade::Error;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "cascade",
+    version,
+    about = "Deterministic simulator of cascading failures in multi-agent systems",
+    after_help = "Examples:\n  cascade run procurement\n  cascade sweep procurement-guarded\n  cascade show procurement > mine.toml\n\n\
+                  SCENARIO is a TOML file or the name of a bundled scenario (cascade list). Exit codes: 0 success, \
+                  1 results not written, no setting met the targets or a regression, 2 bad input."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// No progress bar and no tables (a --format json document is still printed).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run a scenario N times in parallel and write runs.csv, summary.csv, manifest.json.
+    #[command(
+        after_help = "Examples:\n  cascade run procurement\n  cascade run procurement-guarded --runs 200 --paired-off all\n  \
+                            cascade run my-system.toml --seed 7 --out results/seed-7 --format json"
+    )]
+    Run(RunArgs),
+    /// Re-run one replication and write its full event trace (trace.csv) and memory (memory.csv).
+    #[command(
+        after_help = "Examples:\n  cascade replay procurement --run 1\n  cascade replay procurement --run 4 --seed 11 --out out/run-4"
+    )]
+    Replay(ReplayArgs),
+    /// Run a grid of scenario values x replications (common random numbers).
+    #[command(after_help = "Examples:\n  cascade sweep procurement-guarded\n  \
+                            cascade sweep procurement-guarded --set mitigations.breaker.failure_threshold=1,3,8 --runs 100\n  \
+                            cascade sweep procurement-guarded --shard 2/8 --out shards/2")]
+    Sweep(SweepArgs),
+    /// Combine the shard directories of one sweep into its whole outputs.
+    #[command(after_help = "Example:\n  cascade merge shards/1 shards/2 shards/3 --out out/whole")]
+    Merge(MergeArgs),
+    /// Find the cheapest setting on a grid (then refined) that meets targets.
+    #[command(after_help = "Example:\n  \
+                            cascade tune procurement-guarded --target 'agents_reached.mean<=1' --target 'containment_rate>=0.95'")]
+    Tune(TuneArgs),
+    /// Compare a scenario's results with a committed baseline (exit 1 on a regression).
+    #[command(
+        after_help = "Examples:\n  cascade check procurement-guarded --baseline reports/baselines/procurement-guarded.toml\n  \
+                            cascade check my-system.toml --baseline my-system.baseline.toml --update"
+    )]
+    Check(CheckArgs),
+    /// Check a scenario file and report the first problem, if any.
+    #[command(after_help = "Example:\n  cascade validate my-system.toml")]
+    Validate(ScenarioArg),
+    /// List the bundled scenarios.
+    #[command(after_help = "Example:\n  cascade list")]
+    List,
+    /// Print a bundled scenario's TOML, a starting point for one's own.
+    #[command(after_help = "Example:\n  cascade show procurement-guarded > my-system.toml")]
+    Show(NameArg),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Example:\n  cascade completions bash > ~/.local/share/bash-completion/completions/cascade"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  cascade man > cascade.1 && man ./cascade.1")]
+    Man,
+}
+
+#[derive(Args)]
+pub struct ScenarioArg {
+    /// Scenario file, or the name of a bundled scenario (see `cascade list`).
+    pub scenario: String,
+}
+
+#[derive(Args)]
+pub struct NameArg {
+    /// A bundled scenario (see `cascade list`).
+    pub name: String,
+}
+
+#[derive(Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Seed, replications and threads: every command that runs replications.
+#[derive(Args)]
+pub struct Replications {
+    /// Master seed; with the scenario bytes and version it fixes every result.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Replications (per point for sweep, tune and check)
+    /// [default: 1000 for run, 200 for sweep, tune and check].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub runs: Option<u64>,
+    /// Worker threads (0 = one per core). Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+impl Replications {
+    fn common(&self, out: Option<PathBuf>) -> Common {
+        Common { seed: self.seed, threads: self.threads, out, command_line: std::env::args().collect() }
+    }
+}
+
+/// The machine-readable form of a command's summary on stdout.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Tables for people.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArg,
+    #[command(flatten)]
+    pub replications: Replications,
+    /// Output directory [default: out/<scenario name>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_delimiter = ',', value_name = "LIST", help = paired_off_help())]
+    pub paired_off: Vec<String>,
+    /// Summary on stdout.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+/// `--paired-off`'s help, listing every name it takes (from the library,
+/// which refuses any other with one line).
+fn paired_off_help() -> String {
+    format!(
+        "Also run every replication with these mitigations off ({}, or all; comma-separated), on the same \
+         random streams, and write the paired differences to paired.csv",
+        cascade::mitigation::Mitigations::NAMES.join(", ")
+    )
+}
+
+impl RunArgs {
+    pub fn options(&self) -> app::run::RunOptions {
+        app::run::RunOptions {
+            common: self.replications.common(self.out.clone()),
+            runs: self.replications.runs.unwrap_or(1000),
+            paired_off: self.paired_off.clone(),
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArg,
+    /// Replication index to replay (the `run` column of runs.csv).
+    #[arg(long)]
+    pub run: u64,
+    /// The master seed the run was made with.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output directory [default: out/<scenario name>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+impl ReplayArgs {
+    pub fn options(&self) -> app::replay::ReplayOptions {
+        let common =
+            Common { seed: self.seed, threads: 1, out: self.out.clone(), command_line: std::env::args().collect() };
+        app::replay::ReplayOptions { common, run: self.run }
+    }
+}
+
+#[derive(Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArg,
+    #[command(flatten)]
+    pub replications: Replications,
+    /// Output directory [default: out/<scenario name>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// A swept key and its values: KEY=V1,V2,... or KEY=FROM..TO[:STEP]
+    /// (repeatable; adds to or replaces the scenario's [sweep] table).
+    #[arg(long = "set", value_name = "KEY=VALUES")]
+    pub set: Vec<String>,
+    /// Compute only slice I of N (1-based) of the (point, run) space; merge the slices with `cascade merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Give each point its own random streams instead of common random numbers.
+    #[arg(long)]
+    pub independent: bool,
+    /// Summary on stdout.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+impl SweepArgs {
+    pub fn options(&self) -> Result<app::sweep::SweepOptions, Error> {
+        let shard = self.shard.as_deref().map(Shard::parse).transpose().map_err(|m| Error::argument("--shard", m))?;
+        Ok(app::sweep::SweepOptions {
+            common: self.replications.common(self.out.clone()),
+            runs: self.replications.runs.unwrap_or(200),
+            set: axes(&self.set)?,
+            shard,
+            independent: self.independent,
+        })
+    }
+}
+
+fn axes(set: &[String]) -> Result<Vec<Axis>, Error> {
+    set.iter().map(|a| sweep::parse_set(a).map_err(|m| Error::argument("--set", m))).collect()
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Shard output directories of one sweep, in any order.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Output directory for the merged results.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct TuneArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArg,
+    #[command(flatten)]
+    pub replications: Replications,
+    /// Output directory [default: out/<scenario name>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// A target every setting is checked against: METRIC[.STAT] OP VALUE,
+    /// e.g. agents_reached.p99<=2 or rejected_clean_share<=0.01 (repeatable).
+    #[arg(long = "target", required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Swept keys, as for `sweep` (adds to or replaces the scenario's [sweep]).
+    #[arg(long = "set", value_name = "KEY=VALUES")]
+    pub set: Vec<String>,
+    /// The cost to minimise among settings that meet the targets
+    /// [default: clean messages rejected, or clean actions blocked or capped].
+    #[arg(long, value_name = "METRIC")]
+    pub minimize: Option<String>,
+    /// Rounds of refinement between the best setting and its neighbours on numeric keys.
+    #[arg(long, default_value_t = 2)]
+    pub refine: u32,
+    /// Summary on stdout.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+impl TuneArgs {
+    pub fn options(&self) -> Result<app::tune::TuneOptions, Error> {
+        let targets: Vec<Target> = self
+            .targets
+            .iter()
+            .map(|t| tune::parse_target(t).map_err(|m| Error::argument("--target", m)))
+            .collect::<Result<_, _>>()?;
+        Ok(app::tune::TuneOptions {
+            common: self.replications.common(self.out.clone()),
+            runs: self.replications.runs.unwrap_or(200),
+            set: axes(&self.set)?,
+            targets,
+            minimize: self.minimize.clone(),
+            refine: self.refine,
+        })
+    }
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArg,
+    /// Seed and runs per point for a new baseline (an existing one keeps its own; at least 2 runs).
+    #[command(flatten)]
+    pub replications: Replications,
+    /// The baseline file (TOML).
+    #[arg(long)]
+    pub baseline: PathBuf,
+    /// Rewrite the baseline from the current results (rules kept) and say what changed.
+    #[arg(long)]
+    pub update: bool,
+    /// Compare although the scenario changed since the baseline (else exit 2).
+    #[arg(long)]
+    pub compare_changed: bool,
+    /// Read the results of an earlier `run` or `sweep` of this scenario from
+    /// DIR (its summary.csv and manifest.json) instead of running it.
+    #[arg(long, value_name = "DIR")]
+    pub results: Option<PathBuf>,
+    /// Also write a JUnit XML report (one test case per point and metric).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// The comparison on stdout.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+impl CheckArgs {
+    pub fn options(&self) -> Result<app::check::CheckOptions, Error> {
+        let runs = self.replications.runs.unwrap_or(200);
+        if runs < 2 {
+            return Err(Error::argument("--runs", "a baseline needs at least 2 runs per point (a standard deviation)"));
+        }
+        Ok(app::check::CheckOptions {
+            common: self.replications.common(None),
+            runs,
+            baseline: self.baseline.clone(),
+            update: self.update,
+            compare_changed: self.compare_changed,
+            results: self.results.clone(),
+            junit: self.junit.clone(),
+            scenario_argument: self.scenario.scenario.clone(),
+        })
+    }
+}

@@ -1,0 +1,107 @@
+//! The library's one error type. Each kind fixes the exit code the CLI
+//! gives it: bad input 2, results that could not be written 1, and the
+//! two outcomes a command reports as failure (no setting met the targets,
+//! a regression against a baseline) 1.
+
+use crate::scenario::ScenarioError;
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// Why a command did not complete.
+#[derive(Debug)]
+pub enum Error {
+    /// A file (scenario, baseline, results directory) is unreadable or
+    /// malformed: `file`, the dotted `key` in it (empty for the whole
+    /// file) and what was expected.
+    Input { file: String, key: String, expected: String },
+    /// A command-line argument is malformed: the flag and what was expected.
+    Argument { flag: String, expected: String },
+    /// Results could not be written to `path`.
+    Io { path: PathBuf, source: io::Error },
+    /// `tune`: no setting meets every target.
+    NoSetting,
+    /// `check`: this many metrics regressed against the baseline.
+    Regression { count: usize },
+}
+
+/// The library's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// A whole-file input error (no key).
+    pub fn input(file: impl Into<String>, expected: impl Into<String>) -> Error {
+        Error::Input { file: file.into(), key: String::new(), expected: expected.into() }
+    }
+
+    /// An argument error.
+    pub fn argument(flag: impl Into<String>, expected: impl Into<String>) -> Error {
+        Error::Argument { flag: flag.into(), expected: expected.into() }
+    }
+
+    /// A write to `path` failed.
+    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Error {
+        Error::Io { path: path.into(), source }
+    }
+
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Input { .. } | Error::Argument { .. } => 2,
+            Error::Io { .. } | Error::NoSetting | Error::Regression { .. } => 1,
+        }
+    }
+}
+
+impl From<ScenarioError> for Error {
+    fn from(e: ScenarioError) -> Error {
+        Error::Input { file: e.file, key: e.key, expected: e.message }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Error::Input { file, key, expected } if key.is_empty() => write!(f, "{file}: {expected}"),
+            Error::Input { file, key, expected } => write!(f, "{file}: {key}: {expected}"),
+            Error::Argument { flag, expected } => write!(f, "{flag}: {expected}"),
+            Error::Io { path, source } => write!(f, "cannot write results: {}: {source}", path.display()),
+            Error::NoSetting => write!(f, "no setting meets the targets"),
+            Error::Regression { count } => {
+                write!(f, "{count} metric(s) regressed against the baseline (see the table)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_has_its_exit_code_and_one_line() {
+        let scenario = ScenarioError { file: "s.toml".into(), key: "agents[0].gain".into(), message: "bad".into() };
+        let cases: [(Error, u8, &str); 6] = [
+            (scenario.into(), 2, "s.toml: agents[0].gain: bad"),
+            (Error::input("b.toml", "cannot read it"), 2, "b.toml: cannot read it"),
+            (Error::argument("--shard", "\"3/2\": expected I/N"), 2, "--shard: \"3/2\": expected I/N"),
+            (Error::io("out/x", io::Error::other("disk full")), 1, "cannot write results: out/x: disk full"),
+            (Error::NoSetting, 1, "no setting meets the targets"),
+            (Error::Regression { count: 3 }, 1, "3 metric(s) regressed against the baseline (see the table)"),
+        ];
+        for (error, code, text) in cases {
+            assert_eq!((error.exit_code(), error.to_string()), (code, text.to_string()));
+        }
+        assert!(std::error::Error::source(&Error::io("x", io::Error::other("y"))).is_some());
+        assert!(std::error::Error::source(&Error::NoSetting).is_none());
+    }
+}

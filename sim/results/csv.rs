@@ -1,0 +1,239 @@
+//! The CSV files: `runs.csv`, `summary.csv` (and their sweep forms with a
+//! point and the swept values in front), `paired.csv` and `tune.csv`.
+//! Numbers are printed with fixed rules (integer microseconds as seconds
+//! with six decimals, other floats with six decimals) so the bytes are the
+//! same on every platform.
+
+use crate::metrics::{self, Metric, Read, RunMetrics, Unit};
+use crate::paired::PairedMetric;
+use crate::summary::{MetricSummary, Stat, Summary};
+use crate::sweep::{self, PointRun};
+use crate::time::format_seconds;
+use crate::tune::{self, Target};
+
+pub(super) fn float(value: f64) -> String {
+    if value.is_finite() {
+        format!("{value:.6}")
+    } else {
+        String::new()
+    }
+}
+
+fn seconds(value: f64) -> String {
+    float(value / 1e6)
+}
+
+pub(super) fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new())
+}
+
+pub(super) fn finish(writer: csv::Writer<Vec<u8>>) -> Vec<u8> {
+    writer.into_inner().expect("writing to memory cannot fail")
+}
+
+/// Column names of `runs.csv`: `run`, then every metric with a column.
+pub fn run_columns() -> Vec<&'static str> {
+    std::iter::once("run").chain(metrics::columns().map(|m| m.column)).collect()
+}
+
+/// One metric's `runs.csv` cell.
+fn run_cell(metric: &Metric, run: &RunMetrics) -> String {
+    match metric.read {
+        Read::Count(read) => read(run).to_string(),
+        Read::Time(read) => read(run).map(format_seconds).unwrap_or_default(),
+        Read::MeanTime(read) => read(run).map(seconds).unwrap_or_default(),
+        Read::Flag(read) => (read(run) as u8).to_string(),
+        Read::Share { .. } => String::new(),
+    }
+}
+
+/// One `runs.csv` record (without any sweep columns).
+fn run_record(m: &RunMetrics) -> Vec<String> {
+    std::iter::once(m.run.to_string()).chain(metrics::columns().map(|metric| run_cell(metric, m))).collect()
+}
+
+/// `runs.csv`: one row per run, in run order.
+pub fn runs_csv(runs: &[RunMetrics]) -> Vec<u8> {
+    let mut writer = csv_writer();
+    writer.write_record(run_columns()).expect("in-memory write");
+    for m in runs {
+        writer.write_record(run_record(m)).expect("in-memory write");
+    }
+    finish(writer)
+}
+
+/// Column names of `summary.csv` (without any sweep columns).
+pub const SUMMARY_COLUMNS: [&str; 10] =
+    ["metric", "unit", "n", "mean", "ci95_low", "ci95_high", "p50", "p90", "p99", "max"];
+
+/// The `summary.csv` records, one per summarised metric.
+fn summary_records(summary: &Summary) -> Vec<Vec<String>> {
+    summary.metrics.iter().map(summary_record).collect()
+}
+
+fn summary_record(row: &MetricSummary) -> Vec<String> {
+    let unit = row.metric.unit();
+    let mut record = vec![row.metric.name.to_string(), unit.name().to_string()];
+    match &row.stat {
+        Stat::Distribution(None) => {
+            record.extend(["0".to_string()].into_iter().chain(std::iter::repeat_n(String::new(), 7)))
+        }
+        Stat::Distribution(Some(d)) => {
+            let scale = |v: f64| if unit == Unit::Micros { seconds(v) } else { float(v) };
+            let quantile = |v: u64| if unit == Unit::Micros { format_seconds(v) } else { v.to_string() };
+            record.extend([
+                d.n.to_string(),
+                scale(d.mean),
+                scale(d.ci_low),
+                scale(d.ci_high),
+                quantile(d.p50),
+                quantile(d.p90),
+                quantile(d.p99),
+                quantile(d.max),
+            ]);
+        }
+        Stat::Proportion(p) => {
+            record.extend([p.n.to_string(), float(p.rate), float(p.low), float(p.high)]);
+            record.extend(std::iter::repeat_n(String::new(), 4));
+        }
+    }
+    record
+}
+
+/// `summary.csv`: one row per metric, then the containment rate.
+pub fn summary_csv(summary: &Summary) -> Vec<u8> {
+    let mut writer = csv_writer();
+    writer.write_record(SUMMARY_COLUMNS).expect("in-memory write");
+    for row in summary_records(summary) {
+        writer.write_record(&row).expect("in-memory write");
+    }
+    finish(writer)
+}
+
+/// A sweep's `runs.csv`: `point`, the swept keys, then the run columns;
+/// `labels[p]` are point p's values.
+pub fn sweep_runs_csv(keys: &[String], labels: &[Vec<String>], runs: &[PointRun]) -> Vec<u8> {
+    let mut writer = csv_writer();
+    let header = ["point"].iter().map(|s| s.to_string()).chain(keys.iter().cloned());
+    writer.write_record(header.chain(run_columns().into_iter().map(String::from))).expect("in-memory write");
+    for (point, m) in runs {
+        let prefix = std::iter::once(point.to_string()).chain(labels[*point as usize].iter().cloned());
+        writer.write_record(prefix.chain(run_record(m))).expect("in-memory write");
+    }
+    finish(writer)
+}
+
+/// A sweep's `summary.csv`: per point, its values and every summary row.
+pub fn sweep_summary_csv(keys: &[String], labels: &[Vec<String>], summaries: &[Summary]) -> Vec<u8> {
+    let mut writer = csv_writer();
+    let header = ["point"].iter().map(|s| s.to_string()).chain(keys.iter().cloned());
+    writer.write_record(header.chain(SUMMARY_COLUMNS.iter().map(|s| s.to_string()))).expect("in-memory write");
+    for (point, summary) in summaries.iter().enumerate() {
+        for row in summary_records(summary) {
+            let prefix = std::iter::once(point.to_string()).chain(labels[point].iter().cloned());
+            writer.write_record(prefix.chain(row)).expect("in-memory write");
+        }
+    }
+    finish(writer)
+}
+
+/// `paired.csv`: each metric with and without the mitigations turned off,
+/// and the mean per-run difference (with - without) with its 95% interval.
+pub fn paired_csv(rows: &[PairedMetric]) -> Vec<u8> {
+    let mut writer = csv_writer();
+    writer
+        .write_record(["metric", "unit", "n", "mean_with", "mean_without", "mean_difference", "ci95_low", "ci95_high"])
+        .expect("in-memory write");
+    for row in rows {
+        let unit = row.metric.unit();
+        let scale: fn(f64) -> String = if unit == Unit::Micros { seconds } else { float };
+        writer
+            .write_record([
+                row.metric.name.to_string(),
+                unit.name().to_string(),
+                row.n.to_string(),
+                scale(row.mean_with),
+                scale(row.mean_without),
+                scale(row.mean_difference),
+                scale(row.ci_low),
+                scale(row.ci_high),
+            ])
+            .expect("in-memory write");
+    }
+    finish(writer)
+}
+
+/// `tune.csv`: every setting tried, in order: its values, the cost's mean
+/// and CI, each target's observed value and whether it is met, and
+/// whether all are.
+pub fn tune_csv(
+    keys: &[&str],
+    settings: &[Vec<toml::Value>],
+    summaries: &[Summary],
+    targets: &[Target],
+    cost: &str,
+) -> Vec<u8> {
+    let mut writer = csv_writer();
+    let mut header: Vec<String> = vec!["setting".into()];
+    header.extend(keys.iter().map(|k| k.to_string()));
+    header.extend([format!("{cost}_mean"), format!("{cost}_ci95_low"), format!("{cost}_ci95_high")]);
+    for target in targets {
+        header.extend([target.text.clone(), format!("{} met", target.text)]);
+    }
+    header.push("meets_all".into());
+    writer.write_record(&header).expect("in-memory write");
+    for (i, (values, summary)) in settings.iter().zip(summaries).enumerate() {
+        let mut row = vec![i.to_string()];
+        row.extend(values.iter().map(sweep::label));
+        match summary.estimate(cost) {
+            Some((m, lo, hi)) => row.extend([float(m), float(lo), float(hi)]),
+            None => row.extend([String::new(), String::new(), String::new()]),
+        }
+        for target in targets {
+            row.push(tune::observed(summary, target).map(float).unwrap_or_default());
+            row.push((tune::meets(summary, target) as u8).to_string());
+        }
+        row.push((targets.iter().all(|t| tune::meets(summary, t)) as u8).to_string());
+        writer.write_record(&row).expect("in-memory write");
+    }
+    finish(writer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::summarize;
+
+    #[test]
+    fn runs_csv_prints_fixed_formats() {
+        let run = RunMetrics {
+            run: 3,
+            agents_reached: 2,
+            contained: true,
+            t_contain: Some(1_500_000),
+            processed: 3,
+            sojourn_total: 1_000_000,
+            ..Default::default()
+        };
+        let text = String::from_utf8(runs_csv(&[run])).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap(), run_columns().join(","));
+        assert_eq!(
+            lines.next().unwrap(),
+            "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0.333333"
+        );
+    }
+
+    #[test]
+    fn summary_csv_has_every_metric_and_containment() {
+        // Values below 2048 are exact in a 3-significant-figure HdrHistogram.
+        let runs = [RunMetrics { contained: true, t_contain: Some(2_000), ..Default::default() }; 4];
+        let text = String::from_utf8(summary_csv(&summarize(&runs))).unwrap();
+        assert!(
+            text.contains("t_contain,seconds,4,0.002000,0.002000,0.002000,0.002000,0.002000,0.002000,0.002000"),
+            "{text}"
+        );
+        assert!(text.contains("mean_sojourn,seconds,0,,,,,,,"));
+        assert!(text.lines().last().unwrap().starts_with("containment_rate,fraction,4,1.000000,"));
+    }
+}
