@@ -4,7 +4,7 @@
 //! `(seed, p, r)`, whichever thread computes it; results are collected in
 //! run-index order, so outputs are identical for any thread count.
 
-use crate::engine::{Engine, Message, Record, TraceRow};
+use crate::engine::{Engine, Replayed};
 use crate::metrics::RunMetrics;
 use crate::model::{Model, Topology};
 use crate::rng::{self, Stream};
@@ -45,30 +45,13 @@ fn draw_graph(graph: &mut Graph, model: &Model, seed: u64, point: u64, replicati
     graph.rebuild(model, &mut topology_rng);
 }
 
-/// One replayed run: its metrics, its event trace, and the memory records
-/// held at the horizon (rolled-back ones included, in write order) with
-/// their provenance.
-pub struct Replayed {
-    pub metrics: RunMetrics,
-    pub trace: Vec<TraceRow>,
-    /// Each record with its provenance: `(message id, message)`, newest first.
-    pub records: Vec<(Record, Vec<(u32, Message)>)>,
-}
-
 /// One run, alone, with its trace (for `replay`).
 pub fn replay(model: &Model, plan_seed: u64, point: u64, replication: u64) -> Replayed {
     let graph = graph_for(model, plan_seed, point, replication);
     let mut engine = Engine::new(model);
     let mut metrics = engine.run(model, &graph, &rng::run_key(plan_seed, point, replication), true);
     metrics.run = replication;
-    let mut records: Vec<Record> = engine.memory().all_records().copied().collect();
-    records.sort_by_key(|r| r.sequence);
-    let messages = engine.messages();
-    let records = records
-        .into_iter()
-        .map(|r| (r, engine.provenance(&r).into_iter().map(|id| (id, messages[id as usize])).collect()))
-        .collect();
-    Replayed { metrics, trace: engine.trace().to_vec(), records }
+    engine.replayed(metrics)
 }
 
 /// Runs the plan on `threads` worker threads (0 = all cores), calling

@@ -154,6 +154,17 @@ impl Streams {
     }
 }
 
+/// One replayed run: its metrics, its event trace, and the memory records
+/// held at the horizon (rolled-back ones included, in write order) with
+/// their provenance.
+#[derive(Clone, Debug)]
+pub struct Replayed {
+    pub metrics: RunMetrics,
+    pub trace: Vec<TraceRow>,
+    /// Each record with its provenance: `(message id, message)`, newest first.
+    pub records: Vec<(Record, Vec<(u32, Message)>)>,
+}
+
 /// Everything one run mutates; reused across runs.
 pub struct Engine {
     guards: Vec<Guard>,
@@ -269,6 +280,19 @@ impl Engine {
     /// The memory records held at the end of the last run.
     pub fn memory(&self) -> &MemoryStore {
         &self.memory
+    }
+
+    /// The last run, made with `tracing`, as a replay reports it: `metrics`,
+    /// the trace, and every record in memory at the horizon in write order
+    /// with its provenance.
+    pub fn replayed(&self, metrics: RunMetrics) -> Replayed {
+        let mut records: Vec<Record> = self.memory.all_records().copied().collect();
+        records.sort_by_key(|r| r.sequence);
+        let records = records
+            .into_iter()
+            .map(|r| (r, self.provenance(&r).into_iter().map(|id| (id, self.messages[id as usize])).collect()))
+            .collect();
+        Replayed { metrics, trace: self.trace.clone(), records }
     }
 
     /// What chain of agents and inputs produced `record`: the ids of the

@@ -4,10 +4,10 @@
 //! byte-identical to one machine's sweep.
 
 use super::{charts, csv, jsonl, report, trace, SweepInfo};
+use crate::engine::Replayed;
 use crate::metrics::RunMetrics;
 use crate::model::Model;
 use crate::paired::PairedMetric;
-use crate::runner::Replayed;
 use crate::summary::Summary;
 use crate::sweep::{self, PointRun};
 
