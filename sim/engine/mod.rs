@@ -371,6 +371,7 @@ impl Engine {
         }
     }
 
+    #[inline]
     fn gap(&mut self, mean_gap: f64) -> Micros {
         round_micros(rng::exponential(&mut self.streams.arrivals, mean_gap))
     }

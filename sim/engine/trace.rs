@@ -115,6 +115,7 @@ pub enum Detail {
 
 impl Detail {
     /// `Peer(agent)`, or `None` for no agent (a source's message).
+    #[inline]
     pub fn peer(agent: u32) -> Detail {
         if agent == NONE {
             Detail::None
@@ -124,6 +125,7 @@ impl Detail {
     }
 
     /// `Resource(resource)`, or `None` for an action on no modelled resource.
+    #[inline]
     pub fn resource(resource: u32) -> Detail {
         if resource == NONE {
             Detail::None
