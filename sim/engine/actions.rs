@@ -94,13 +94,13 @@ impl Engine {
                 self.metrics.actions += 1;
                 self.metrics.corrupted_actions += (root != NO_FAULT) as u64;
                 self.metrics.unattributable_actions += (checked && !self.access[agent as usize].attributable) as u64;
-                self.record(TraceKind::Action, agent, message, Detail::resource(resource), signal, root);
+                self.record(TraceKind::Action, agent, message, Detail::Resource(resource), signal, root);
                 if root != NO_FAULT && resource != NONE {
                     self.write_controls(model, attempt);
                 }
             }
             Decision::Denied => {
-                self.record(TraceKind::ActionDenied, agent, message, Detail::resource(resource), signal, root)
+                self.record(TraceKind::ActionDenied, agent, message, Detail::Resource(resource), signal, root)
             }
             Decision::Blocked => self.gateway_blocked(model, attempt),
         }
@@ -119,12 +119,12 @@ impl Engine {
     /// The gateway blocked an action: a detection, and an alert for review.
     pub(super) fn gateway_blocked(&mut self, model: &Model, attempt: &Attempt) {
         let Attempt { agent, resource, message, signal, root, .. } = *attempt;
-        self.record(TraceKind::ActionBlocked, agent, message, Detail::resource(resource), signal, root);
+        self.record(TraceKind::ActionBlocked, agent, message, Detail::Resource(resource), signal, root);
         if !model.mitigations.gateway.is_some_and(|g| g.alert) {
             return;
         }
         self.detected(model);
-        self.record(TraceKind::Alert, agent, NONE, Detail::resource(resource), signal, root);
+        self.record(TraceKind::Alert, agent, NONE, Detail::Resource(resource), signal, root);
         if let Some(review) = &model.mitigations.review {
             let actor = if self.access[agent as usize].attributable { agent } else { NONE };
             let case = ReviewCase { message: NONE, hops: 0, actor, corrupted: root != NO_FAULT };

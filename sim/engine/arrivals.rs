@@ -78,7 +78,7 @@ impl Engine {
                 TraceKind::DropDuplicate,
                 agent,
                 id,
-                Detail::peer(message.sender),
+                Detail::Peer(message.sender),
                 message.signal,
                 message.root,
             );
@@ -87,7 +87,7 @@ impl Engine {
         if message.channel != NONE {
             self.last_clean_signal[message.channel as usize] = message.signal - message.shift;
         }
-        self.record(TraceKind::Accept, agent, id, Detail::peer(message.sender), message.signal, message.root);
+        self.record(TraceKind::Accept, agent, id, Detail::Peer(message.sender), message.signal, message.root);
         if message.corrupted() {
             self.accept_corrupted(agent);
             if message.injection {

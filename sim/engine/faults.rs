@@ -106,7 +106,7 @@ impl Engine {
             next: NONE,
         };
         let id = self.new_message(message);
-        self.record(TraceKind::Spoof, spec.to, id, Detail::peer(spec.from), signal, fault);
+        self.record(TraceKind::Spoof, spec.to, id, Detail::Peer(spec.from), signal, fault);
         id
     }
 }

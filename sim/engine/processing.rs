@@ -237,7 +237,7 @@ impl Engine {
                 } else {
                     self.metrics.capped_corrupted += 1;
                 }
-                self.record(TraceKind::Capped, spec.from, parent, Detail::peer(spec.to), output.signal, output.root);
+                self.record(TraceKind::Capped, spec.from, parent, Detail::Peer(spec.to), output.signal, output.root);
                 return;
             }
             let state = &mut self.agents[spec.from as usize];
@@ -260,7 +260,7 @@ impl Engine {
             next: NONE,
         };
         let id = self.new_message(message);
-        self.record(TraceKind::Send, spec.from, id, Detail::peer(spec.to), message.signal, message.root);
+        self.record(TraceKind::Send, spec.from, id, Detail::Peer(spec.to), message.signal, message.root);
         let at = self.now.saturating_add(spec.latency.sample(&mut self.streams.timing));
         self.schedule(model, at, EventKind::Arrive(id));
     }

@@ -4,7 +4,6 @@
 //! `replay`, which turns the rows into a CSV a researcher can follow message
 //! by message.
 
-use crate::model::NONE;
 use crate::time::Micros;
 
 /// What a trace row records.
@@ -99,7 +98,11 @@ pub struct TraceRow {
     pub root: u16,
 }
 
-/// What a row names besides its agent and message, by what it is.
+/// What a row names besides its agent and message, by what it is. As
+/// everywhere in the engine, an index of `model::NONE` means none (the
+/// sender of a source's message, an action on no modelled resource); the
+/// value is built unconditionally on the per-message path, so it holds
+/// the index as it is rather than branching on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Detail {
     None,
@@ -111,26 +114,4 @@ pub enum Detail {
     Count(u32),
     /// The resource an action, refusal, block or gateway alert concerns.
     Resource(u32),
-}
-
-impl Detail {
-    /// `Peer(agent)`, or `None` for no agent (a source's message).
-    #[inline]
-    pub fn peer(agent: u32) -> Detail {
-        if agent == NONE {
-            Detail::None
-        } else {
-            Detail::Peer(agent)
-        }
-    }
-
-    /// `Resource(resource)`, or `None` for an action on no modelled resource.
-    #[inline]
-    pub fn resource(resource: u32) -> Detail {
-        if resource == NONE {
-            Detail::None
-        } else {
-            Detail::Resource(resource)
-        }
-    }
 }
