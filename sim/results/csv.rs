@@ -225,6 +225,99 @@ mod tests {
     }
 
     #[test]
+    fn every_column_reads_its_own_field() {
+        // Each field a different value, so a column reading another field shows.
+        let run = RunMetrics {
+            run: 1,
+            agents_reached: 2,
+            agents_corrupted: 3,
+            corrupted_messages: 4,
+            corrupted_actions: 5,
+            corrupted_records: 6,
+            t_detect: Some(7_000_000),
+            t_contain: Some(8_000_000),
+            contained: true,
+            onset: Some(9),
+            messages: 10,
+            actions: 11,
+            records: 12,
+            rejected_clean: 13,
+            rejected_corrupted: 14,
+            breaker_trips: 15,
+            false_trips: 16,
+            capped_clean: 17,
+            capped_corrupted: 18,
+            held_time: 19_000_000,
+            t_attribute: Some(20_000_000),
+            reviews: 21,
+            agents_quarantined: 22,
+            wrong_quarantines: 23,
+            rolled_back_clean: 24,
+            rolled_back_corrupted: 25,
+            corrupted_records_left: 26,
+            out_of_scope_succeeded: 27,
+            out_of_scope_blocked: 28,
+            out_of_scope_blocked_writes: 29,
+            out_of_scope_blocked_injected: 30,
+            unattributable_actions: 31,
+            clean_actions_blocked: 32,
+            events: 33,
+            processed: 2,
+            sojourn_total: 68_000_000,
+        };
+        let text = String::from_utf8(runs_csv(&[run])).unwrap();
+        let row: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();
+        let cell = |column: &str| row[run_columns().iter().position(|c| *c == column).unwrap()];
+        let expected = [
+            ("run", "1"),
+            ("agents_reached", "2"),
+            ("agents_corrupted", "3"),
+            ("corrupted_messages", "4"),
+            ("corrupted_actions", "5"),
+            ("corrupted_records", "6"),
+            ("t_detect_s", "7.000000"),
+            ("contained", "1"),
+            ("t_contain_s", "8.000000"),
+            ("rejected_clean", "13"),
+            ("rejected_corrupted", "14"),
+            ("breaker_trips", "15"),
+            ("false_trips", "16"),
+            ("capped_clean", "17"),
+            ("capped_corrupted", "18"),
+            ("held_time_s", "19.000000"),
+            ("t_attribute_s", "20.000000"),
+            ("reviews", "21"),
+            ("agents_quarantined", "22"),
+            ("wrong_quarantines", "23"),
+            ("rolled_back_clean", "24"),
+            ("rolled_back_corrupted", "25"),
+            ("corrupted_records_left", "26"),
+            ("out_of_scope_succeeded", "27"),
+            ("out_of_scope_blocked", "28"),
+            ("out_of_scope_blocked_writes", "29"),
+            ("out_of_scope_blocked_injected", "30"),
+            ("unattributable_actions", "31"),
+            ("clean_actions_blocked", "32"),
+            ("messages", "10"),
+            ("actions", "11"),
+            ("records", "12"),
+            ("events", "33"),
+            ("mean_sojourn_s", "34.000000"),
+        ];
+        assert_eq!(row.len(), expected.len(), "one cell per column: {text}");
+        for (column, value) in expected {
+            assert_eq!(cell(column), value, "{column}");
+        }
+        // The summary reads the same fields: each mean is the one run's value.
+        let summary = crate::summary::summarize(&[run]);
+        for (column, value) in expected.iter().filter(|(c, _)| !matches!(*c, "run" | "records" | "events")) {
+            let metric = metrics::columns().find(|m| m.column == *column).unwrap();
+            let mean = summary.estimate(metric.name).unwrap().0;
+            assert!((mean - value.parse::<f64>().unwrap()).abs() < 1e-9, "{column}: summary mean {mean}");
+        }
+    }
+
+    #[test]
     fn summary_csv_has_every_metric_and_containment() {
         // Values below 2048 are exact in a 3-significant-figure HdrHistogram.
         let runs = [RunMetrics { contained: true, t_contain: Some(2_000), ..Default::default() }; 4];
