@@ -71,7 +71,7 @@ mod tests {
     fn every_scenario_with_mitigations_ships_a_sweep_whose_points_compile() {
         for scenario in SCENARIOS {
             let document: toml::Table = toml::from_str(scenario.text).unwrap();
-            let grid = crate::sweep::grid_of(&document).unwrap_or_else(|(k, m)| panic!("{}: {k}: {m}", scenario.name));
+            let grid = crate::sweep::grid_of(&document).unwrap_or_else(|e| panic!("{}: {e}", scenario.name));
             let model = crate::scenario::parse(scenario.name, scenario.text).unwrap();
             let mitigated = model.mitigations != crate::mitigation::Mitigations::default();
             assert_eq!(mitigated, grid.points() > 1, "{}: a [sweep] exactly when it has mitigations", scenario.name);

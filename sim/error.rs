@@ -3,7 +3,6 @@
 //! two outcomes a command reports as failure (no setting met the targets,
 //! a regression against a baseline) 1.
 
-use crate::scenario::ScenarioError;
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
@@ -39,6 +38,22 @@ impl Error {
         Error::Argument { flag: flag.into(), expected: expected.into() }
     }
 
+    /// An input error about a key (or, with an empty key, the whole
+    /// input) whose file the caller names with [`Error::in_file`].
+    pub fn key(key: impl Into<String>, expected: impl Into<String>) -> Error {
+        Error::Input { file: String::new(), key: key.into(), expected: expected.into() }
+    }
+
+    /// This error, with `file` as the input it is about when it names none.
+    pub fn in_file(self, file: impl Into<String>) -> Error {
+        match self {
+            Error::Input { file: f, key, expected } if f.is_empty() => {
+                Error::Input { file: file.into(), key, expected }
+            }
+            other => other,
+        }
+    }
+
     /// A write to `path` failed.
     pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Error {
         Error::Io { path: path.into(), source }
@@ -50,12 +65,6 @@ impl Error {
             Error::Input { .. } | Error::Argument { .. } => 2,
             Error::Io { .. } | Error::NoSetting | Error::Regression { .. } => 1,
         }
-    }
-}
-
-impl From<ScenarioError> for Error {
-    fn from(e: ScenarioError) -> Error {
-        Error::Input { file: e.file, key: e.key, expected: e.message }
     }
 }
 
@@ -89,9 +98,9 @@ mod tests {
 
     #[test]
     fn each_kind_has_its_exit_code_and_one_line() {
-        let scenario = ScenarioError { file: "s.toml".into(), key: "agents[0].gain".into(), message: "bad".into() };
-        let cases: [(Error, u8, &str); 6] = [
-            (scenario.into(), 2, "s.toml: agents[0].gain: bad"),
+        let cases: [(Error, u8, &str); 7] = [
+            (Error::key("agents[0].gain", "bad").in_file("s.toml"), 2, "s.toml: agents[0].gain: bad"),
+            (Error::key("", "bad").in_file("a.toml").in_file("b.toml"), 2, "a.toml: bad"),
             (Error::input("b.toml", "cannot read it"), 2, "b.toml: cannot read it"),
             (Error::argument("--shard", "\"3/2\": expected I/N"), 2, "--shard: \"3/2\": expected I/N"),
             (Error::io("out/x", io::Error::other("disk full")), 1, "cannot write results: out/x: disk full"),

@@ -13,6 +13,7 @@
 //! [`crate::runner::run_points`]; writing their files is
 //! [`crate::results::files`].
 
+use crate::error::Error;
 use crate::metrics::RunMetrics;
 use crate::model::Model;
 use crate::scenario::{self, ScenarioError};
@@ -86,13 +87,14 @@ pub fn label(value: &Value) -> String {
 /// The grid of a scenario's `[sweep]` table: each leaf is an array of
 /// values or a range table `{ from, to, step }`; nested tables and quoted
 /// dotted keys both name a scenario key.
-pub fn grid_of(document: &Table) -> Result<Grid, (String, String)> {
+/// Errors name the key, not the file ([`Error::in_file`]).
+pub fn grid_of(document: &Table) -> Result<Grid, Error> {
     let mut grid = Grid::default();
     if let Some(sweep) = document.get("sweep") {
         let Value::Table(table) = sweep else {
-            return Err(("sweep".into(), "expected a table of key = [values]".into()));
+            return Err(Error::key("sweep", "expected a table of key = [values]"));
         };
-        collect(&mut grid, "", table)?;
+        collect(&mut grid, "", table).map_err(|(key, expected)| Error::key(key, expected))?;
     }
     Ok(grid)
 }
@@ -131,7 +133,11 @@ fn range_table(table: &Table) -> Result<Vec<Value>, String> {
 /// Parses `KEY=V1,V2,...` or `KEY=FROM..TO[:STEP]` (a `--set` argument).
 /// Values are TOML (`3`, `0.5`, `true`, `"x"`); anything else is a string,
 /// so `5m` needs no quotes.
-pub fn parse_set(argument: &str) -> Result<Axis, String> {
+pub fn parse_set(argument: &str) -> Result<Axis, Error> {
+    axis_of(argument).map_err(|m| Error::argument("--set", m))
+}
+
+fn axis_of(argument: &str) -> Result<Axis, String> {
     let Some((key, list)) = argument.split_once('=') else {
         return Err(format!("\"{argument}\": expected KEY=V1,V2,... or KEY=FROM..TO[:STEP]"));
     };
@@ -193,7 +199,7 @@ fn range(from: &str, to: &str, step: Option<&str>) -> Result<Vec<Value>, String>
 /// table key, an array element by index (`agents.2`) or by its `id` /
 /// `name` (`agents.B`); missing tables are created (so setting a key of
 /// an absent `[mitigations.x]` turns that mitigation on).
-pub fn set(document: &mut Table, key: &str, value: Value) -> Result<(), String> {
+fn set(document: &mut Table, key: &str, value: Value) -> Result<(), String> {
     let segments: Vec<&str> = key.split('.').collect();
     if segments.iter().any(|s| s.is_empty()) || segments[0] == "sweep" {
         return Err(format!("\"{key}\": expected a dotted scenario key such as mitigations.breaker.failure_threshold"));
@@ -238,14 +244,10 @@ fn pick<'a>(items: &'a mut [Value], selector: &str, key: &str) -> Result<&'a mut
 
 /// Every point's compiled model. The document is the scenario file
 /// parsed; `file` names it in errors, which also name the point.
-pub fn compile_points(file: &str, document: &Table, grid: &Grid) -> Result<Vec<Model>, ScenarioError> {
+pub fn compile_points(file: &str, document: &Table, grid: &Grid) -> Result<Vec<Model>, Error> {
     let points = grid.points();
     if points > MAX_POINTS {
-        return Err(ScenarioError {
-            file: file.into(),
-            key: "sweep".into(),
-            message: format!("{points} points; expected at most {MAX_POINTS}"),
-        });
+        return Err(Error::key("sweep", format!("{points} points; expected at most {MAX_POINTS}")).in_file(file));
     }
     (0..points)
         .map(|point| {
@@ -264,18 +266,16 @@ pub fn compile_assignment(
     document: &Table,
     assignment: &[(&str, &Value)],
     what: &str,
-) -> Result<Model, ScenarioError> {
+) -> Result<Model, Error> {
     let mut doc = document.clone();
     for (key, value) in assignment {
-        set(&mut doc, key, (*value).clone()).map_err(|message| ScenarioError {
-            file: file.into(),
-            key: format!("sweep.{key}"),
-            message,
-        })?;
+        set(&mut doc, key, (*value).clone())
+            .map_err(|message| Error::key(format!("sweep.{key}"), message).in_file(file))?;
     }
     let assigned: Vec<String> = assignment.iter().map(|(k, v)| format!("{k} = {}", label(v))).collect();
-    scenario::parse_document(file, doc)
-        .map_err(|e| ScenarioError { message: format!("{} (at {what}: {})", e.message, assigned.join(", ")), ..e })
+    let model = scenario::parse_document(file, doc)
+        .map_err(|e| ScenarioError { message: format!("{} (at {what}: {})", e.message, assigned.join(", ")), ..e })?;
+    Ok(model)
 }
 
 /// A shard `index/count` (1-based), or the whole space.
@@ -286,12 +286,12 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// Parses `I/N` with 1 <= I <= N.
-    pub fn parse(text: &str) -> Result<Shard, String> {
+    /// Parses `I/N` with 1 <= I <= N (a `--shard` argument).
+    pub fn parse(text: &str) -> Result<Shard, Error> {
         let parsed = text.split_once('/').and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
         match parsed {
             Some((index, count)) if index >= 1 && index <= count => Ok(Shard { index, count }),
-            _ => Err(format!("\"{text}\": expected I/N with 1 <= I <= N (e.g. 2/8)")),
+            _ => Err(Error::argument("--shard", format!("\"{text}\": expected I/N with 1 <= I <= N (e.g. 2/8)"))),
         }
     }
 
@@ -344,7 +344,7 @@ mod tests {
             [Value::String("5m".into()), Value::Boolean(true), Value::String("x".into()), Value::Float(0.5)]
         );
         for bad in ["k", "=1", "k=", "k=5..1", "k=1..5:0", "k=0.1..0.5", "k=a..b:1", "k=1..2000000"] {
-            assert!(parse_set(bad).is_err(), "{bad} should be refused");
+            assert!(parse_set(bad).unwrap_err().to_string().starts_with("--set: "), "{bad} should be refused");
         }
     }
 
@@ -375,9 +375,10 @@ mod tests {
         assert_eq!(grid.labels(17), ["5", "2", "3.0"]);
         assert_eq!(Grid::default().points(), 1, "no axes: the scenario as written");
         assert!(grid_of(&doc("sweep = 3")).is_err());
-        assert!(grid_of(&doc("[sweep]\nk = 3")).unwrap_err().1.contains("array"));
-        assert!(grid_of(&doc("[sweep]\nk = []")).unwrap_err().1.contains("at least one"));
-        assert!(grid_of(&doc("[sweep]\nk = { from = 1, to = 2, by = 1 }")).unwrap_err().1.contains("by"));
+        let refused = |text: &str| grid_of(&doc(text)).unwrap_err().in_file("s.toml").to_string();
+        assert_eq!(refused("[sweep]\nk = 3"), "s.toml: sweep.k: expected an array of values or { from, to, step }");
+        assert!(refused("[sweep]\nk = []").contains("at least one"));
+        assert!(refused("[sweep]\nk = { from = 1, to = 2, by = 1 }").contains("by"));
     }
 
     #[test]
@@ -411,7 +412,11 @@ mod tests {
                 assert!(slices.iter().all(|s| s.end - s.start <= total / count + 1), "balanced");
             }
         }
-        assert_eq!(Shard::parse("2/8"), Ok(Shard { index: 2, count: 8 }));
+        assert_eq!(Shard::parse("2/8").unwrap(), Shard { index: 2, count: 8 });
+        assert_eq!(
+            Shard::parse("3/2").unwrap_err().to_string(),
+            "--shard: \"3/2\": expected I/N with 1 <= I <= N (e.g. 2/8)"
+        );
         for bad in ["0/3", "4/3", "3", "a/b", "1/0"] {
             assert!(Shard::parse(bad).is_err(), "{bad}");
         }
@@ -433,10 +438,10 @@ mod tests {
             .collect();
         assert_eq!(thresholds, [1, 4]);
         grid.set(parse_set("mitigations.breaker.failure_threshold=2,0").unwrap());
-        let e = compile_points("t.toml", &d, &grid).unwrap_err();
-        assert_eq!(e.key, "mitigations.breaker.failure_threshold");
-        assert!(e.message.contains("at sweep point 1: mitigations.breaker.failure_threshold = 0"), "{e}");
+        let e = compile_points("t.toml", &d, &grid).unwrap_err().to_string();
+        assert!(e.starts_with("t.toml: mitigations.breaker.failure_threshold: "), "{e}");
+        assert!(e.contains("at sweep point 1: mitigations.breaker.failure_threshold = 0"), "{e}");
         grid.set(parse_set("mitigations.breaker.colour=1").unwrap());
-        assert!(compile_points("t.toml", &d, &grid).unwrap_err().message.contains("unknown field `colour`"));
+        assert!(compile_points("t.toml", &d, &grid).unwrap_err().to_string().contains("unknown field `colour`"));
     }
 }

@@ -9,6 +9,7 @@
 //! setting evaluated first. Every setting uses the same random streams
 //! (common random numbers).
 
+use crate::error::Error;
 use crate::metrics::{self, Read};
 use crate::summary::Summary;
 use toml::Value;
@@ -46,7 +47,17 @@ pub struct Target {
 /// Parses `METRIC[.STAT] OP VALUE` with OP one of `<=`, `<`, `>=`, `>` and
 /// STAT one of mean (default), ci_low, ci_high, p50, p90, p99, max. Times
 /// (`t_*`, `held_time`) are in seconds.
-pub fn parse_target(text: &str) -> Result<Target, String> {
+pub fn parse_target(text: &str) -> Result<Target, Error> {
+    target_of(text).map_err(|m| Error::argument("--target", m))
+}
+
+/// The cost `tune` minimises, checked as a target's metric would be (a
+/// `--minimize` argument).
+pub fn parse_cost(metric: &str) -> Result<String, Error> {
+    target_of(&format!("{metric}>=0")).map(|t| t.metric).map_err(|m| Error::argument("--minimize", m))
+}
+
+fn target_of(text: &str) -> Result<Target, String> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let (split, op) = [("<=", Op::Le), (">=", Op::Ge), ("<", Op::Lt), (">", Op::Gt)]
         .into_iter()
@@ -199,11 +210,14 @@ mod tests {
         assert_eq!((t.stat, t.op), (Stat::Mean, Op::Ge));
         assert_eq!(parse_target("t_contain.ci_high<600").unwrap().op, Op::Lt);
         assert_eq!(parse_target("false_trips > 0").unwrap().op, Op::Gt);
-        assert!(parse_target("agents_reached").unwrap_err().contains("METRIC[.STAT] OP VALUE"));
-        assert!(parse_target("agents_reached<=two").unwrap_err().contains("not a number"));
-        assert!(parse_target("blast<=2").unwrap_err().contains("unknown metric"));
-        assert!(parse_target("agents_reached.p95<=2").unwrap_err().contains("unknown statistic"));
-        assert!(parse_target("containment_rate.p99>=1").unwrap_err().contains("not quantiles"));
+        assert!(parse_target("agents_reached").unwrap_err().to_string().contains("METRIC[.STAT] OP VALUE"));
+        assert!(parse_target("agents_reached<=two").unwrap_err().to_string().contains("not a number"));
+        assert!(parse_target("blast<=2").unwrap_err().to_string().contains("unknown metric"));
+        assert!(parse_target("agents_reached.p95<=2").unwrap_err().to_string().contains("unknown statistic"));
+        assert!(parse_target("containment_rate.p99>=1").unwrap_err().to_string().contains("not quantiles"));
+        assert!(parse_target("x").unwrap_err().to_string().starts_with("--target: "));
+        assert_eq!(parse_cost("rejected_clean_share").unwrap(), "rejected_clean_share");
+        assert!(parse_cost("blast").unwrap_err().to_string().starts_with("--minimize: \"blast>=0\": unknown metric"));
     }
 
     #[test]

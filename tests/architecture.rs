@@ -12,25 +12,26 @@ use std::path::{Path, PathBuf};
 
 /// Each library module and the modules it may import, lowest layer first.
 const LAYERS: &[(&str, &[&str])] = &[
+    // The one error type, which every layer above the scenario reports in.
+    ("error", &[]),
     ("time", &[]),
     // The samplers and the streams they draw from are one layer.
     ("ziggurat", &["rng"]),
     ("rng", &["ziggurat"]),
     ("dist", &["rng", "time", "ziggurat"]),
-    ("mitigation", &["dist", "rng", "time"]),
+    ("mitigation", &["dist", "error", "rng", "time"]),
     ("model", &["dist", "mitigation", "time"]),
     ("topology", &["model", "rng"]),
-    ("scenario", &["dist", "mitigation", "model", "time", "topology"]),
+    ("scenario", &["dist", "error", "mitigation", "model", "time", "topology"]),
     ("metrics", &["model", "time"]),
     ("engine", &["dist", "metrics", "mitigation", "model", "rng", "time", "topology"]),
     ("summary", &["metrics"]),
-    ("sweep", &["metrics", "model", "scenario", "summary"]),
+    ("sweep", &["error", "metrics", "model", "scenario", "summary"]),
     ("runner", &["engine", "metrics", "model", "rng", "sweep", "topology"]),
     ("paired", &["metrics", "summary"]),
-    ("tune", &["metrics", "summary"]),
-    ("results", &["engine", "metrics", "model", "paired", "summary", "sweep", "time", "tune"]),
-    ("check", &["metrics", "results", "scenario", "summary"]),
-    ("error", &["scenario"]),
+    ("tune", &["error", "metrics", "summary"]),
+    ("results", &["engine", "error", "metrics", "model", "paired", "summary", "sweep", "time", "tune"]),
+    ("check", &["error", "metrics", "results", "scenario", "summary"]),
     ("bundled", &[]),
     (
         "app",

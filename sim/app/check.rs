@@ -49,14 +49,14 @@ pub fn check(scenario: &Scenario, options: &CheckOptions) -> Result<CheckOutcome
     let grid = scenario.grid(&[])?;
     let path = options.baseline.display().to_string();
     let existing = match std::fs::read_to_string(&options.baseline) {
-        Ok(text) => Some(check::parse_baseline(&text).map_err(|m| Error::input(&path, m))?),
+        Ok(text) => Some(check::parse_baseline(&text).map_err(|e| e.in_file(&path))?),
         Err(_) if options.update => None,
         Err(e) => return Err(Error::input(&path, format!("cannot read the baseline ({e}); create it with --update"))),
     };
     let hash = scenario.hash();
     let keys: Vec<String> = grid.axes.iter().map(|a| a.key.clone()).collect();
     if let Some(b) = existing.as_ref().filter(|_| !options.update) {
-        check::admit(b, &scenario.label, &hash, &keys, options.compare_changed).map_err(|m| Error::input(&path, m))?;
+        check::admit(b, &scenario.label, &hash, &keys, options.compare_changed).map_err(|e| e.in_file(&path))?;
     }
     let (seed, runs) = existing.as_ref().map_or((options.common.seed, options.runs), |b| (b.seed, b.runs));
     let (estimates, seed, runs) = match &options.results {
@@ -110,7 +110,7 @@ fn read_results(dir: &Path, hash: &str, points: u64) -> Result<(Estimates, u64, 
         ));
     }
     let estimates =
-        check::estimates_from_csv(&read_output(dir, "summary.csv", EXPECTED)?).map_err(|m| Error::input(&name, m))?;
+        check::estimates_from_csv(&read_output(dir, "summary.csv", EXPECTED)?).map_err(|e| e.in_file(&name))?;
     if estimates.len() as u64 != points {
         return Err(Error::input(&name, format!("{} points, the scenario has {points}", estimates.len())));
     }

@@ -20,18 +20,12 @@ const EXPECTED: &str = "a shard directory";
 /// the whole sweep's files into `out`.
 pub fn merge(dirs: &[PathBuf], out: &Path, command_line: Vec<String>) -> Result<MergeOutcome> {
     let manifests = dirs.iter().map(|dir| read_manifest(dir, EXPECTED)).collect::<Result<Vec<_>>>()?;
-    let order = check_shards(&manifests).map_err(|(input, e)| match input {
-        Some(i) => Error::input(dirs[i].display().to_string(), e),
-        None => Error::argument("DIR", e),
-    })?;
+    let order = check_shards(&manifests, dirs)?;
     let mut results = Vec::new();
     for &i in &order {
         let dir = &dirs[i];
-        let part = jsonl::parse_jsonl(&read_output(dir, "runs.jsonl", EXPECTED)?).map_err(|e| Error::Input {
-            file: dir.display().to_string(),
-            key: "runs.jsonl".into(),
-            expected: e,
-        })?;
+        let part = jsonl::parse_jsonl(&read_output(dir, "runs.jsonl", EXPECTED)?)
+            .map_err(|e| e.in_file(dir.display().to_string()))?;
         if part.len() as u64 != manifests[i].runs {
             return Err(Error::input(
                 dir.display().to_string(),
@@ -60,11 +54,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path, command_line: Vec<String>) -> Result<
     Ok(MergeOutcome { dir: out.to_path_buf(), shards: order.len(), runs: results.len() as u64 })
 }
 
-/// Checks that shard manifests belong to one sweep and cover it exactly
-/// once; returns their order by shard index. `Err` says what differs, and
-/// of which input when it is one input's fault.
-pub fn check_shards(manifests: &[Manifest]) -> std::result::Result<Vec<usize>, (Option<usize>, String)> {
-    let Some(first) = manifests.first() else { return Err((None, "expected at least one shard directory".into())) };
+/// Checks that the manifests of `dirs` belong to one sweep and cover it
+/// exactly once; returns their order by shard index. The error names the
+/// directory at fault, or the set when it is the set's.
+pub fn check_shards(manifests: &[Manifest], dirs: &[PathBuf]) -> Result<Vec<usize>> {
+    let set = |expected: String| Error::argument("DIR", expected);
+    let dir = |i: usize, expected: String| Error::input(dirs[i].display().to_string(), expected);
+    let Some(first) = manifests.first() else { return Err(set("expected at least one shard directory".into())) };
     let same = |m: &Manifest| {
         let (a, b) = (m.sweep.as_ref()?, first.sweep.as_ref()?);
         let sweep_matches = a.axes == b.axes
@@ -82,11 +78,11 @@ pub fn check_shards(manifests: &[Manifest]) -> std::result::Result<Vec<usize>, (
     let mut order: Vec<(u64, usize)> = Vec::with_capacity(manifests.len());
     for (i, m) in manifests.iter().enumerate() {
         let Some(shard) = m.sweep.as_ref().and_then(|s| s.shard) else {
-            return Err((Some(i), "not a shard of a sweep (no sweep.shard in its manifest)".into()));
+            return Err(dir(i, "not a shard of a sweep (no sweep.shard in its manifest)".into()));
         };
         if same(m) != Some(true) {
             let differ = "comes from a different sweep (scenario, seed, grid, runs or model version differ)";
-            return Err((Some(i), format!("shard {}/{} {differ}", shard[0], shard[1])));
+            return Err(dir(i, format!("shard {}/{} {differ}", shard[0], shard[1])));
         }
         order.push((shard[0], i));
     }
@@ -94,7 +90,7 @@ pub fn check_shards(manifests: &[Manifest]) -> std::result::Result<Vec<usize>, (
     let count = first.sweep.as_ref().and_then(|s| s.shard).map_or(0, |s| s[1]);
     let indices: Vec<u64> = order.iter().map(|(k, _)| *k).collect();
     if indices != (1..=count).collect::<Vec<_>>() {
-        return Err((None, format!("expected shards 1 to {count} exactly once each, got {indices:?}")));
+        return Err(set(format!("expected shards 1 to {count} exactly once each, got {indices:?}")));
     }
     Ok(order.into_iter().map(|(_, i)| i).collect())
 }
@@ -124,20 +120,19 @@ mod tests {
             files: vec![],
             sweep: Some(SweepInfo::of(&grid, 5, true, Some(Shard { index, count }))),
         };
-        assert_eq!(check_shards(&[manifest(2, 2), manifest(1, 2)]), Ok(vec![1, 0]));
-        assert!(check_shards(&[manifest(1, 2)]).unwrap_err().1.contains("exactly once"));
-        assert!(check_shards(&[manifest(1, 2), manifest(1, 2)]).is_err());
-        let (input, message) = check_shards(&[manifest(1, 2), manifest(2, 3)]).unwrap_err();
-        assert!(input == Some(1) && message.contains("different sweep"), "names the second input: {message}");
+        let dirs: Vec<PathBuf> = ["a", "b"].iter().map(PathBuf::from).collect();
+        let check = |m: &[Manifest]| check_shards(m, &dirs).map_err(|e| e.to_string());
+        assert_eq!(check(&[manifest(2, 2), manifest(1, 2)]), Ok(vec![1, 0]));
+        assert!(check(&[manifest(1, 2)]).unwrap_err().starts_with("DIR: expected shards 1 to 2 exactly once"));
+        assert!(check(&[manifest(1, 2), manifest(1, 2)]).is_err());
+        let differ = check(&[manifest(1, 2), manifest(2, 3)]).unwrap_err();
+        assert!(differ.starts_with("b: shard 2/3 comes from a different sweep"), "names the second input: {differ}");
         let mut other_seed = manifest(2, 2);
         other_seed.seed = 9;
-        assert!(check_shards(&[manifest(1, 2), other_seed]).unwrap_err().1.contains("different sweep"));
+        assert!(check(&[manifest(1, 2), other_seed]).unwrap_err().contains("different sweep"));
         let mut whole = manifest(1, 1);
         whole.sweep.as_mut().unwrap().shard = None;
-        assert_eq!(
-            check_shards(&[whole]).unwrap_err(),
-            (Some(0), "not a shard of a sweep (no sweep.shard in its manifest)".into())
-        );
-        assert!(check_shards(&[]).is_err());
+        assert_eq!(check(&[whole]).unwrap_err(), "a: not a shard of a sweep (no sweep.shard in its manifest)");
+        assert!(check(&[]).is_err());
     }
 }

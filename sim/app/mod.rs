@@ -79,11 +79,7 @@ impl Scenario {
     /// The grid of the scenario's `[sweep]` table, with `set` added (an
     /// axis of the same key replaced).
     pub fn grid(&self, set: &[Axis]) -> Result<Grid> {
-        let mut grid = crate::sweep::grid_of(&self.document).map_err(|(key, expected)| Error::Input {
-            file: self.label.clone(),
-            key,
-            expected,
-        })?;
+        let mut grid = crate::sweep::grid_of(&self.document).map_err(|e| e.in_file(self.label.as_str()))?;
         for axis in set {
             grid.set(axis.clone());
         }

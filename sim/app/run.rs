@@ -2,7 +2,7 @@
 //! same replications with some mitigations off.
 
 use super::{write, Common, Progress, Scenario};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Model;
 use crate::paired::{self, PairedMetric};
 use crate::results::files;
@@ -36,8 +36,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions, progress: &dyn Progress) -
     let without = if options.paired_off.is_empty() {
         None
     } else {
-        let mitigations =
-            model.mitigations.without(&options.paired_off).map_err(|e| Error::argument("--paired-off", e))?;
+        let mitigations = model.mitigations.without(&options.paired_off)?;
         Some(Model { mitigations, ..model.clone() })
     };
     let plan = Plan { seed: options.common.seed, point: 0, first: 0, count: options.runs };

@@ -2,7 +2,7 @@
 //! target, refined between neighbours on numeric keys.
 
 use super::{write, Common, Progress, Scenario};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::results::{charts, csv};
 use crate::runner::{self, Plan};
 use crate::summary::{self, Summary};
@@ -44,7 +44,7 @@ pub struct TuneOutcome {
 /// targets, and writes `tune.csv`.
 pub fn tune(scenario: &Scenario, options: &TuneOptions, progress: &dyn Progress) -> Result<TuneOutcome> {
     if let Some(cost) = &options.minimize {
-        targets::parse_target(&format!("{cost}>=0")).map_err(|m| Error::argument("--minimize", m))?;
+        targets::parse_cost(cost)?;
     }
     let grid = scenario.grid(&options.set)?;
     let keys: Vec<String> = grid.axes.iter().map(|a| a.key.clone()).collect();

@@ -14,8 +14,10 @@ mod junit;
 
 pub use junit::junit;
 
+use crate::error::Error;
 use crate::metrics::{self, Better, Unit};
 use crate::results::MODEL_VERSION;
+use crate::scenario::one_line;
 use crate::summary::{t_critical, Stat, Summary};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -173,44 +175,53 @@ pub struct PointBaseline {
 }
 
 /// Parses a baseline; `Err` is one line naming the key.
-pub fn parse_baseline(text: &str) -> Result<Baseline, String> {
-    let deserializer = toml::Deserializer::parse(text).map_err(|e| crate::scenario::one_line(e.message()))?;
+pub fn parse_baseline(text: &str) -> Result<Baseline, Error> {
+    let deserializer = toml::Deserializer::parse(text).map_err(|e| Error::key("", one_line(e.message())))?;
     let baseline: Baseline = serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let key = e.path().to_string();
-        format!("{key}: {}", crate::scenario::one_line(e.into_inner().message()))
+        Error::key(key, one_line(e.into_inner().message()))
     })?;
     if let Some(unknown) = baseline.rules.keys().find(|m| !known_metric(m)) {
-        return Err(format!("rules.{unknown}: unknown metric; expected a metric of summary.csv"));
+        return Err(Error::key(format!("rules.{unknown}"), "unknown metric; expected a metric of summary.csv"));
     }
     Ok(baseline)
 }
 
 /// Whether `baseline` can judge the scenario now (its hash and swept keys)
-/// under this model version; `Err` is one line, for after the file name.
+/// under this model version; the error names no file ([`Error::in_file`]).
 pub fn admit(
     baseline: &Baseline,
     label: &str,
     hash: &str,
     keys: &[String],
     compare_changed: bool,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     if baseline.scenario_sha256 != hash && !compare_changed {
         let short = |h: &str| h[..h.len().min(12)].to_string();
-        return Err(format!(
-            "{label} changed since the baseline (sha256 {}..., baseline {}...); \
+        return Err(Error::key(
+            "",
+            format!(
+                "{label} changed since the baseline (sha256 {}..., baseline {}...); \
              compare anyway with --compare-changed or accept it with --update",
-            short(hash),
-            short(&baseline.scenario_sha256)
+                short(hash),
+                short(&baseline.scenario_sha256)
+            ),
         ));
     }
     if baseline.model_version != MODEL_VERSION {
-        return Err(format!(
-            "made with model version {}, this is {}; refresh it with --update",
-            baseline.model_version, MODEL_VERSION
+        return Err(Error::key(
+            "model_version",
+            format!(
+                "made with model version {}, this is {}; refresh it with --update",
+                baseline.model_version, MODEL_VERSION
+            ),
         ));
     }
     if baseline.keys != keys {
-        return Err(format!("sweeps {:?}, the scenario {keys:?}; refresh it with --update", baseline.keys));
+        return Err(Error::key(
+            "keys",
+            format!("sweeps {:?}, the scenario {keys:?}; refresh it with --update", baseline.keys),
+        ));
     }
     Ok(())
 }
@@ -227,7 +238,11 @@ pub fn estimates_of(summaries: &[Summary]) -> Vec<BTreeMap<String, Estimate>> {
 
 /// Every metric's estimate per point from a `summary.csv` written by
 /// `run` or `sweep` (times in seconds as written there).
-pub fn estimates_from_csv(text: &str) -> Result<Vec<BTreeMap<String, Estimate>>, String> {
+pub fn estimates_from_csv(text: &str) -> Result<Vec<BTreeMap<String, Estimate>>, Error> {
+    estimates_of_csv(text).map_err(|m| Error::key("", m))
+}
+
+fn estimates_of_csv(text: &str) -> Result<Vec<BTreeMap<String, Estimate>>, String> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header = reader.headers().map_err(|e| e.to_string())?.clone();
     let column =
@@ -420,12 +435,17 @@ mod tests {
     fn a_baseline_judges_only_its_scenario_keys_and_model_version() {
         let keys = vec!["k".to_string()];
         let base = baseline_of(("s", "abc", 1, 2), &keys, &[vec!["1".into()]], &[BTreeMap::new()], default_rules());
-        assert_eq!(admit(&base, "s", "abc", &keys, false), Ok(()));
-        let changed = admit(&base, "s", "abd", &keys, false).unwrap_err();
-        assert!(changed.starts_with("s changed since the baseline (sha256 abd..., baseline abc...)"), "{changed}");
-        assert_eq!(admit(&base, "s", "abd", &keys, true), Ok(()), "--compare-changed");
+        assert!(admit(&base, "s", "abc", &keys, false).is_ok());
+        let changed = admit(&base, "s", "abd", &keys, false).unwrap_err().in_file("b.toml").to_string();
+        assert!(
+            changed.starts_with("b.toml: s changed since the baseline (sha256 abd..., baseline abc...)"),
+            "{changed}"
+        );
+        assert!(admit(&base, "s", "abd", &keys, true).is_ok(), "--compare-changed");
         let old = Baseline { model_version: MODEL_VERSION - 1, ..base.clone() };
-        assert!(admit(&old, "s", "abc", &keys, false).unwrap_err().starts_with("made with model version"));
-        assert!(admit(&base, "s", "abc", &[], false).unwrap_err().starts_with("sweeps [\"k\"], the scenario []"));
+        let old = admit(&old, "s", "abc", &keys, false).unwrap_err().to_string();
+        assert!(old.contains("model_version: made with model version"), "{old}");
+        let keys = admit(&base, "s", "abc", &[], false).unwrap_err().to_string();
+        assert!(keys.contains("keys: sweeps [\"k\"], the scenario []"), "{keys}");
     }
 }

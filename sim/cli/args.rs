@@ -211,7 +211,7 @@ pub struct SweepArgs {
 
 impl SweepArgs {
     pub fn options(&self) -> Result<app::sweep::SweepOptions, Error> {
-        let shard = self.shard.as_deref().map(Shard::parse).transpose().map_err(|m| Error::argument("--shard", m))?;
+        let shard = self.shard.as_deref().map(Shard::parse).transpose()?;
         Ok(app::sweep::SweepOptions {
             common: self.replications.common(self.out.clone()),
             runs: self.replications.runs.unwrap_or(200),
@@ -223,7 +223,7 @@ impl SweepArgs {
 }
 
 fn axes(set: &[String]) -> Result<Vec<Axis>, Error> {
-    set.iter().map(|a| sweep::parse_set(a).map_err(|m| Error::argument("--set", m))).collect()
+    set.iter().map(|a| sweep::parse_set(a)).collect()
 }
 
 #[derive(Args)]
@@ -266,11 +266,7 @@ pub struct TuneArgs {
 
 impl TuneArgs {
     pub fn options(&self) -> Result<app::tune::TuneOptions, Error> {
-        let targets: Vec<Target> = self
-            .targets
-            .iter()
-            .map(|t| tune::parse_target(t).map_err(|m| Error::argument("--target", m)))
-            .collect::<Result<_, _>>()?;
+        let targets: Vec<Target> = self.targets.iter().map(|t| tune::parse_target(t)).collect::<Result<_, _>>()?;
         Ok(app::tune::TuneOptions {
             common: self.replications.common(self.out.clone()),
             runs: self.replications.runs.unwrap_or(200),

@@ -8,6 +8,7 @@ pub mod breaker;
 pub mod detector;
 pub mod sliding;
 
+use crate::error::Error;
 use breaker::SeedBreakerConfig;
 use detector::DetectorConfig;
 
@@ -66,7 +67,8 @@ impl Mitigations {
 
     /// `mitigations` with the named ones (or `all`) turned off; `Err` names an
     /// unknown one.
-    pub fn without(&self, names: &[String]) -> Result<Mitigations, String> {
+    pub fn without(&self, names: &[String]) -> Result<Mitigations, Error> {
+        let refuse = |expected: String| Err(Error::argument("--paired-off", expected));
         let mut off = self.clone();
         for name in names {
             match name.as_str() {
@@ -79,21 +81,19 @@ impl Mitigations {
                 "credentials" => off.credentials = None,
                 "gateway" => off.gateway = None,
                 other => {
-                    return Err(format!(
-                        "unknown mitigation \"{other}\"; expected all or one of {}",
-                        Mitigations::NAMES.join(", ")
-                    ))
+                    let names = Mitigations::NAMES.join(", ");
+                    return refuse(format!("unknown mitigation \"{other}\"; expected all or one of {names}"));
                 }
             }
         }
         if off.review.is_some() && !off.alerts() {
-            return Err(
-                "turning that off leaves review no alerts (from a breaker or gateway); turn review off too".into()
+            return refuse(
+                "turning that off leaves review no alerts (from a breaker or gateway); turn review off too".into(),
             );
         }
         if off.breaker.is_some() && !off.guards_channels() {
-            return Err(
-                "turning off validation and zero_trust leaves the breaker nothing to count; turn it off too".into()
+            return refuse(
+                "turning off validation and zero_trust leaves the breaker nothing to count; turn it off too".into(),
             );
         }
         Ok(off)
@@ -193,8 +193,8 @@ mod tests {
         assert_eq!(all.without(&["all".into()]).unwrap(), Mitigations::default());
         assert_eq!(all.enabled(), ["validation", "zero_trust", "breaker", "caps"]);
         assert!(Mitigations::default().enabled().is_empty());
-        assert!(all.without(&["firewall".into()]).unwrap_err().contains("unknown mitigation \"firewall\""));
-        assert!(all.without(&["validation".into(), "zero_trust".into()]).unwrap_err().contains("breaker"));
+        assert!(all.without(&["firewall".into()]).unwrap_err().to_string().contains("unknown mitigation \"firewall\""));
+        assert!(all.without(&["validation".into(), "zero_trust".into()]).unwrap_err().to_string().contains("breaker"));
     }
 
     #[test]

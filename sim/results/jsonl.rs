@@ -1,6 +1,7 @@
 //! `runs.jsonl`: a shard's exact results, one JSON object per line, which
 //! `merge` reads back bit for bit (floats and all).
 
+use crate::error::Error;
 use crate::metrics::RunMetrics;
 use crate::sweep::PointRun;
 
@@ -16,7 +17,8 @@ pub fn shard_jsonl(results: &[PointRun]) -> Vec<u8> {
 }
 
 /// Reads `runs.jsonl` back; `Err` names the line.
-pub fn parse_jsonl(text: &str) -> Result<Vec<PointRun>, String> {
+/// Errors name the line, not the file ([`Error::in_file`]).
+pub fn parse_jsonl(text: &str) -> Result<Vec<PointRun>, Error> {
     #[derive(serde::Deserialize)]
     struct Line {
         point: u64,
@@ -25,7 +27,9 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<PointRun>, String> {
     text.lines()
         .enumerate()
         .map(|(i, line)| {
-            serde_json::from_str::<Line>(line).map(|l| (l.point, l.metrics)).map_err(|e| format!("line {}: {e}", i + 1))
+            serde_json::from_str::<Line>(line)
+                .map(|l| (l.point, l.metrics))
+                .map_err(|e| Error::key("runs.jsonl", format!("line {}: {e}", i + 1)))
         })
         .collect()
 }
@@ -41,6 +45,7 @@ mod tests {
             (1, RunMetrics { run: 0, ..Default::default() }),
         ];
         assert_eq!(parse_jsonl(std::str::from_utf8(&shard_jsonl(&runs)).unwrap()).unwrap(), runs);
-        assert!(parse_jsonl("{}\n").unwrap_err().starts_with("line 1"));
+        let e = parse_jsonl("{}\n").unwrap_err().in_file("shard-1").to_string();
+        assert!(e.starts_with("shard-1: runs.jsonl: line 1: missing field"), "{e}");
     }
 }

@@ -44,6 +44,12 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+impl From<ScenarioError> for crate::error::Error {
+    fn from(e: ScenarioError) -> crate::error::Error {
+        crate::error::Error::Input { file: e.file, key: e.key, expected: e.message }
+    }
+}
+
 /// An error before the file name is known.
 #[derive(Debug)]
 struct KeyError {
