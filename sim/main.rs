@@ -52,7 +52,7 @@ fn execute(command: Command, quiet: bool) -> Result<(), Error> {
     let tables = |format: Format| !quiet && format == Format::Table;
     match command {
         Command::Run(args) => {
-            let scenario = Scenario::resolve(&args.scenario.scenario)?;
+            let scenario = Scenario::resolve(&args.shared.scenario.scenario)?;
             let options = args.options();
             let outcome = app::run::run(&scenario, &options, &Bar::new(quiet))?;
             match args.format {
@@ -69,7 +69,7 @@ fn execute(command: Command, quiet: bool) -> Result<(), Error> {
             }
         }
         Command::Sweep(args) => {
-            let scenario = Scenario::resolve(&args.scenario.scenario)?;
+            let scenario = Scenario::resolve(&args.shared.scenario.scenario)?;
             let outcome = app::sweep::sweep(&scenario, &args.options()?, &Bar::new(quiet))?;
             match args.format {
                 Format::Json => print::sweep_json(&scenario, &outcome),
@@ -84,7 +84,7 @@ fn execute(command: Command, quiet: bool) -> Result<(), Error> {
             }
         }
         Command::Tune(args) => {
-            let scenario = Scenario::resolve(&args.scenario.scenario)?;
+            let scenario = Scenario::resolve(&args.shared.scenario.scenario)?;
             let options = args.options()?;
             let outcome = app::tune::tune(&scenario, &options, &Bar::new(quiet))?;
             match args.format {

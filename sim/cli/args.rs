@@ -117,6 +117,26 @@ impl Replications {
     }
 }
 
+/// The scenario, its replications and the output directory: `run`,
+/// `sweep` and `tune`.
+#[derive(Args)]
+pub struct Shared {
+    #[command(flatten)]
+    pub scenario: ScenarioArg,
+    #[command(flatten)]
+    pub replications: Replications,
+    /// Output directory [default: out/<scenario name>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+impl Shared {
+    /// The library's common options and the replications (`default` when not given).
+    fn options(&self, default_runs: u64) -> (Common, u64) {
+        (self.replications.common(self.out.clone()), self.replications.runs.unwrap_or(default_runs))
+    }
+}
+
 /// The machine-readable form of a command's summary on stdout.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -129,12 +149,7 @@ pub enum Format {
 #[derive(Args)]
 pub struct RunArgs {
     #[command(flatten)]
-    pub scenario: ScenarioArg,
-    #[command(flatten)]
-    pub replications: Replications,
-    /// Output directory [default: out/<scenario name>].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub shared: Shared,
     #[arg(long, value_delimiter = ',', value_name = "LIST", help = paired_off_help())]
     pub paired_off: Vec<String>,
     /// Summary on stdout.
@@ -154,11 +169,8 @@ fn paired_off_help() -> String {
 
 impl RunArgs {
     pub fn options(&self) -> app::run::RunOptions {
-        app::run::RunOptions {
-            common: self.replications.common(self.out.clone()),
-            runs: self.replications.runs.unwrap_or(1000),
-            paired_off: self.paired_off.clone(),
-        }
+        let (common, runs) = self.shared.options(1000);
+        app::run::RunOptions { common, runs, paired_off: self.paired_off.clone() }
     }
 }
 
@@ -188,12 +200,7 @@ impl ReplayArgs {
 #[derive(Args)]
 pub struct SweepArgs {
     #[command(flatten)]
-    pub scenario: ScenarioArg,
-    #[command(flatten)]
-    pub replications: Replications,
-    /// Output directory [default: out/<scenario name>].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub shared: Shared,
     /// A swept key and its values: KEY=V1,V2,... or KEY=FROM..TO[:STEP]
     /// (repeatable; adds to or replaces the scenario's [sweep] table).
     #[arg(long = "set", value_name = "KEY=VALUES")]
@@ -212,13 +219,8 @@ pub struct SweepArgs {
 impl SweepArgs {
     pub fn options(&self) -> Result<app::sweep::SweepOptions, Error> {
         let shard = self.shard.as_deref().map(Shard::parse).transpose()?;
-        Ok(app::sweep::SweepOptions {
-            common: self.replications.common(self.out.clone()),
-            runs: self.replications.runs.unwrap_or(200),
-            set: axes(&self.set)?,
-            shard,
-            independent: self.independent,
-        })
+        let (common, runs) = self.shared.options(200);
+        Ok(app::sweep::SweepOptions { common, runs, set: axes(&self.set)?, shard, independent: self.independent })
     }
 }
 
@@ -239,12 +241,7 @@ pub struct MergeArgs {
 #[derive(Args)]
 pub struct TuneArgs {
     #[command(flatten)]
-    pub scenario: ScenarioArg,
-    #[command(flatten)]
-    pub replications: Replications,
-    /// Output directory [default: out/<scenario name>].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub shared: Shared,
     /// A target every setting is checked against: METRIC[.STAT] OP VALUE,
     /// e.g. agents_reached.p99<=2 or rejected_clean_share<=0.01 (repeatable).
     #[arg(long = "target", required = true, value_name = "TARGET")]
@@ -267,9 +264,10 @@ pub struct TuneArgs {
 impl TuneArgs {
     pub fn options(&self) -> Result<app::tune::TuneOptions, Error> {
         let targets: Vec<Target> = self.targets.iter().map(|t| tune::parse_target(t)).collect::<Result<_, _>>()?;
+        let (common, runs) = self.shared.options(200);
         Ok(app::tune::TuneOptions {
-            common: self.replications.common(self.out.clone()),
-            runs: self.replications.runs.unwrap_or(200),
+            common,
+            runs,
             set: axes(&self.set)?,
             targets,
             minimize: self.minimize.clone(),
