@@ -243,6 +243,19 @@ mod tests {
     }
 
     #[test]
+    fn estimates_are_in_readable_units() {
+        let run = |t| RunMetrics { t_contain: Some(t), contained: true, ..Default::default() };
+        let summary = summarize(&[run(1_000_000), run(3_000_000)]);
+        let d = summary.distribution("t_contain").unwrap().clone();
+        let (mean, low, high) = summary.estimate("t_contain").unwrap();
+        assert_eq!((mean, low, high), (d.mean * 1e-6, d.ci_low * 1e-6, d.ci_high * 1e-6), "seconds");
+        assert!(low < 2.0 && high > 2.0 && (mean - 2.0).abs() < 1e-12);
+        assert!(summary.proportion("t_contain").is_none() && summary.distribution("containment_rate").is_none());
+        let empty = summarize(&[]);
+        assert!(empty.estimate("containment_rate").is_none() && empty.containment().n == 0);
+    }
+
+    #[test]
     fn a_share_is_a_ratio_of_means() {
         let run = |rejected, messages| RunMetrics { rejected_clean: rejected, messages, ..Default::default() };
         let summary = summarize(&[run(1, 10), run(3, 30)]);

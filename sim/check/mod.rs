@@ -405,7 +405,7 @@ mod tests {
             .map(|&r| RunMetrics {
                 agents_reached: r,
                 contained: r < 4,
-                t_contain: Some(2_000_000),
+                t_contain: Some(r as u64 * 1_000_000),
                 ..Default::default()
             })
             .collect();
@@ -415,10 +415,56 @@ mod tests {
         assert!((reached.sd - 2.5f64.sqrt()).abs() < 1e-9, "{}", reached.sd);
         let contained = estimate(&s, "containment_rate").unwrap();
         assert!((contained.mean - 0.6).abs() < 1e-12 && (contained.sd - (0.24f64 * 5.0 / 4.0).sqrt()).abs() < 1e-12);
-        assert_eq!(estimate(&s, "t_contain").unwrap().mean, 2.0, "seconds");
+        let contain = estimate(&s, "t_contain").unwrap();
+        assert!((contain.mean - 3.0).abs() < 1e-9 && (contain.sd - 2.5f64.sqrt()).abs() < 1e-9, "seconds: {contain:?}");
         assert!(estimate(&s, "t_attribute").is_none());
+        assert!(estimate(&summarize(&[]), "containment_rate").is_none(), "no runs, no proportion");
         assert!(known_metric("rejected_clean") && known_metric("containment_rate") && !known_metric("blast"));
-        assert!(default_rules().keys().all(|m| known_metric(m)));
+        assert!(!known_metric("events") && !known_metric("rejected_clean_share"), "not in summary.csv");
+        let defaults = default_rules();
+        let rules: Vec<(&str, Better)> = defaults.iter().map(|(m, r)| (m.as_str(), r.better)).collect();
+        assert_eq!(
+            rules,
+            [
+                ("agents_reached", Better::Lower),
+                ("containment_rate", Better::Higher),
+                ("corrupted_actions", Better::Lower),
+                ("rejected_clean", Better::Lower),
+                ("t_contain", Better::Lower)
+            ]
+        );
+        assert!(default_rules().values().all(|r| r.statistical && r.absolute.is_none() && r.relative.is_none()));
+    }
+
+    #[test]
+    fn estimates_read_back_from_summary_csv_match_the_summaries() {
+        let runs: Vec<RunMetrics> = (0..9u32)
+            .map(|r| RunMetrics {
+                agents_reached: r % 4,
+                contained: r % 3 != 0,
+                t_contain: (r % 3 != 0).then_some(r as u64 * 250_000),
+                ..Default::default()
+            })
+            .collect();
+        let summaries = [summarize(&runs), summarize(&runs[..4])];
+        let direct = estimates_of(&summaries);
+        assert_eq!(direct.len(), 2);
+        assert!(direct[0].contains_key("agents_reached") && direct[0].contains_key("containment_rate"));
+        assert!(!direct[0].contains_key("t_detect"), "no run defines it");
+        let labels = [vec!["a".to_string()], vec!["b".to_string()]];
+        let csv = crate::results::csv::sweep_summary_csv(&["k".into()], &labels, &summaries);
+        let read = estimates_from_csv(std::str::from_utf8(&csv).unwrap()).unwrap();
+        assert_eq!(read.len(), direct.len());
+        for (point, (a, b)) in direct.iter().zip(&read).enumerate() {
+            assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "point {point}");
+            for (metric, x) in a {
+                let y = &b[metric];
+                assert_eq!(x.n, y.n, "{metric}");
+                assert!((x.mean - y.mean).abs() < 1e-6 && (x.sd - y.sd).abs() < 1e-5, "{metric}: {x:?} vs {y:?}");
+            }
+        }
+        let e = estimates_from_csv("metric,n\n").unwrap_err().in_file("d").to_string();
+        assert!(e.starts_with("d: summary.csv has no `mean` column"), "{e}");
     }
 
     #[test]
