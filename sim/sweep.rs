@@ -16,7 +16,7 @@
 use crate::error::Error;
 use crate::metrics::RunMetrics;
 use crate::model::Model;
-use crate::scenario::{self, ScenarioError};
+use crate::scenario;
 use crate::summary::Summary;
 use std::ops::Range;
 use toml::{Table, Value};
@@ -273,9 +273,12 @@ pub fn compile_assignment(
             .map_err(|message| Error::key(format!("sweep.{key}"), message).in_file(file))?;
     }
     let assigned: Vec<String> = assignment.iter().map(|(k, v)| format!("{k} = {}", label(v))).collect();
-    let model = scenario::parse_document(file, doc)
-        .map_err(|e| ScenarioError { message: format!("{} (at {what}: {})", e.message, assigned.join(", ")), ..e })?;
-    Ok(model)
+    scenario::parse_document(file, doc).map_err(|e| match e {
+        Error::Input { file, key, expected } => {
+            Error::Input { file, key, expected: format!("{expected} (at {what}: {})", assigned.join(", ")) }
+        }
+        other => other,
+    })
 }
 
 /// A shard `index/count` (1-based), or the whole space.

@@ -3,6 +3,7 @@
 
 use super::format::FaultSpec;
 use super::{access, check_finite, check_probability, err, KeyError, Names};
+use crate::error::Error;
 use crate::model::{Fault, FaultKind, Memory, Partition, Topology};
 use crate::time::{Duration, Micros, SECOND};
 
@@ -104,7 +105,7 @@ fn compile_fault(key: &str, index: usize, spec: FaultSpec, cx: &FaultContext) ->
                 return err(format!("{key}.records"), "must be at least 1 record");
             }
             let (at, _) = window(key, at, None, cx.horizon)
-                .map_err(|_| KeyError { key: format!("{key}.at"), message: "must be before the horizon".into() })?;
+                .map_err(|_| Error::key(format!("{key}.at"), "must be before the horizon"))?;
             (name, FaultKind::MemoryPoisoning { partition, at, records, shift: check_finite(&shift_key, shift)? })
         }
         FaultSpec::OutOfScope { name, agents, resources, start, duration, mean_gap, only_compromised, shift } => {

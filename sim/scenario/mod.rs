@@ -1,7 +1,7 @@
 //! Scenario files: the TOML format, its validation, and compilation into a
 //! [`Model`].
 //!
-//! Every problem is reported as one [`ScenarioError`] naming the file, the
+//! Every problem is reported as one [`Error::Input`] naming the file, the
 //! key (a dotted path such as `agents[2].service.mean`) and what was
 //! expected. Unknown keys are refused everywhere.
 //!
@@ -19,63 +19,33 @@ mod sources;
 
 use format::ScenarioFile;
 
+use crate::error::Error;
 use crate::model::{Model, Topology};
 use std::collections::BTreeMap;
-use std::fmt;
 
-/// A scenario refused: file, key and what was expected, on one line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScenarioError {
-    pub file: String,
-    /// Dotted key path, or empty for the whole file.
-    pub key: String,
-    pub message: String,
-}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        if self.key.is_empty() {
-            write!(f, "{}: {}", self.file, self.message)
-        } else {
-            write!(f, "{}: {}: {}", self.file, self.key, self.message)
-        }
-    }
-}
-
-impl std::error::Error for ScenarioError {}
-
-impl From<ScenarioError> for crate::error::Error {
-    fn from(e: ScenarioError) -> crate::error::Error {
-        crate::error::Error::Input { file: e.file, key: e.key, expected: e.message }
-    }
-}
-
-/// An error before the file name is known.
-#[derive(Debug)]
-struct KeyError {
-    key: String,
-    message: String,
-}
+/// What compiling a part of the scenario refuses: a key and what was
+/// expected, the file named by [`parse`] ([`Error::in_file`]).
+type KeyError = Error;
 
 fn err<T>(key: impl Into<String>, message: impl Into<String>) -> Result<T, KeyError> {
-    Err(KeyError { key: key.into(), message: message.into() })
+    Err(Error::key(key, message))
 }
 
 /// Parses, validates and compiles scenario text; `file` names it in errors.
-pub fn parse(file: &str, text: &str) -> Result<Model, ScenarioError> {
+pub fn parse(file: &str, text: &str) -> Result<Model, Error> {
     Ok(parse_with_document(file, text)?.0)
 }
 
 /// [`parse`], and the TOML document the text holds (which a sweep writes
 /// its points' values into), from one parse of the text.
-pub fn parse_with_document(file: &str, text: &str) -> Result<(Model, toml::Table), ScenarioError> {
+pub fn parse_with_document(file: &str, text: &str) -> Result<(Model, toml::Table), Error> {
     let located = |message: &str, key: String, span: Option<std::ops::Range<usize>>| {
         let line = span.map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         let file = match line {
             Some(line) => format!("{file}:{line}"),
             None => file.to_string(),
         };
-        ScenarioError { file, key, message: one_line(message) }
+        Error::Input { file, key, expected: one_line(message) }
     };
     let root = toml::de::DeTable::parse(text).map_err(|e| located(e.message(), String::new(), e.span()))?;
     let spec: ScenarioFile =
@@ -87,20 +57,20 @@ pub fn parse_with_document(file: &str, text: &str) -> Result<(Model, toml::Table
         })?;
     let document = <toml::Table as serde::Deserialize>::deserialize(toml::de::Deserializer::from(root))
         .map_err(|e| located(e.message(), String::new(), e.span()))?;
-    let model = compile(spec).map_err(|e| ScenarioError { file: file.to_string(), key: e.key, message: e.message })?;
+    let model = compile(spec).map_err(|e| e.in_file(file))?;
     Ok((model, document))
 }
 
 /// Validates and compiles a scenario already parsed into a TOML document
 /// (a sweep point: the file with some values replaced). Errors name the
 /// key, not a line: the document has no text.
-pub fn parse_document(file: &str, document: toml::Table) -> Result<Model, ScenarioError> {
+pub fn parse_document(file: &str, document: toml::Table) -> Result<Model, Error> {
     let spec: ScenarioFile = serde_path_to_error::deserialize(toml::Value::Table(document)).map_err(|e| {
         let key = e.path().to_string();
         let key = if key == "." { String::new() } else { key };
-        ScenarioError { file: file.to_string(), key, message: one_line(&e.into_inner().to_string()) }
+        Error::Input { file: file.to_string(), key, expected: one_line(&e.into_inner().to_string()) }
     })?;
-    compile(spec).map_err(|e| ScenarioError { file: file.to_string(), key: e.key, message: e.message })
+    compile(spec).map_err(|e| e.in_file(file))
 }
 
 /// `message` with its whitespace runs (newlines included) collapsed: one line.

@@ -27,16 +27,37 @@ target = "A"
 arrival = { process = "poisson", per_second = 1.0 }
 "#;
 
-fn error(text: &str) -> ScenarioError {
-    parse("f.toml", text).expect_err("scenario should be refused")
+/// A refused scenario's file, key and expectation.
+struct Refused {
+    file: String,
+    key: String,
+    message: String,
+    line: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(&self.line)
+    }
+}
+
+fn refused(e: Error) -> Refused {
+    let line = e.to_string();
+    match e {
+        Error::Input { file, key, expected } => Refused { file, key, message: expected, line },
+        other => panic!("an input error expected, got {other}"),
+    }
+}
+
+fn error(text: &str) -> Refused {
+    refused(parse("f.toml", text).expect_err("scenario should be refused"))
 }
 
 fn assert_refused(text: &str, key: &str, fragment: &str) {
     let e = error(text);
     assert_eq!(e.key, key, "{e}");
     assert!(e.message.contains(fragment), "{e}");
-    let line = e.to_string();
-    assert!(line.starts_with("f.toml") && !line.contains('\n'), "{line}");
+    assert!(e.line.starts_with("f.toml") && !e.line.contains('\n'), "{e}");
 }
 
 #[test]
@@ -254,7 +275,7 @@ fn one_parse_gives_the_model_and_the_document() {
     let (model, document) = parse_with_document("t.toml", BASE).unwrap();
     assert_eq!(model, parse("t.toml", BASE).unwrap());
     assert_eq!(document, toml::from_str::<toml::Table>(BASE).unwrap());
-    let e = parse_with_document("t.toml", &format!("{BASE}\nnoise = \"loud\"")).unwrap_err();
+    let e = refused(parse_with_document("t.toml", &format!("{BASE}\nnoise = \"loud\"")).unwrap_err());
     assert!(e.file.starts_with("t.toml:") && e.key.ends_with("noise"), "errors keep their line: {e}");
 }
 
