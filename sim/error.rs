@@ -76,9 +76,7 @@ impl fmt::Display for Error {
             Error::Argument { flag, expected } => write!(f, "{flag}: {expected}"),
             Error::Io { path, source } => write!(f, "cannot write results: {}: {source}", path.display()),
             Error::NoSetting => write!(f, "no setting meets the targets"),
-            Error::Regression { count } => {
-                write!(f, "{count} metric(s) regressed against the baseline (see the table)")
-            }
+            Error::Regression { count } => write!(f, "{count} metric(s) regressed against the baseline"),
         }
     }
 }
@@ -105,7 +103,7 @@ mod tests {
             (Error::argument("--shard", "\"3/2\": expected I/N"), 2, "--shard: \"3/2\": expected I/N"),
             (Error::io("out/x", io::Error::other("disk full")), 1, "cannot write results: out/x: disk full"),
             (Error::NoSetting, 1, "no setting meets the targets"),
-            (Error::Regression { count: 3 }, 1, "3 metric(s) regressed against the baseline (see the table)"),
+            (Error::Regression { count: 3 }, 1, "3 metric(s) regressed against the baseline"),
         ];
         for (error, code, text) in cases {
             assert_eq!((error.exit_code(), error.to_string()), (code, text.to_string()));

@@ -7,7 +7,7 @@
 mod cli;
 
 use cascade::app::{self, Progress, Scenario};
-use cascade::{bundled, Error};
+use cascade::Error;
 use clap::{CommandFactory, Parser};
 use cli::args::{Cli, Command, Format};
 use cli::print;
@@ -49,7 +49,6 @@ impl Drop for Bar {
 }
 
 fn execute(command: Command, quiet: bool) -> Result<(), Error> {
-    let tables = |format: Format| !quiet && format == Format::Table;
     match command {
         Command::Run(args) => {
             let scenario = Scenario::resolve(&args.shared.scenario.scenario)?;
@@ -57,7 +56,7 @@ fn execute(command: Command, quiet: bool) -> Result<(), Error> {
             let outcome = app::run::run(&scenario, &options, &Bar::new(quiet))?;
             match args.format {
                 Format::Json => print::run_json(&scenario, options.common.seed, &outcome),
-                Format::Table if tables(args.format) => print::run(&scenario, &options.paired_off, &outcome),
+                Format::Table if !quiet => print::run(&scenario, &options.paired_off, &outcome),
                 Format::Table => {}
             }
         }
@@ -70,10 +69,11 @@ fn execute(command: Command, quiet: bool) -> Result<(), Error> {
         }
         Command::Sweep(args) => {
             let scenario = Scenario::resolve(&args.shared.scenario.scenario)?;
-            let outcome = app::sweep::sweep(&scenario, &args.options()?, &Bar::new(quiet))?;
+            let options = args.options()?;
+            let outcome = app::sweep::sweep(&scenario, &options, &Bar::new(quiet))?;
             match args.format {
-                Format::Json => print::sweep_json(&scenario, &outcome),
-                Format::Table if tables(args.format) => print::sweep(&outcome),
+                Format::Json => print::sweep_json(&scenario, options.common.seed, &outcome),
+                Format::Table if !quiet => print::sweep(&scenario, &outcome),
                 Format::Table => {}
             }
         }
@@ -88,8 +88,8 @@ fn execute(command: Command, quiet: bool) -> Result<(), Error> {
             let options = args.options()?;
             let outcome = app::tune::tune(&scenario, &options, &Bar::new(quiet))?;
             match args.format {
-                Format::Json => print::tune_json(&outcome, &options.targets),
-                Format::Table if tables(args.format) => print::tune(&outcome, &options.targets),
+                Format::Json => print::tune_json(&scenario, &options, &outcome),
+                Format::Table if !quiet => print::tune(&outcome, &options.targets),
                 Format::Table => {}
             }
             if outcome.best.is_none() {
@@ -98,12 +98,14 @@ fn execute(command: Command, quiet: bool) -> Result<(), Error> {
         }
         Command::Check(args) => {
             let scenario = Scenario::resolve(&args.scenario.scenario)?;
-            let options = args.options()?;
+            let options = args.options();
             let outcome = app::check::check(&scenario, &options)?;
             if !quiet || args.format == Format::Json {
-                print::check(&outcome, args.format == Format::Json);
+                print::check(&outcome, args.format);
             }
-            if outcome.updated.is_none() && outcome.failures() > 0 {
+            if let Some(path) = app::check::write(&outcome, &options)? {
+                eprintln!("baseline written: {}", path.display());
+            } else if outcome.failures() > 0 {
                 return Err(Error::Regression { count: outcome.failures() });
             }
         }
@@ -114,25 +116,32 @@ fn execute(command: Command, quiet: bool) -> Result<(), Error> {
                 print::validate(&scenario, &validation);
             }
         }
-        Command::List => print::list(),
-        Command::Show(args) => {
-            let found = bundled::find(&args.name).ok_or_else(|| {
-                let names: Vec<&str> = bundled::SCENARIOS.iter().map(|s| s.name).collect();
-                Error::argument(
-                    "NAME",
-                    format!("no bundled scenario \"{}\"; expected one of {}", args.name, names.join(", ")),
-                )
-            })?;
-            print!("{}", found.text);
-        }
+        Command::List => print::list(&app::bundled_list()),
+        Command::Show(args) => print!("{}", app::bundled_text(&args.name)?),
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "cascade", &mut std::io::stdout());
         }
-        Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()).map_err(|e| Error::io("stdout", e))?;
-        }
+        Command::Man(args) => man(args.command.as_deref())?,
     }
     Ok(())
+}
+
+/// The man page of `cascade`, or of one of its commands (`cascade-run(1)`).
+fn man(command: Option<&str>) -> Result<(), Error> {
+    let mut cli = Cli::command();
+    cli.build();
+    let page = match command {
+        None => cli,
+        Some(name) => {
+            let names: Vec<String> = cli.get_subcommands().map(|c| c.get_name().to_string()).collect();
+            let sub = cli.find_subcommand(name).cloned().ok_or_else(|| {
+                Error::argument("COMMAND", format!("\"{name}\": expected one of {}", names.join(", ")))
+            })?;
+            let page_name = format!("cascade-{name}");
+            sub.name(page_name).version(env!("CARGO_PKG_VERSION"))
+        }
+    };
+    clap_mangen::Man::new(page).render(&mut std::io::stdout()).map_err(|e| Error::io("stdout", e))
 }
 
 /// Writing to a closed pipe (`cascade list | head -3`) ends the process
@@ -152,8 +161,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match execute(cli.command, cli.quiet) {
         Ok(()) => ExitCode::SUCCESS,
-        // tune has printed that no setting meets the targets.
-        Err(Error::NoSetting) => ExitCode::from(1),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())

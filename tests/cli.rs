@@ -281,6 +281,9 @@ fn completions_man_page_and_show() {
     let page = String::from_utf8(man.stdout).unwrap();
     assert!(man.status.success() && page.contains(".TH cascade"), "{page}");
     assert!(page.contains("sweep") && page.contains("merge"));
+    let run = String::from_utf8(cascade(&dir, &["man", "run"]).stdout).unwrap();
+    assert!(run.contains(".TH cascade-run 1") && run.contains("paired\\-off"), "a command's own page: {run}");
+    assert_eq!(cascade(&dir, &["man", "nope"]).status.code(), Some(2));
     let shown = cascade(&dir, &["show", "procurement-guarded"]);
     assert!(shown.status.success());
     assert_eq!(shown.stdout, fs::read(root().join("scenarios/procurement-guarded.toml")).unwrap());

@@ -3,6 +3,7 @@
 use super::{read_manifest, read_output, Common, Scenario};
 use crate::check::{self, Baseline, Estimate, Row};
 use crate::error::{Error, Result};
+use crate::results::{self, MODEL_VERSION};
 use crate::runner;
 use crate::sweep;
 use std::collections::BTreeMap;
@@ -28,12 +29,13 @@ pub struct CheckOptions {
     pub scenario_argument: String,
 }
 
-/// Every compared point and metric, and whether the baseline was rewritten.
+/// Every compared point and metric, and the baseline the results make.
 #[derive(Clone, Debug)]
 pub struct CheckOutcome {
     pub rows: Vec<Row>,
-    /// The baseline file, when `update` rewrote it.
-    pub updated: Option<PathBuf>,
+    /// The results as a baseline, with the old baseline's rules (what
+    /// `update` writes).
+    pub fresh: Baseline,
 }
 
 impl CheckOutcome {
@@ -44,8 +46,11 @@ impl CheckOutcome {
 }
 
 /// Compares the scenario's results (run now, or read from `results`) with
-/// the baseline, writes the JUnit report and, with `update`, the baseline.
+/// the baseline. Writes nothing: [`write`] does, once the comparison is shown.
 pub fn check(scenario: &Scenario, options: &CheckOptions) -> Result<CheckOutcome> {
+    if options.runs < 2 {
+        return Err(Error::argument("--runs", "a baseline needs at least 2 runs per point (a standard deviation)"));
+    }
     let grid = scenario.grid(&[])?;
     let path = options.baseline.display().to_string();
     let existing = match std::fs::read_to_string(&options.baseline) {
@@ -71,29 +76,42 @@ pub fn check(scenario: &Scenario, options: &CheckOptions) -> Result<CheckOutcome
     };
     let labels: Vec<Vec<String>> = (0..grid.points()).map(|p| grid.labels(p)).collect();
     let rules = existing.as_ref().map_or_else(check::default_rules, |b| b.rules.clone());
-    let fresh = check::baseline_of((&scenario.model.name, &hash, seed, runs), &keys, &labels, &estimates, rules);
+    let fresh = Baseline {
+        scenario: scenario.model.name.clone(),
+        scenario_sha256: hash,
+        model_version: MODEL_VERSION,
+        seed,
+        runs,
+        points: check::points_of(&labels, &estimates, &rules),
+        keys,
+        rules,
+    };
     let reference = existing.as_ref().unwrap_or(&fresh);
     let now: Vec<_> = fresh.points.iter().map(|p| p.metrics.clone()).collect();
     let rows = check::compare(reference, &now);
-    if let Some(file) = &options.junit {
-        std::fs::write(file, check::junit(&scenario.model.name, &rows)).map_err(|e| Error::io(file, e))?;
-    }
-    let updated = if options.update {
-        write_baseline(&fresh, &options.baseline, &scenario.model.name, &options.scenario_argument)?;
-        Some(options.baseline.clone())
-    } else {
-        None
-    };
-    Ok(CheckOutcome { rows, updated })
+    Ok(CheckOutcome { rows, fresh })
 }
 
-fn write_baseline(baseline: &Baseline, path: &Path, name: &str, argument: &str) -> Result<()> {
-    let text = toml::to_string(baseline).map_err(|e| Error::io(path, std::io::Error::other(e)))?;
+/// Writes the JUnit report (with `junit`) and, with `update`, the fresh
+/// baseline, each file replaced whole; returns the baseline's path when
+/// it was written.
+pub fn write(outcome: &CheckOutcome, options: &CheckOptions) -> Result<Option<PathBuf>> {
+    let name = &outcome.fresh.scenario;
+    if let Some(file) = &options.junit {
+        results::write_file(file, check::junit(name, &outcome.rows).as_bytes()).map_err(|e| Error::io(file, e))?;
+    }
+    if !options.update {
+        return Ok(None);
+    }
+    let path = &options.baseline;
+    let text = toml::to_string(&outcome.fresh).expect("a baseline serialises to TOML");
     let header = format!(
-        "# cascade baseline of {name}: `cascade check {argument} --baseline {} --update` rewrites it.\n",
+        "# cascade baseline of {name}: `cascade check {} --baseline {} --update` rewrites it.\n",
+        options.scenario_argument,
         path.display()
     );
-    std::fs::write(path, header + &text).map_err(|e| Error::io(path, e))
+    results::write_file(path, (header + &text).as_bytes()).map_err(|e| Error::io(path, e))?;
+    Ok(Some(path.clone()))
 }
 
 type Estimates = Vec<BTreeMap<String, Estimate>>;

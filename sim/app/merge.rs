@@ -4,6 +4,7 @@
 use super::{read_manifest, read_output, write};
 use crate::error::{Error, Result};
 use crate::results::{files, jsonl, Manifest};
+use crate::sweep;
 use std::path::{Path, PathBuf};
 
 /// What `merge` joined and where it wrote it.
@@ -44,7 +45,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path, command_line: Vec<String>) -> Result<
             format!("the shards hold {} runs; the sweep has {}", results.len(), info.points * info.runs_per_point),
         ));
     }
-    let files = files::sweep_files(&manifest.scenario_name, manifest.seed, &info, &results);
+    let per_point = sweep::per_point(info.points, &results);
+    let summaries = sweep::summaries(&per_point);
+    let files = files::sweep_files(&manifest.scenario_name, manifest.seed, &info, &results, &per_point, &summaries);
     manifest.command = "merge".into();
     manifest.command_line = command_line;
     manifest.first_run = 0;

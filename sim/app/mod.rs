@@ -115,6 +115,25 @@ impl Scenario {
     }
 }
 
+/// A bundled scenario's TOML text (`cascade show`).
+pub fn bundled_text(name: &str) -> Result<&'static str> {
+    bundled::find(name).map(|s| s.text).ok_or_else(|| {
+        let names: Vec<&str> = bundled::SCENARIOS.iter().map(|s| s.name).collect();
+        Error::input(name, format!("no such bundled scenario; expected one of {}", names.join(", ")))
+    })
+}
+
+/// Every bundled scenario's name and the first line of its description.
+pub fn bundled_list() -> Vec<(&'static str, String)> {
+    bundled::SCENARIOS
+        .iter()
+        .map(|s| {
+            let description = scenario::parse(s.name, s.text).map(|m| m.description).unwrap_or_default();
+            (s.name, description.lines().next().unwrap_or("").to_string())
+        })
+        .collect()
+}
+
 /// What every command that runs replications takes.
 #[derive(Clone, Debug, Default)]
 pub struct Common {

@@ -46,14 +46,15 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions, progress: &dyn Progres
     let results =
         runner::run_points(&models, options.runs, seed, common, slice.clone(), threads, &|done| progress.done(done));
     let info = SweepInfo::of(&grid, options.runs, common, options.shard);
+    let per_point = sweep::per_point(info.points, &results);
+    let summaries = sweep::summaries(&per_point);
     let files = match options.shard {
         Some(_) => files::shard_files(&info, &results),
-        None => files::sweep_files(&scenario.model.name, seed, &info, &results),
+        None => files::sweep_files(&scenario.model.name, seed, &info, &results, &per_point, &summaries),
     };
     let dir = options.common.out_dir(&scenario.model);
     let mut manifest = scenario.manifest("sweep", &options.common, slice.start, slice.end - slice.start, &files);
     manifest.sweep = Some(info.clone());
     write(&dir, &files, &manifest)?;
-    let summaries = sweep::summaries(&sweep::per_point(info.points, &results));
     Ok(SweepOutcome { dir, info, summaries })
 }

@@ -280,16 +280,14 @@ fn estimates_of_csv(text: &str) -> Result<Vec<BTreeMap<String, Estimate>>, Strin
     Ok(points)
 }
 
-/// The baseline of per-point estimates (point order) under `rules`.
-pub fn baseline_of(
-    head: (&str, &str, u64, u64),
-    keys: &[String],
+/// A baseline's points: each point's values and its estimates of the
+/// metrics `rules` judge, from estimates in point order.
+pub fn points_of(
     labels: &[Vec<String>],
     estimates: &[BTreeMap<String, Estimate>],
-    rules: BTreeMap<String, Rule>,
-) -> Baseline {
-    let (scenario, sha256, seed, runs) = head;
-    let points = estimates
+    rules: &BTreeMap<String, Rule>,
+) -> Vec<PointBaseline> {
+    estimates
         .iter()
         .enumerate()
         .map(|(p, e)| PointBaseline {
@@ -297,17 +295,7 @@ pub fn baseline_of(
             values: labels[p].clone(),
             metrics: rules.keys().filter_map(|m| Some((m.clone(), *e.get(m)?))).collect(),
         })
-        .collect();
-    Baseline {
-        scenario: scenario.into(),
-        scenario_sha256: sha256.into(),
-        model_version: MODEL_VERSION,
-        seed,
-        runs,
-        keys: keys.to_vec(),
-        rules,
-        points,
-    }
+        .collect()
 }
 
 /// One compared point and metric.
@@ -480,7 +468,18 @@ mod tests {
     #[test]
     fn a_baseline_judges_only_its_scenario_keys_and_model_version() {
         let keys = vec!["k".to_string()];
-        let base = baseline_of(("s", "abc", 1, 2), &keys, &[vec!["1".into()]], &[BTreeMap::new()], default_rules());
+        let rules = default_rules();
+        let base = Baseline {
+            scenario: "s".into(),
+            scenario_sha256: "abc".into(),
+            model_version: MODEL_VERSION,
+            seed: 1,
+            runs: 2,
+            keys: keys.clone(),
+            points: points_of(&[vec!["1".into()]], &[BTreeMap::new()], &rules),
+            rules,
+        };
+        assert_eq!(base.points[0].values, ["1"]);
         assert!(admit(&base, "s", "abc", &keys, false).is_ok());
         let changed = admit(&base, "s", "abd", &keys, false).unwrap_err().in_file("b.toml").to_string();
         assert!(

@@ -2,20 +2,21 @@
 //! document (`--format json`). Durations on screen are seconds to the
 //! millisecond; the CSV files keep microseconds.
 
+use crate::cli::args::Format;
 use cascade::app::check::CheckOutcome;
 use cascade::app::merge::MergeOutcome;
 use cascade::app::replay::ReplayOutcome;
 use cascade::app::run::RunOutcome;
 use cascade::app::sweep::SweepOutcome;
-use cascade::app::tune::TuneOutcome;
+use cascade::app::tune::{TuneOptions, TuneOutcome};
 use cascade::app::validate::Validation;
 use cascade::app::Scenario;
 use cascade::metrics::{self, Unit};
 use cascade::paired::PairedMetric;
 use cascade::results::json;
 use cascade::summary::{Stat, Summary};
+use cascade::sweep;
 use cascade::tune::{self, Target};
-use cascade::{bundled, sweep};
 use serde_json::json;
 
 type Formatter<T> = fn(T) -> String;
@@ -116,12 +117,17 @@ pub fn replay(scenario: &Scenario, run: u64, outcome: &ReplayOutcome) {
 }
 
 /// A sweep's headline metrics per point (those the catalogue puts in the
-/// sweep table), each as its mean and 95% interval.
-pub fn sweep(outcome: &SweepOutcome) {
+/// sweep table and the scenario's features make meaningful), each as its
+/// mean and 95% interval.
+pub fn sweep(scenario: &Scenario, outcome: &SweepOutcome) {
     let info = &outcome.info;
     println!("{} points x {} runs -> {}", info.points, info.runs_per_point, outcome.dir.display());
     let keys = info.keys().join(", ");
-    let columns: Vec<_> = metrics::headline().into_iter().filter(|(_, h)| h.sweep_table).map(|(m, _)| m).collect();
+    let columns: Vec<_> = metrics::headline()
+        .into_iter()
+        .filter(|(m, h)| h.sweep_table && m.feature.used_by(&scenario.model))
+        .map(|(m, _)| m)
+        .collect();
     let rows: Vec<(String, Vec<String>)> = outcome
         .summaries
         .iter()
@@ -166,7 +172,7 @@ fn estimate_cell(summary: &Summary, metric: &str, unit: Unit) -> String {
 }
 
 /// `sweep --format json`: every point with runs, its values and summary.
-pub fn sweep_json(scenario: &Scenario, outcome: &SweepOutcome) {
+pub fn sweep_json(scenario: &Scenario, seed: u64, outcome: &SweepOutcome) {
     let info = &outcome.info;
     let keys = info.keys();
     let points: Vec<serde_json::Value> = outcome
@@ -179,6 +185,7 @@ pub fn sweep_json(scenario: &Scenario, outcome: &SweepOutcome) {
     print_json(&json!({
         "command": "sweep",
         "scenario": scenario.model.name,
+        "seed": seed,
         "dir": outcome.dir,
         "grid": info,
         "points": points,
@@ -214,7 +221,8 @@ pub fn tune(outcome: &TuneOutcome, targets: &[Target]) {
 }
 
 /// `tune --format json`: every setting tried and the best one's index.
-pub fn tune_json(outcome: &TuneOutcome, targets: &[Target]) {
+pub fn tune_json(scenario: &Scenario, options: &TuneOptions, outcome: &TuneOutcome) {
+    let targets = &options.targets;
     let settings: Vec<serde_json::Value> = outcome
         .settings
         .iter()
@@ -226,6 +234,9 @@ pub fn tune_json(outcome: &TuneOutcome, targets: &[Target]) {
         .collect();
     print_json(&json!({
         "command": "tune",
+        "scenario": scenario.model.name,
+        "seed": options.common.seed,
+        "runs": options.runs,
         "dir": outcome.dir,
         "cost": outcome.cost,
         "settings": settings,
@@ -233,9 +244,9 @@ pub fn tune_json(outcome: &TuneOutcome, targets: &[Target]) {
     }));
 }
 
-pub fn check(outcome: &CheckOutcome, as_json: bool) {
+pub fn check(outcome: &CheckOutcome, format: Format) {
     let rows = &outcome.rows;
-    if as_json {
+    if format == Format::Json {
         println!("{}", serde_json::to_string_pretty(rows).expect("rows serialise"));
     } else {
         println!(
@@ -255,9 +266,6 @@ pub fn check(outcome: &CheckOutcome, as_json: bool) {
             );
         }
     }
-    if let Some(path) = &outcome.updated {
-        println!("baseline written: {}", path.display());
-    }
 }
 
 pub fn validate(scenario: &Scenario, v: &Validation) {
@@ -276,10 +284,9 @@ pub fn validate(scenario: &Scenario, v: &Validation) {
 
 /// One line per bundled scenario: its name, padded to the longest, then
 /// the first line of its description.
-pub fn list() {
-    let width = bundled::SCENARIOS.iter().map(|s| s.name.len()).max().unwrap_or(0);
-    for s in bundled::SCENARIOS {
-        let description = cascade::scenario::parse(s.name, s.text).map(|m| m.description).unwrap_or_default();
-        println!("{:<width$}  {}", s.name, description.lines().next().unwrap_or(""));
+pub fn list(scenarios: &[(&str, String)]) {
+    let width = scenarios.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    for (name, description) in scenarios {
+        println!("{name:<width$}  {description}");
     }
 }

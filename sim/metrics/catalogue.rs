@@ -148,6 +148,9 @@ pub struct Metric {
     /// Checked by a new baseline's default rules (statistically, in its
     /// better direction).
     pub checked: bool,
+    /// The blast radius: the harm the Pareto chart and the report weigh
+    /// against the cost (exactly one metric).
+    pub harm: bool,
 }
 
 impl std::fmt::Debug for Metric {
@@ -214,6 +217,12 @@ pub fn columns() -> impl Iterator<Item = &'static Metric> + Clone {
     CATALOGUE.iter().filter(|m| !m.column.is_empty())
 }
 
+/// The blast radius, which the Pareto chart and the report weigh against
+/// the cost.
+pub fn harm() -> &'static Metric {
+    CATALOGUE.iter().find(|m| m.harm).expect("the catalogue names one harm")
+}
+
 /// The headline metrics, in rank order.
 pub fn headline() -> Vec<(&'static Metric, Headline)> {
     let mut all: Vec<_> = CATALOGUE.iter().filter_map(|m| Some((m, m.headline?))).collect();
@@ -241,6 +250,7 @@ const fn plain(name: &'static str, read: Read, label: &'static str, better: Opti
         headline: None,
         cost: None,
         checked: false,
+        harm: false,
     }
 }
 
@@ -257,6 +267,7 @@ pub static CATALOGUE: [Metric; 34] = [
         heading: "agents reached",
         headline: headline_at(0, true, true, true),
         checked: true,
+        harm: true,
         ..plain("agents_reached", Read::Count(|m| m.agents_reached as u64), "agents reached (blast radius)", LOWER)
     },
     plain("agents_corrupted", Read::Count(|m| m.agents_corrupted as u64), "agents corrupted", LOWER),
@@ -441,6 +452,8 @@ mod tests {
         assert_eq!(ranks, (0..ranks.len() as u8).collect::<Vec<_>>(), "headline ranks are 0, 1, 2, ...");
         let costs: Vec<Option<u8>> = costs().iter().map(|m| m.cost).collect();
         assert_eq!(costs, (0..costs.len() as u8).map(Some).collect::<Vec<_>>(), "cost ranks are 0, 1, 2, ...");
+        assert_eq!(CATALOGUE.iter().filter(|m| m.harm).count(), 1, "one harm");
+        assert_eq!((harm().name, harm().better), ("agents_reached", Some(Better::Lower)));
         for m in &CATALOGUE {
             assert!(!m.checked || m.better.is_some(), "{}: a checked metric needs a direction", m.name);
             assert!(!m.checked || m.summarised, "{}: only summarised metrics are in baselines", m.name);

@@ -6,7 +6,7 @@
 mod catalogue;
 
 pub use catalogue::{
-    columns, costs, headline, metric, summarised, Better, Feature, Headline, Metric, Read, Unit, CATALOGUE,
+    columns, costs, harm, headline, metric, summarised, Better, Feature, Headline, Metric, Read, Unit, CATALOGUE,
 };
 
 use crate::time::Micros;

@@ -22,14 +22,22 @@ pub fn write_dir<N: AsRef<str>>(dir: &Path, files: &[(N, Vec<u8>)], manifest: &M
     let all =
         files.iter().map(|(name, bytes)| (name.as_ref(), bytes.as_slice())).chain([("manifest.json", json.as_slice())]);
     for (name, bytes) in all {
-        let partial = dir.join(format!("{name}.partial"));
-        let result = fs::write(&partial, bytes).and_then(|()| fs::rename(&partial, dir.join(name)));
-        if let Err(error) = result {
-            let _ = fs::remove_file(&partial);
-            return Err(error);
-        }
+        write_file(&dir.join(name), bytes)?;
     }
     Ok(())
+}
+
+/// Writes one file whole: `NAME.partial`, then renamed over `path`, so a
+/// reader sees the old file or the new one, never a part.
+pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let result = fs::write(&partial, bytes).and_then(|()| fs::rename(&partial, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&partial);
+    }
+    result
 }
 
 #[cfg(test)]
@@ -62,6 +70,10 @@ mod tests {
             .unwrap()
             .contains(&format!("\"model_version\": {MODEL_VERSION}")));
         assert!(!dir.join("a.csv.partial").exists());
+        write_file(&dir.join("a.csv"), b"2\n").unwrap();
+        assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"2\n", "replaced whole");
+        assert!(write_file(&dir.join("no-such-dir/b.csv"), b"x").is_err());
+        assert!(!dir.join("no-such-dir").exists());
         fs::remove_dir_all(&dir).unwrap();
     }
 }

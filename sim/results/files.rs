@@ -9,7 +9,7 @@ use crate::metrics::RunMetrics;
 use crate::model::Model;
 use crate::paired::PairedMetric;
 use crate::summary::Summary;
-use crate::sweep::{self, PointRun};
+use crate::sweep::PointRun;
 
 /// Output files: name and bytes, in the order they are written.
 pub type Files = Vec<(String, Vec<u8>)>;
@@ -48,30 +48,29 @@ pub fn shard_files(info: &SweepInfo, results: &[PointRun]) -> Files {
     ]
 }
 
-/// A whole sweep's files, from its grid and its runs in (point,
-/// replication) order: `runs.csv`, `summary.csv`, the charts and
+/// A whole sweep's files, from its grid, its runs in (point, replication)
+/// order, and their grouping and summaries per point: `runs.csv`, `summary.csv`, the charts and
 /// `report.html` (`title` and `seed` head the report). `sweep` and `merge`
 /// both write through here, so a merge of shards is byte-identical to one
 /// machine.
-pub fn sweep_files(title: &str, seed: u64, info: &SweepInfo, results: &[PointRun]) -> Files {
+pub fn sweep_files(
+    title: &str,
+    seed: u64,
+    info: &SweepInfo,
+    results: &[PointRun],
+    per_point: &[Vec<RunMetrics>],
+    summaries: &[Summary],
+) -> Files {
     let (keys, labels) = (info.keys(), info.all_labels());
-    let per_point = sweep::per_point(info.points, results);
-    let summaries = sweep::summaries(&per_point);
-    let charts = charts::sweep_charts(info, &summaries, &per_point);
-    let cost = charts::cost_metric(&summaries);
-    let costs: Vec<(f64, f64)> =
-        summaries.iter().map(|s| (mean_of(s, cost.name), mean_of(s, "agents_reached"))).collect();
-    let pareto: Vec<u64> = charts::pareto_front(&costs).into_iter().map(|i| i as u64).collect();
-    let report = report::sweep_report(title, seed, info, &summaries, (cost.name, &pareto), &charts);
+    let pareto = charts::Pareto::of(summaries);
+    let charts = charts::sweep_charts(info, summaries, per_point, &pareto);
+    let front: Vec<u64> = pareto.front.iter().map(|&i| i as u64).collect();
+    let report = report::sweep_report(title, seed, info, summaries, (&pareto, &front), &charts);
     let mut files = vec![
         ("runs.csv".to_string(), csv::sweep_runs_csv(&keys, &labels, results)),
-        ("summary.csv".to_string(), csv::sweep_summary_csv(&keys, &labels, &summaries)),
+        ("summary.csv".to_string(), csv::sweep_summary_csv(&keys, &labels, summaries)),
     ];
     files.extend(charts);
     files.push(("report.html".to_string(), report));
     files
-}
-
-fn mean_of(summary: &Summary, metric: &str) -> f64 {
-    summary.estimate(metric).map_or(0.0, |e| e.0)
 }

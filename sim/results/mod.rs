@@ -19,6 +19,6 @@ pub mod manifest;
 pub mod report;
 pub mod trace;
 
-pub use dir::write_dir;
+pub use dir::{write_dir, write_file};
 pub use files::Files;
 pub use manifest::{scenario_hash, AxisInfo, Manifest, SweepInfo, MODEL_VERSION};

@@ -2,6 +2,7 @@
 //! as inline SVG) that opens offline and can be attached to a review.
 
 use crate::metrics::{self, Metric};
+use crate::results::charts::Pareto;
 use crate::results::SweepInfo;
 use crate::summary::Summary;
 use std::fmt::Write;
@@ -19,13 +20,14 @@ fn cell(summary: &Summary, metric: &str) -> String {
 }
 
 /// `report.html` for a sweep. `charts` are the chart files; the SVG ones
-/// are inlined in order. `pareto` lists the Pareto-optimal points.
+/// are inlined in order; `pareto` is the trade-off the chart draws, with
+/// its front as point numbers.
 pub fn sweep_report(
     title: &str,
     seed: u64,
     info: &SweepInfo,
     summaries: &[Summary],
-    (cost, pareto): (&str, &[u64]),
+    (pareto, front): (&Pareto, &[u64]),
     charts: &[(String, Vec<u8>)],
 ) -> Vec<u8> {
     let mut html = String::new();
@@ -58,7 +60,9 @@ pub fn sweep_report(
     let _ = write!(
         html,
         "<p>Each cell: mean <small>[95% CI]</small>. Highlighted rows are Pareto-optimal for blast radius \
-         (agents reached) against cost (<code>{cost}</code>).</p>\n<table><tr><th>point</th>"
+         ({harm}) against cost (<code>{cost}</code>).</p>\n<table><tr><th>point</th>",
+        harm = pareto.harm.heading,
+        cost = pareto.cost.name
     );
     for axis in &info.axes {
         let _ = write!(html, "<th>{}</th>", escape(&axis.key));
@@ -69,7 +73,7 @@ pub fn sweep_report(
     }
     html.push_str("</tr>\n");
     for (point, summary) in summaries.iter().enumerate() {
-        let class = if pareto.contains(&(point as u64)) { " class=\"pareto\"" } else { "" };
+        let class = if front.contains(&(point as u64)) { " class=\"pareto\"" } else { "" };
         let _ = write!(html, "<tr{class}><td>{point}</td>");
         for value in info.labels(point as u64) {
             let _ = write!(html, "<td>{}</td>", escape(&value));

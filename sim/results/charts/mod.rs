@@ -8,7 +8,7 @@ mod sweep;
 mod timeline;
 
 pub use sweep::{
-    cost_metric, metric_chart, pareto_front, sweep_charts, ContainmentCdf, MetricChart, ParetoChart, Series,
+    cost_metric, metric_chart, pareto_front, sweep_charts, ContainmentCdf, MetricChart, Pareto, ParetoChart, Series,
 };
 pub use timeline::{timeline, Timeline, TIMELINE_AGENTS};
 

@@ -126,8 +126,32 @@ impl Chart for ContainmentCdf {
 pub struct ParetoChart {
     pub title: String,
     pub x_label: String,
-    /// (point label, mean cost, mean agents reached).
+    pub y_label: String,
+    /// (point label, mean cost, mean harm).
     pub points: Vec<(String, f64, f64)>,
+    /// The indices of the Pareto-optimal points.
+    pub front: Vec<usize>,
+}
+
+/// A sweep's trade-off: each point's mean cost and mean harm (the
+/// catalogue's cost that varies, and its blast radius), and the points on
+/// the Pareto front. The chart and the report both draw on it.
+pub struct Pareto {
+    pub cost: &'static Metric,
+    pub harm: &'static Metric,
+    /// (mean cost, mean harm) per point, 0 where undefined.
+    pub means: Vec<(f64, f64)>,
+    pub front: Vec<usize>,
+}
+
+impl Pareto {
+    pub fn of(summaries: &[Summary]) -> Pareto {
+        let (cost, harm) = (cost_metric(summaries), metrics::harm());
+        let mean = |s: &Summary, m: &Metric| s.estimate(m.name).map_or(0.0, |e| e.0);
+        let means: Vec<(f64, f64)> = summaries.iter().map(|s| (mean(s, cost), mean(s, harm))).collect();
+        let front = pareto_front(&means);
+        Pareto { cost, harm, means, front }
+    }
 }
 
 /// Indices of the points no other point dominates (lower is better on both).
@@ -149,12 +173,12 @@ impl Chart for ParetoChart {
         chart
             .configure_mesh()
             .x_desc(self.x_label.as_str())
-            .y_desc("agents reached per run (blast radius)")
+            .y_desc(self.y_label.as_str())
             .label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 16))
             .draw()?;
         let coordinates: Vec<(f64, f64)> = self.points.iter().map(|p| (p.1, p.2)).collect();
-        let front = pareto_front(&coordinates);
+        let front = &self.front;
         chart
             .draw_series(self.points.iter().map(|p| Circle::new((p.1, p.2), 4, palette(0).mix(0.5).filled())))?
             .label("sweep point")
@@ -165,7 +189,7 @@ impl Chart for ParetoChart {
             .draw_series(LineSeries::new(ordered, palette(1).stroke_width(2)))?
             .label("Pareto-optimal")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], palette(1).stroke_width(2)));
-        for &i in &front {
+        for &i in front {
             let (name, x, y) = &self.points[i];
             chart.draw_series(std::iter::once(Circle::new((*x, *y), 7, palette(1).stroke_width(2))))?;
             let label = EmptyElement::at((*x, *y)) + Text::new(name.clone(), (8, -16), ("sans-serif", 13));
@@ -227,7 +251,12 @@ fn short(key: &str) -> &str {
 }
 
 /// Every chart of a sweep: file name and bytes, in a fixed order.
-pub fn sweep_charts(info: &SweepInfo, summaries: &[Summary], per_point: &[Vec<RunMetrics>]) -> Vec<(String, Vec<u8>)> {
+pub fn sweep_charts(
+    info: &SweepInfo,
+    summaries: &[Summary],
+    per_point: &[Vec<RunMetrics>],
+    pareto: &Pareto,
+) -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
     let shown: Vec<&Metric> = metrics::headline()
         .into_iter()
@@ -260,18 +289,13 @@ pub fn sweep_charts(info: &SweepInfo, summaries: &[Summary], per_point: &[Vec<Ru
         "chart-containment-cdf",
         &ContainmentCdf { title: "time to containment, CDF per point".into(), curves },
     ));
-    let cost = cost_metric(summaries);
-    let points = (0..info.points)
-        .filter_map(|p| {
-            let s = &summaries[p as usize];
-            let values = info.labels(p).join(", ");
-            Some((values, estimate(s, cost.name)?.0, estimate(s, "agents_reached")?.0))
-        })
-        .collect();
+    let points = pareto.means.iter().enumerate().map(|(p, &(c, h))| (info.labels(p as u64).join(", "), c, h)).collect();
     let keys: Vec<&str> = info.axes.iter().map(|a| short(&a.key)).collect();
-    let title = format!("blast radius vs {} (labels: {})", cost.name, keys.join(", "));
-    let x_label = format!("{} per run (cost)", cost.label);
-    files.extend(render("chart-pareto", &ParetoChart { title, x_label, points }));
+    let title = format!("blast radius vs {} (labels: {})", pareto.cost.name, keys.join(", "));
+    let x_label = format!("{} per run (cost)", pareto.cost.label);
+    let y_label = format!("{} per run (blast radius)", pareto.harm.heading);
+    let front = pareto.front.clone();
+    files.extend(render("chart-pareto", &ParetoChart { title, x_label, y_label, points, front }));
     files
 }
 
