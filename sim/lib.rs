@@ -3,9 +3,11 @@
 //!
 //! Data flows one way: a scenario file is parsed and validated
 //! ([`scenario`]) into a plain [`model::Model`]; [`topology`] draws its
-//! graph; the [`engine`] runs one replication into [`metrics::RunMetrics`];
-//! [`runner`] runs many in parallel; [`summary`] folds them; [`output`]
-//! writes files. See `ARCHITECTURE.md` for the map.
+//! graph; the [`engine`] runs one replication into [`metrics::RunMetrics`],
+//! whose metrics the catalogue ([`metrics::CATALOGUE`]) names; [`runner`]
+//! runs many in parallel; [`summary`] folds them; [`results`] turns them
+//! into files; [`app`] is each command as a function (what the `cascade`
+//! binary calls). See `ARCHITECTURE.md` for the map.
 //!
 //! ```
 //! use cascade::{runner, scenario, summary};

@@ -51,8 +51,12 @@ impl Grid {
 
     /// Point `point`'s values as printed in the CSV columns.
     pub fn labels(&self, point: u64) -> Vec<String> {
-        let coordinates = self.coordinates(point);
-        self.axes.iter().zip(coordinates).map(|(axis, i)| label(&axis.values[i])).collect()
+        self.values(point).into_iter().map(label).collect()
+    }
+
+    /// Point `point`'s value on each axis.
+    pub fn values(&self, point: u64) -> Vec<&Value> {
+        self.axes.iter().zip(self.coordinates(point)).map(|(axis, i)| &axis.values[i]).collect()
     }
 
     /// Adds `axis`, replacing an axis with the same key in place.
@@ -251,9 +255,8 @@ pub fn compile_points(file: &str, document: &Table, grid: &Grid) -> Result<Vec<M
     }
     (0..points)
         .map(|point| {
-            let coordinates = grid.coordinates(point);
             let assignment: Vec<(&str, &Value)> =
-                grid.axes.iter().zip(&coordinates).map(|(axis, &i)| (axis.key.as_str(), &axis.values[i])).collect();
+                grid.axes.iter().map(|axis| axis.key.as_str()).zip(grid.values(point)).collect();
             compile_assignment(file, document, &assignment, &format!("sweep point {point}"))
         })
         .collect()

@@ -46,15 +46,16 @@ pub struct Target {
 
 /// Parses `METRIC[.STAT] OP VALUE` with OP one of `<=`, `<`, `>=`, `>` and
 /// STAT one of mean (default), ci_low, ci_high, p50, p90, p99, max. Times
-/// (`t_*`, `held_time`) are in seconds.
+/// (every metric whose unit is seconds) are in seconds.
 pub fn parse_target(text: &str) -> Result<Target, Error> {
     target_of(text).map_err(|m| Error::argument("--target", m))
 }
 
-/// The cost `tune` minimises, checked as a target's metric would be (a
+/// The cost `tune` minimises, any metric a target may name (a
 /// `--minimize` argument).
-pub fn parse_cost(metric: &str) -> Result<String, Error> {
-    target_of(&format!("{metric}>=0")).map(|t| t.metric).map_err(|m| Error::argument("--minimize", m))
+pub fn parse_cost(metric: &str) -> Result<&'static metrics::Metric, Error> {
+    let target = target_of(&format!("{metric}>=0")).map_err(|m| Error::argument("--minimize", m))?;
+    Ok(metrics::metric(&target.metric).expect("a target's metric is in the catalogue"))
 }
 
 fn target_of(text: &str) -> Result<Target, String> {
@@ -216,7 +217,7 @@ mod tests {
         assert!(parse_target("agents_reached.p95<=2").unwrap_err().to_string().contains("unknown statistic"));
         assert!(parse_target("containment_rate.p99>=1").unwrap_err().to_string().contains("not quantiles"));
         assert!(parse_target("x").unwrap_err().to_string().starts_with("--target: "));
-        assert_eq!(parse_cost("rejected_clean_share").unwrap(), "rejected_clean_share");
+        assert_eq!(parse_cost("rejected_clean_share").unwrap().name, "rejected_clean_share");
         assert!(parse_cost("blast").unwrap_err().to_string().starts_with("--minimize: \"blast>=0\": unknown metric"));
     }
 

@@ -77,12 +77,61 @@ fn module(file: &str) -> &str {
     file.split('/').next().unwrap().trim_end_matches(".rs")
 }
 
-/// The `crate::x` modules a piece of code names.
+/// The `crate::x` modules a piece of code names, `crate::{x, y::z}` too.
 fn named(code: &str) -> BTreeSet<String> {
-    code.match_indices("crate::")
-        .map(|(i, _)| code[i + 7..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect())
-        .collect()
+    let word =
+        |s: &str| -> String { s.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect() };
+    let mut modules = BTreeSet::new();
+    for (i, _) in code.match_indices("crate::") {
+        let rest = &code[i + 7..];
+        match rest.strip_prefix('{') {
+            Some(group) => modules.extend(top_level(&group[..closing(group)]).map(word)),
+            None => {
+                modules.insert(word(rest));
+            }
+        }
+    }
+    modules.retain(|m| !m.is_empty() && m != "self");
+    modules
 }
+
+/// Where the `{...}` group whose opening brace came just before `text` ends.
+fn closing(text: &str) -> usize {
+    let mut depth = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => return i,
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    text.len()
+}
+
+/// The comma-separated items of a `{...}` group at its own nesting level
+/// (so `a, b::{c, d}` gives `a` and `b::{c, d}`).
+fn top_level(group: &str) -> impl Iterator<Item = &str> {
+    let mut depth = 0;
+    let mut start = 0;
+    let mut items = Vec::new();
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(&group[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&group[start..]);
+    items.into_iter()
+}
+
+/// The engine's output types, which the results layer may read.
+const ENGINE_DATA: &[&str] = &["TraceRow", "TraceKind", "Detail", "Message", "Record", "Replayed"];
 
 fn files() -> Vec<String> {
     let mut files = Vec::new();
@@ -140,6 +189,16 @@ fn results_never_reach_execution_and_the_engine_knows_no_files() {
         let code = code(&file);
         if module(&file) == "results" {
             assert!(!code.contains("Engine") && !code.contains("crate::runner"), "{file} runs something");
+            for (i, _) in code.match_indices("crate::engine::") {
+                let rest = &code[i + 15..];
+                let names: Vec<&str> = match rest.strip_prefix('{') {
+                    Some(group) => top_level(&group[..closing(group)]).map(str::trim).collect(),
+                    None => vec![rest.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').next().unwrap()],
+                };
+                for name in names.into_iter().filter(|n| !n.is_empty()) {
+                    assert!(ENGINE_DATA.contains(&name), "{file} uses crate::engine::{name}, not an output type");
+                }
+            }
         }
         if module(&file) == "engine" {
             for word in ["std::fs", "std::io", "std::env", "println!", "eprintln!"] {
@@ -156,7 +215,9 @@ fn only_the_application_the_directory_writer_and_the_cli_touch_files() {
             continue;
         }
         let code = code(&file);
-        for word in ["std::fs", "fs::", "File::", "std::env::args", "env::var"] {
+        for word in
+            ["std::fs", "fs::", "File::", "std::env::args", "env::var", ".exists()", "metadata(", "std::process"]
+        {
             assert!(!code.contains(word), "{file} uses {word}; only {FILESYSTEM:?} may");
         }
     }
@@ -164,9 +225,11 @@ fn only_the_application_the_directory_writer_and_the_cli_touch_files() {
 
 #[test]
 fn the_scan_sees_imports_and_ignores_comments() {
-    let code = "use crate::engine::Engine; // crate::app\nlet x = crate::summary::summarize(&runs);";
+    let code = "use crate::engine::Engine; // crate::app\nlet x = crate::summary::summarize(&runs);\n\
+                use crate::{metrics::{self, Metric}, sweep};";
     let stripped: String = code.lines().map(|l| l.split("//").next().unwrap()).collect::<Vec<_>>().join("\n");
-    assert_eq!(named(&stripped), ["engine", "summary"].iter().map(|s| s.to_string()).collect());
+    let expected: BTreeSet<String> = ["engine", "metrics", "summary", "sweep"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(named(&stripped), expected);
     assert_eq!(module("engine/queue.rs"), "engine");
     assert_eq!(module("sweep.rs"), "sweep");
 }

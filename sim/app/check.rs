@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// What `check` takes.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct CheckOptions {
     /// Seed and threads; the seed (and `runs`) only for a new baseline.
     pub common: Common,
@@ -27,6 +27,22 @@ pub struct CheckOptions {
     pub junit: Option<PathBuf>,
     /// How the command was invoked, for the header of a rewritten baseline.
     pub scenario_argument: String,
+}
+
+impl Default for CheckOptions {
+    /// A new baseline of 200 replications per point; `baseline.toml`.
+    fn default() -> CheckOptions {
+        CheckOptions {
+            common: Common::default(),
+            runs: 200,
+            baseline: PathBuf::from("baseline.toml"),
+            update: false,
+            compare_changed: false,
+            results: None,
+            junit: None,
+            scenario_argument: String::new(),
+        }
+    }
 }
 
 /// Every compared point and metric, and the baseline the results make.

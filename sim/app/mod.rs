@@ -135,7 +135,7 @@ pub fn bundled_list() -> Vec<(&'static str, String)> {
 }
 
 /// What every command that runs replications takes.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Common {
     /// Master seed; with the scenario bytes and the version it fixes every result.
     pub seed: u64,
@@ -145,6 +145,13 @@ pub struct Common {
     pub out: Option<PathBuf>,
     /// The command line, as the manifest records it.
     pub command_line: Vec<String>,
+}
+
+impl Default for Common {
+    /// Seed 1, one thread per core, `out/<scenario name>`.
+    fn default() -> Common {
+        Common { seed: 1, threads: 0, out: None, command_line: Vec::new() }
+    }
 }
 
 impl Common {
@@ -193,6 +200,86 @@ fn read_manifest(dir: &Path, expected: &str) -> Result<Manifest> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CHAIN: &str = r#"
+        name = "chain"
+        horizon = "10m"
+        quiet_window = "1m"
+        [[agents]]
+        id = "A"
+        [[agents]]
+        id = "B"
+        action = true
+        [[channels]]
+        from = "A"
+        to = "B"
+        latency = "50ms"
+        [[sources]]
+        id = "feed"
+        target = "A"
+        arrival = { process = "periodic", period = "1s" }
+        [[faults]]
+        kind = "poisoned_feed"
+        agent = "A"
+        start = "1m"
+        duration = "1m"
+        shift = -30.0
+        [mitigations.validation]
+        [mitigations.breaker]
+        [sweep]
+        "mitigations.breaker.failure_threshold" = [1, 3]
+    "#;
+
+    /// The commands called as a library would call them, on a fresh
+    /// directory: each writes its result and returns what it computed.
+    #[test]
+    fn commands_as_library_calls() {
+        let dir = std::env::temp_dir().join(format!("cascade-app-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Scenario::from_text("chain.toml", CHAIN.to_string()).unwrap();
+        let common = |sub: &str| Common { out: Some(dir.join(sub)), ..Common::default() };
+        let run = run::RunOptions { common: common("run"), runs: 6, paired_off: vec!["all".into()] };
+        let outcome = run::run(&s, &run, &Silent).unwrap();
+        assert_eq!(outcome.summary.runs, 6);
+        assert!(outcome.paired.is_some() && dir.join("run/paired.csv").exists());
+        let replay = replay::replay(&s, &replay::ReplayOptions { common: common("replay"), run: 2 }).unwrap();
+        assert!(replay.trace_rows > 0 && dir.join("replay/trace.csv").exists());
+        let validation = validate::validate(&s).unwrap();
+        assert_eq!((validation.agents, validation.points), (2, Some(2)));
+        assert_eq!(validation.mitigations, ["validation", "breaker"]);
+        let shard = |i| sweep::SweepOptions {
+            common: common(&format!("shard-{i}")),
+            runs: 3,
+            shard: Some(crate::sweep::Shard { index: i, count: 2 }),
+            ..sweep::SweepOptions::default()
+        };
+        for i in [1, 2] {
+            sweep::sweep(&s, &shard(i), &Silent).unwrap();
+        }
+        let whole =
+            sweep::sweep(&s, &sweep::SweepOptions { common: common("whole"), runs: 3, ..Default::default() }, &Silent)
+                .unwrap();
+        assert_eq!(whole.summaries.len(), 2);
+        let shards = [dir.join("shard-2"), dir.join("shard-1")];
+        let merged = merge::merge(&shards, &dir.join("merged"), vec![]).unwrap();
+        assert_eq!((merged.shards, merged.runs), (2, 6));
+        let read = |d: &str| std::fs::read(dir.join(d).join("summary.csv")).unwrap();
+        assert_eq!(read("merged"), read("whole"), "a merge of shards is the whole sweep");
+        let check = check::CheckOptions {
+            common: Common::default(),
+            runs: 4,
+            baseline: dir.join("baseline.toml"),
+            update: true,
+            ..Default::default()
+        };
+        let fresh = check::check(&s, &check).unwrap();
+        assert_eq!(check::write(&fresh, &check).unwrap(), Some(dir.join("baseline.toml")));
+        let again = check::check(&s, &check::CheckOptions { update: false, ..check.clone() }).unwrap();
+        assert_eq!(again.failures(), 0, "a baseline holds on the results it was made from");
+        let one = check::check(&s, &check::CheckOptions { runs: 1, ..check }).unwrap_err();
+        assert_eq!(one.exit_code(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn scenarios_resolve_from_bundled_names_and_points_reuse_the_model() {

@@ -7,11 +7,18 @@ use crate::runner;
 use std::path::PathBuf;
 
 /// What `replay` takes.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ReplayOptions {
     pub common: Common,
     /// The replication (the `run` column of `runs.csv`).
     pub run: u64,
+}
+
+impl Default for ReplayOptions {
+    /// Replication 0 of seed 1.
+    fn default() -> ReplayOptions {
+        ReplayOptions { common: Common::default(), run: 0 }
+    }
 }
 
 /// Where `replay` wrote the run and how many trace rows it has.

@@ -11,13 +11,20 @@ use crate::summary::{self, Summary};
 use std::path::PathBuf;
 
 /// What `run` takes.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct RunOptions {
     pub common: Common,
     /// Replications.
     pub runs: u64,
     /// Mitigations to turn off for a paired comparison (empty: none).
     pub paired_off: Vec<String>,
+}
+
+impl Default for RunOptions {
+    /// 1,000 replications, no paired comparison.
+    fn default() -> RunOptions {
+        RunOptions { common: Common::default(), runs: 1000, paired_off: Vec::new() }
+    }
 }
 
 /// What `run` computed and where it wrote it.

@@ -10,7 +10,7 @@ use crate::sweep::{self, Axis, Shard};
 use std::path::PathBuf;
 
 /// What `sweep` takes.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SweepOptions {
     pub common: Common,
     /// Replications per point.
@@ -21,6 +21,13 @@ pub struct SweepOptions {
     pub shard: Option<Shard>,
     /// Each point on its own random streams instead of common random numbers.
     pub independent: bool,
+}
+
+impl Default for SweepOptions {
+    /// 200 replications per point, the whole grid, common random numbers.
+    fn default() -> SweepOptions {
+        SweepOptions { common: Common::default(), runs: 200, set: Vec::new(), shard: None, independent: false }
+    }
 }
 
 /// What `sweep` computed and where it wrote it.

@@ -3,6 +3,7 @@
 
 use super::{write, Common, Progress, Scenario};
 use crate::error::Result;
+use crate::metrics::Metric;
 use crate::results::{charts, csv};
 use crate::runner::{self, Plan};
 use crate::summary::{self, Summary};
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 use toml::Value;
 
 /// What `tune` takes.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct TuneOptions {
     pub common: Common,
     /// Replications per setting.
@@ -22,9 +23,23 @@ pub struct TuneOptions {
     pub targets: Vec<Target>,
     /// The cost to minimise (default: the first of the catalogue's costs
     /// that is non-zero at some setting of the grid).
-    pub minimize: Option<String>,
+    pub minimize: Option<&'static Metric>,
     /// Rounds of refinement between the best setting and its neighbours.
     pub refine: u32,
+}
+
+impl Default for TuneOptions {
+    /// 200 replications per setting, two rounds of refinement, no targets.
+    fn default() -> TuneOptions {
+        TuneOptions {
+            common: Common::default(),
+            runs: 200,
+            set: Vec::new(),
+            targets: Vec::new(),
+            minimize: None,
+            refine: 2,
+        }
+    }
 }
 
 /// Every setting tried, in order, with its summary, and the cheapest one
@@ -35,7 +50,7 @@ pub struct TuneOutcome {
     pub keys: Vec<String>,
     pub settings: Vec<Vec<Value>>,
     pub summaries: Vec<Summary>,
-    pub cost: String,
+    pub cost: &'static Metric,
     /// Index into `settings`; `None` when no setting meets the targets.
     pub best: Option<usize>,
 }
@@ -43,20 +58,16 @@ pub struct TuneOutcome {
 /// Evaluates the grid, refines around the cheapest setting that meets the
 /// targets, and writes `tune.csv`.
 pub fn tune(scenario: &Scenario, options: &TuneOptions, progress: &dyn Progress) -> Result<TuneOutcome> {
-    if let Some(cost) = &options.minimize {
-        targets::parse_cost(cost)?;
-    }
     let grid = scenario.grid(&options.set)?;
     let keys: Vec<String> = grid.axes.iter().map(|a| a.key.clone()).collect();
-    let mut settings: Vec<Vec<Value>> = (0..grid.points())
-        .map(|p| grid.axes.iter().zip(grid.coordinates(p)).map(|(a, i)| a.values[i].clone()).collect())
-        .collect();
+    let mut settings: Vec<Vec<Value>> =
+        (0..grid.points()).map(|p| grid.values(p).into_iter().cloned().collect()).collect();
     let mut planned = settings.len() as u64 * options.runs;
     progress.planned(planned);
     let mut summaries = evaluate(scenario, options, &keys, &settings, 0, progress)?;
-    let cost = options.minimize.clone().unwrap_or_else(|| charts::cost_metric(&summaries).name.to_string());
+    let cost = options.minimize.unwrap_or_else(|| charts::cost_metric(&summaries));
     for _ in 0..options.refine {
-        let Some(best) = targets::cheapest(&summaries, &options.targets, &cost) else { break };
+        let Some(best) = targets::cheapest(&summaries, &options.targets, cost.name) else { break };
         let next = targets::refinements(&settings[best], &settings);
         if next.is_empty() {
             break;
@@ -67,10 +78,10 @@ pub fn tune(scenario: &Scenario, options: &TuneOptions, progress: &dyn Progress)
         summaries.extend(evaluate(scenario, options, &keys, &next, done, progress)?);
         settings.extend(next);
     }
-    let best = targets::cheapest(&summaries, &options.targets, &cost);
+    let best = targets::cheapest(&summaries, &options.targets, cost.name);
     let key_names: Vec<&str> = keys.iter().map(String::as_str).collect();
     let files =
-        vec![("tune.csv".to_string(), csv::tune_csv(&key_names, &settings, &summaries, &options.targets, &cost))];
+        vec![("tune.csv".to_string(), csv::tune_csv(&key_names, &settings, &summaries, &options.targets, cost.name))];
     let dir = options.common.out_dir(&scenario.model);
     write(&dir, &files, &scenario.manifest("tune", &options.common, 0, options.runs, &files))?;
     Ok(TuneOutcome { dir, keys, settings, summaries, cost, best })

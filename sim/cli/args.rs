@@ -108,14 +108,14 @@ pub struct CompletionsArgs {
 #[derive(Args)]
 pub struct Replications {
     /// Master seed; with the scenario bytes and version it fixes every result.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = Common::default().seed)]
     pub seed: u64,
     /// Replications (per point for sweep, tune and check)
     /// [default: 1000 for run, 200 for sweep, tune and check].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub runs: Option<u64>,
     /// Worker threads (0 = one per core). Results do not depend on it.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = Common::default().threads)]
     pub threads: usize,
 }
 
@@ -171,13 +171,13 @@ fn paired_off_help() -> String {
     format!(
         "Also run every replication with these mitigations off ({}, or all; comma-separated), on the same \
          random streams, and write the paired differences to paired.csv",
-        cascade::mitigation::Mitigations::NAMES.join(", ")
+        cascade::mitigation::Mitigations::names().collect::<Vec<_>>().join(", ")
     )
 }
 
 impl RunArgs {
     pub fn options(&self) -> app::run::RunOptions {
-        let (common, runs) = self.shared.options(1000);
+        let (common, runs) = self.shared.options(app::run::RunOptions::default().runs);
         app::run::RunOptions { common, runs, paired_off: self.paired_off.clone() }
     }
 }
@@ -190,7 +190,7 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub run: u64,
     /// The master seed the run was made with.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = Common::default().seed)]
     pub seed: u64,
     /// Output directory [default: out/<scenario name>].
     #[arg(long)]
@@ -227,7 +227,7 @@ pub struct SweepArgs {
 impl SweepArgs {
     pub fn options(&self) -> Result<app::sweep::SweepOptions, Error> {
         let shard = self.shard.as_deref().map(Shard::parse).transpose()?;
-        let (common, runs) = self.shared.options(200);
+        let (common, runs) = self.shared.options(app::sweep::SweepOptions::default().runs);
         Ok(app::sweep::SweepOptions { common, runs, set: axes(&self.set)?, shard, independent: self.independent })
     }
 }
@@ -262,7 +262,7 @@ pub struct TuneArgs {
     #[arg(long, value_name = "METRIC")]
     pub minimize: Option<String>,
     /// Rounds of refinement between the best setting and its neighbours on numeric keys.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = app::tune::TuneOptions::default().refine)]
     pub refine: u32,
     /// Summary on stdout.
     #[arg(long, value_enum, default_value = "table")]
@@ -272,13 +272,13 @@ pub struct TuneArgs {
 impl TuneArgs {
     pub fn options(&self) -> Result<app::tune::TuneOptions, Error> {
         let targets: Vec<Target> = self.targets.iter().map(|t| tune::parse_target(t)).collect::<Result<_, _>>()?;
-        let (common, runs) = self.shared.options(200);
+        let (common, runs) = self.shared.options(app::tune::TuneOptions::default().runs);
         Ok(app::tune::TuneOptions {
             common,
             runs,
             set: axes(&self.set)?,
             targets,
-            minimize: self.minimize.clone(),
+            minimize: self.minimize.as_deref().map(tune::parse_cost).transpose()?,
             refine: self.refine,
         })
     }
@@ -314,7 +314,7 @@ pub struct CheckArgs {
 
 impl CheckArgs {
     pub fn options(&self) -> app::check::CheckOptions {
-        let runs = self.replications.runs.unwrap_or(200);
+        let runs = self.replications.runs.unwrap_or(app::check::CheckOptions::default().runs);
         app::check::CheckOptions {
             common: self.replications.common(None),
             runs,

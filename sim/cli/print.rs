@@ -199,7 +199,8 @@ pub fn merge(outcome: &MergeOutcome) {
 /// How many settings meet the targets, and the cheapest that does, with
 /// intervals.
 pub fn tune(outcome: &TuneOutcome, targets: &[Target]) {
-    let TuneOutcome { keys, settings, summaries, cost, best, .. } = outcome;
+    let TuneOutcome { keys, settings, summaries, best, .. } = outcome;
+    let cost = outcome.cost.name;
     let describe = |i: usize| {
         keys.iter().zip(&settings[i]).map(|(k, v)| format!("{k} = {}", sweep::label(v))).collect::<Vec<_>>().join(", ")
     };
@@ -229,7 +230,7 @@ pub fn tune_json(scenario: &Scenario, options: &TuneOptions, outcome: &TuneOutco
         .zip(&outcome.summaries)
         .map(|(values, s)| {
             let labels: Vec<String> = values.iter().map(sweep::label).collect();
-            json::setting(json::values(&outcome.keys, &labels), s, targets, &outcome.cost)
+            json::setting(json::values(&outcome.keys, &labels), s, targets, outcome.cost.name)
         })
         .collect();
     print_json(&json!({
@@ -238,7 +239,7 @@ pub fn tune_json(scenario: &Scenario, options: &TuneOptions, outcome: &TuneOutco
         "seed": options.common.seed,
         "runs": options.runs,
         "dir": outcome.dir,
-        "cost": outcome.cost,
+        "cost": outcome.cost.name,
         "settings": settings,
         "best": outcome.best,
     }));

@@ -46,45 +46,32 @@ pub struct Review {
 }
 
 impl Mitigations {
-    /// Every mitigation by its scenario name (`[mitigations.NAME]`), in
-    /// the order `validate` and `--paired-off` list them.
-    pub const NAMES: [&'static str; 7] =
-        ["validation", "zero_trust", "breaker", "caps", "review", "credentials", "gateway"];
-
-    /// The names of the mitigations turned on, in [`Mitigations::NAMES`] order.
-    pub fn enabled(&self) -> Vec<&'static str> {
-        let on = [
-            self.validation.is_some(),
-            self.zero_trust.is_some(),
-            self.breaker.is_some(),
-            self.caps.is_some(),
-            self.review.is_some(),
-            self.credentials.is_some(),
-            self.gateway.is_some(),
-        ];
-        Self::NAMES.iter().zip(on).filter(|(_, on)| *on).map(|(name, _)| *name).collect()
+    /// Every mitigation's scenario name (`[mitigations.NAME]`), in the
+    /// order `validate` and `--paired-off` list them.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        SWITCHES.iter().map(|s| s.0)
     }
 
-    /// `mitigations` with the named ones (or `all`) turned off; `Err` names an
-    /// unknown one.
+    /// The names of the mitigations turned on, in [`Mitigations::names`] order.
+    pub fn enabled(&self) -> Vec<&'static str> {
+        SWITCHES.iter().filter(|(_, on, _)| on(self)).map(|s| s.0).collect()
+    }
+
+    /// These mitigations with the named ones (or `all`) turned off; `Err`
+    /// names an unknown one, or a mitigation left with nothing to act on.
     pub fn without(&self, names: &[String]) -> Result<Mitigations, Error> {
         let refuse = |expected: String| Err(Error::argument("--paired-off", expected));
         let mut off = self.clone();
         for name in names {
-            match name.as_str() {
-                "all" => off = Mitigations::default(),
-                "validation" => off.validation = None,
-                "zero_trust" => off.zero_trust = None,
-                "breaker" => off.breaker = None,
-                "caps" => off.caps = None,
-                "review" => off.review = None,
-                "credentials" => off.credentials = None,
-                "gateway" => off.gateway = None,
-                other => {
-                    let names = Mitigations::NAMES.join(", ");
-                    return refuse(format!("unknown mitigation \"{other}\"; expected all or one of {names}"));
-                }
+            if name == "all" {
+                off = Mitigations::default();
+                continue;
             }
+            let Some((_, _, turn_off)) = SWITCHES.iter().find(|s| s.0 == name) else {
+                let names: Vec<&str> = Mitigations::names().collect();
+                return refuse(format!("unknown mitigation \"{name}\"; expected all or one of {}", names.join(", ")));
+            };
+            turn_off(&mut off);
         }
         if off.review.is_some() && !off.alerts() {
             return refuse(
@@ -109,6 +96,19 @@ impl Mitigations {
         self.breaker.is_some() || self.gateway.is_some_and(|g| g.alert)
     }
 }
+
+/// Each mitigation: its scenario name, whether it is on, and turning it off.
+type Switch = (&'static str, fn(&Mitigations) -> bool, fn(&mut Mitigations));
+
+const SWITCHES: [Switch; 7] = [
+    ("validation", |m| m.validation.is_some(), |m| m.validation = None),
+    ("zero_trust", |m| m.zero_trust.is_some(), |m| m.zero_trust = None),
+    ("breaker", |m| m.breaker.is_some(), |m| m.breaker = None),
+    ("caps", |m| m.caps.is_some(), |m| m.caps = None),
+    ("review", |m| m.review.is_some(), |m| m.review = None),
+    ("credentials", |m| m.credentials.is_some(), |m| m.credentials = None),
+    ("gateway", |m| m.gateway.is_some(), |m| m.gateway = None),
+];
 
 /// Which breaker semantics, with parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -195,6 +195,30 @@ mod tests {
         assert!(Mitigations::default().enabled().is_empty());
         assert!(all.without(&["firewall".into()]).unwrap_err().to_string().contains("unknown mitigation \"firewall\""));
         assert!(all.without(&["validation".into(), "zero_trust".into()]).unwrap_err().to_string().contains("breaker"));
+    }
+
+    #[test]
+    fn each_name_switches_its_own_mitigation() {
+        let every = Mitigations {
+            validation: Some(detector::DetectorConfig::ZScore { threshold: 3.0, warmup: 20 }),
+            zero_trust: Some(ZeroTrust { max_chain_depth: 0 }),
+            breaker: Some(BreakerConfig::Seed(Default::default())),
+            caps: Some(Caps::default()),
+            review: Some(Review { delay: crate::dist::Dist::Fixed(1), provenance: true, rollback: true }),
+            credentials: Some(access::TaskCredentials { ttl: 1 }),
+            gateway: Some(access::Gateway { alert: true }),
+        };
+        let names: Vec<&str> = Mitigations::names().collect();
+        assert_eq!(every.enabled(), names);
+        for name in &names {
+            let rest: Vec<&str> = names.iter().copied().filter(|n| n != name).collect();
+            // Turning off what others need is refused; what is allowed turns off exactly one.
+            if let Ok(off) = every.without(&[name.to_string()]) {
+                assert_eq!(off.enabled(), rest, "{name}");
+            }
+        }
+        let caps_off = every.without(&["caps".into()]).unwrap();
+        assert!(caps_off.caps.is_none() && caps_off.enabled().len() == 6);
     }
 
     #[test]

@@ -73,11 +73,11 @@ pub fn values(keys: &[String], labels: &[String]) -> Value {
 /// One tuned setting: its values, cost, each target and whether all are met.
 pub fn setting(values: Value, summary: &Summary, targets: &[Target], cost: &str) -> Value {
     let estimate = summary.estimate(cost).map(|(mean, low, high)| json!({ "mean": mean, "ci95": [low, high] }));
+    let meets_all = targets.iter().all(|t| tune::meets(summary, t));
     let targets: Vec<Value> = targets
         .iter()
         .map(|t| json!({ "target": t.text, "observed": tune::observed(summary, t), "met": tune::meets(summary, t) }))
         .collect();
-    let meets_all = targets.iter().all(|t| t["met"] == true);
     json!({ "values": values, "cost": estimate, "targets": targets, "meets_all": meets_all })
 }
 

@@ -16,8 +16,8 @@ pub fn shard_jsonl(results: &[PointRun]) -> Vec<u8> {
     out
 }
 
-/// Reads `runs.jsonl` back; `Err` names the line.
-/// Errors name the line, not the file ([`Error::in_file`]).
+/// Reads `runs.jsonl` back; errors name the line, not the file
+/// ([`Error::in_file`]).
 pub fn parse_jsonl(text: &str) -> Result<Vec<PointRun>, Error> {
     #[derive(serde::Deserialize)]
     struct Line {

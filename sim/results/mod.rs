@@ -5,9 +5,10 @@
 //! ([`report`]), the assembly of each command's files ([`files`]) and the
 //! one writer of output directories ([`dir`]).
 //!
-//! Architecture invariant: results never import execution (`runner`'s
-//! functions, the engine) or the application layer; they turn values into
-//! bytes, and only [`dir`] touches the filesystem.
+//! Architecture invariant: results never import execution (the runner,
+//! the engine's `Engine`) or the application layer; they read the
+//! engine's output types (trace rows, messages, records) and turn values
+//! into bytes, and only [`dir`] touches the filesystem.
 
 pub mod charts;
 pub mod csv;
