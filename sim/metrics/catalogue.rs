@@ -492,6 +492,97 @@ mod tests {
     }
 
     #[test]
+    fn the_views_show_what_they_did_before_the_catalogue() {
+        // The lists each view kept by hand before it derived from the catalogue.
+        let names = |ms: Vec<&Metric>| ms.iter().map(|m| m.name).collect::<Vec<_>>();
+        let charted: Vec<(&str, &str)> = headline().iter().map(|(m, _)| (m.name, m.label)).collect();
+        assert_eq!(
+            charted,
+            [
+                ("agents_reached", "agents reached (blast radius)"),
+                ("containment_rate", "containment rate"),
+                ("t_contain", "time to containment (s)"),
+                ("corrupted_actions", "corrupted actions"),
+                ("rejected_clean", "clean messages rejected"),
+                ("false_trips", "false breaker trips"),
+                ("out_of_scope_succeeded", "out-of-scope actions that succeeded"),
+                ("clean_actions_blocked", "clean actions blocked"),
+                ("unattributable_actions", "unattributable actions"),
+            ]
+        );
+        let always: Vec<&str> = headline().iter().filter(|(_, h)| h.always).map(|(m, _)| m.name).collect();
+        assert_eq!(always, ["agents_reached", "containment_rate"]);
+        let report: Vec<&str> = headline().iter().filter(|(_, h)| h.report).map(|(m, _)| m.heading).collect();
+        assert_eq!(
+            report,
+            [
+                "agents reached",
+                "containment rate",
+                "t_contain (s)",
+                "corrupted actions",
+                "clean rejected",
+                "false trips",
+                "out-of-scope succeeded",
+                "clean actions blocked"
+            ]
+        );
+        let table: Vec<&str> = headline().iter().filter(|(_, h)| h.sweep_table).map(|(m, _)| m.name).collect();
+        assert_eq!(table, ["agents_reached", "containment_rate", "t_contain", "rejected_clean"]);
+        assert_eq!(names(costs()), ["rejected_clean", "clean_actions_blocked", "capped_clean"]);
+        let labels: Vec<&str> = costs().iter().map(|m| m.label).collect();
+        assert_eq!(labels, ["clean messages rejected", "clean actions blocked", "clean messages capped"]);
+        assert!(metric("agents_reached") != metric("agents_corrupted") && metric("events") == metric("events"));
+        assert!(!summarised().any(|m| m.name == "records"));
+    }
+
+    #[test]
+    fn the_run_table_shows_each_metric_where_its_feature_is_on() {
+        let shown = |name: &str| -> Vec<&'static str> {
+            let text = crate::bundled::find(name).unwrap().text;
+            let model = crate::scenario::parse(name, text).unwrap();
+            summarised().filter(|m| m.feature.used_by(&model)).map(|m| m.name).collect()
+        };
+        let always = [
+            "agents_reached",
+            "agents_corrupted",
+            "corrupted_messages",
+            "corrupted_actions",
+            "corrupted_records",
+            "t_contain",
+            "corrupted_records_left",
+            "messages",
+            "actions",
+            "mean_sojourn",
+            "containment_rate",
+        ];
+        assert_eq!(shown("procurement"), always, "no mitigations: the always-shown metrics");
+        let guarded = shown("procurement-mitigated");
+        for name in ["t_detect", "rejected_clean", "rejected_corrupted", "breaker_trips", "false_trips"] {
+            assert!(guarded.contains(&name), "{name} with validation and breakers");
+        }
+        for name in ["capped_clean", "capped_corrupted", "held_time"] {
+            assert!(guarded.contains(&name), "{name} with caps");
+        }
+        for name in ["t_attribute", "reviews", "agents_quarantined", "wrong_quarantines", "rolled_back_clean"] {
+            assert!(guarded.contains(&name), "{name} with review");
+        }
+        assert!(!guarded.contains(&"out_of_scope_succeeded") && !guarded.contains(&"unattributable_actions"));
+        let gateway = shown("gateway");
+        for name in [
+            "t_detect",
+            "out_of_scope_succeeded",
+            "out_of_scope_blocked",
+            "out_of_scope_blocked_writes",
+            "out_of_scope_blocked_injected",
+            "unattributable_actions",
+            "clean_actions_blocked",
+        ] {
+            assert!(gateway.contains(&name), "{name} behind a gateway with out-of-scope faults");
+        }
+        assert!(!gateway.contains(&"rejected_clean"), "no channel checks there");
+    }
+
+    #[test]
     fn features_follow_the_scenario() {
         let plain = crate::scenario::parse(
             "t.toml",

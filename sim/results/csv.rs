@@ -318,6 +318,52 @@ mod tests {
     }
 
     #[test]
+    fn sweep_csvs_put_the_point_and_its_values_first() {
+        let run = |r| RunMetrics { run: r, agents_reached: r as u32, contained: true, ..Default::default() };
+        let results = [(0, run(0)), (1, run(0)), (1, run(1))];
+        let (keys, labels) = (vec!["k".to_string()], vec![vec!["1".to_string()], vec!["x y".to_string()]]);
+        let runs = String::from_utf8(sweep_runs_csv(&keys, &labels, &results)).unwrap();
+        let lines: Vec<&str> = runs.lines().collect();
+        assert_eq!(lines[0], format!("point,k,{}", run_columns().join(",")));
+        assert!(lines[1].starts_with("0,1,0,0,") && lines[3].starts_with("1,x y,1,1,"), "{runs}");
+        let summaries = [summarize(&[run(0)]), summarize(&[run(0), run(1)])];
+        let text = String::from_utf8(sweep_summary_csv(&keys, &labels, &summaries)).unwrap();
+        let rows: Vec<&str> = text.lines().collect();
+        assert_eq!(rows[0], format!("point,k,{}", SUMMARY_COLUMNS.join(",")));
+        assert_eq!(rows.len(), 1 + 2 * summaries[0].metrics.len());
+        assert!(rows[1].starts_with("0,1,agents_reached,count,1,0.000000,"), "{text}");
+        assert!(rows.last().unwrap().starts_with("1,x y,containment_rate,fraction,2,1.000000,"), "{text}");
+    }
+
+    #[test]
+    fn paired_and_tune_tables() {
+        let with = [RunMetrics {
+            run: 0,
+            agents_reached: 1,
+            contained: true,
+            t_contain: Some(2_000_000),
+            ..Default::default()
+        }];
+        let without = [RunMetrics { run: 0, agents_reached: 3, t_contain: Some(5_000_000), ..Default::default() }];
+        let text = String::from_utf8(paired_csv(&crate::paired::compare(&with, &without))).unwrap();
+        let row = |m: &str| text.lines().find(|l| l.starts_with(&format!("{m},"))).unwrap().to_string();
+        assert_eq!(row("agents_reached"), "agents_reached,count,1,1.000000,3.000000,-2.000000,,");
+        assert_eq!(row("t_contain"), "t_contain,seconds,1,2.000000,5.000000,-3.000000,,");
+        assert_eq!(row("containment_rate"), "containment_rate,fraction,1,1.000000,0.000000,1.000000,,");
+        let targets = [tune::parse_target("agents_reached<=2").unwrap()];
+        let settings = [vec![toml::Value::Integer(3)], vec![toml::Value::String("x".into())]];
+        let summaries = [summarize(&with), summarize(&without)];
+        let table = String::from_utf8(tune_csv(&["k"], &settings, &summaries, &targets, "agents_reached")).unwrap();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[0],
+            "setting,k,agents_reached_mean,agents_reached_ci95_low,agents_reached_ci95_high,agents_reached<=2,agents_reached<=2 met,meets_all"
+        );
+        assert_eq!(lines[1], "0,3,1.000000,,,1.000000,1,1");
+        assert_eq!(lines[2], "1,x,3.000000,,,3.000000,0,0");
+    }
+
+    #[test]
     fn summary_csv_has_every_metric_and_containment() {
         // Values below 2048 are exact in a 3-significant-figure HdrHistogram.
         let runs = [RunMetrics { contained: true, t_contain: Some(2_000), ..Default::default() }; 4];

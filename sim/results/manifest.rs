@@ -104,6 +104,8 @@ mod tests {
         assert!((0..6).all(|p| info.labels(p) == grid.labels(p)));
         assert_eq!(info.labels(5), ["3", "y"]);
         assert_eq!(info.keys(), ["a", "b"]);
+        let all = info.all_labels();
+        assert_eq!((all.len(), &all[0], &all[5]), (6, &vec!["1".to_string(), "x".to_string()], &info.labels(5)));
         assert_eq!(scenario_hash(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }
