@@ -161,6 +161,19 @@ impl FaultKind {
         }
     }
 
+    /// The shift the fault puts on a signal it corrupts.
+    pub fn shift(&self) -> f64 {
+        match *self {
+            FaultKind::PoisonedFeed { shift, .. }
+            | FaultKind::CompromisedAgent { shift, .. }
+            | FaultKind::Hallucination { shift, .. }
+            | FaultKind::PromptInjection { shift, .. }
+            | FaultKind::SpoofedSender { shift, .. }
+            | FaultKind::MemoryPoisoning { shift, .. }
+            | FaultKind::OutOfScope { shift, .. } => shift,
+        }
+    }
+
     /// Short name used in outputs.
     pub fn kind_name(&self) -> &'static str {
         match self {
@@ -171,6 +184,34 @@ impl FaultKind {
             FaultKind::SpoofedSender { .. } => "spoofed_sender",
             FaultKind::MemoryPoisoning { .. } => "memory_poisoning",
             FaultKind::OutOfScope { .. } => "out_of_scope",
+        }
+    }
+}
+
+/// How far a corruption's shift may fade before it is no longer harm.
+///
+/// Shifts fade as they are averaged with clean values (memory context,
+/// gains below 1). Once an output's shift is smaller than the threshold,
+/// the output is clean again: it loses its root fault and stops counting
+/// in every metric.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Materiality {
+    /// A fraction of the root fault's own `|shift|` (the default, 0.1).
+    Relative(f64),
+    /// A size in signal units, whatever the fault.
+    Absolute(f64),
+}
+
+impl Materiality {
+    /// The default: a corruption that has lost nine tenths of its size.
+    pub const DEFAULT: Materiality = Materiality::Relative(0.1);
+
+    /// The smallest `|shift|` still counted as corruption for a fault
+    /// whose own shift is `fault_shift` (0: nothing ever fades).
+    pub fn threshold(self, fault_shift: f64) -> f64 {
+        match self {
+            Materiality::Relative(fraction) => fraction * fault_shift.abs(),
+            Materiality::Absolute(size) => size,
         }
     }
 }
@@ -282,6 +323,8 @@ pub struct Model {
     pub horizon: Micros,
     /// A corrupted acceptance inside the last `quiet_window` means "not contained".
     pub quiet_window: Micros,
+    /// When a faded corruption stops counting.
+    pub materiality: Materiality,
     /// Agents relay clean outputs (false: only corrupted traffic is simulated).
     pub clean_relay: bool,
     pub agents: Vec<Agent>,

@@ -91,15 +91,23 @@ fn replay_reproduces_the_run_row_and_writes_a_trace() {
     let one = fs::read_to_string(dir.join("one/runs.csv")).unwrap();
     assert_eq!(one.lines().nth(1), all.lines().nth(5), "replayed run 4 must equal row 4 of the sweep");
     let trace = fs::read_to_string(dir.join("one/trace.csv")).unwrap();
-    assert!(trace
-        .starts_with("time_s,event,agent,message,parent,task,depth,peer,count,signal,corrupted,root_fault,resource\n"));
-    assert!(trace.contains(",low_price_feed,\n"), "the poisoned messages name their root fault");
+    assert!(trace.starts_with(
+        "time_s,event,agent,message,parent,task,depth,peer,count,signal,shift,corrupted,root_fault,resource,records\n"
+    ));
+    assert!(trace.contains(",-30.000000,1,low_price_feed,,\n"), "the poisoned messages carry the shift and root");
+    // A corrupted memory read names the records read, each written earlier in the trace.
+    let read = trace.lines().find(|l| l.contains(",memory_read_corrupted,")).expect("B reads poisoned records");
+    for id in read.rsplit(',').next().unwrap().split(';') {
+        let written = format!(",{id}\n");
+        assert!(trace.lines().any(|l| l.contains(",record_write,") && format!("{l}\n").ends_with(&written)), "{id}");
+    }
     let timeline = fs::read_to_string(dir.join("one/timeline.svg")).unwrap();
     assert!(timeline.contains("corrupted input accepted") && timeline.contains("time (s)"));
     assert!(fs::read(dir.join("one/timeline.png")).unwrap().len() > 10_000);
     let memory = fs::read_to_string(dir.join("one/memory.csv")).unwrap();
-    assert!(memory
-        .starts_with("record,time_s,writer,signal,corrupted,root_fault,rolled_back,chain_agents,chain_messages\n"));
+    assert!(memory.starts_with(
+        "record,time_s,writer,signal,shift,corrupted,root_fault,rolled_back,chain_agents,chain_messages\n"
+    ));
     assert!(memory.contains(",source>A>B>C,"), "C's records trace back through B and A to the feed");
     let times: Vec<f64> = trace.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "trace time never goes backwards");
@@ -204,8 +212,8 @@ fn paired_comparison_shows_mitigations_help_in_procurement() {
     // [mean_with, mean_without, difference, ci_low, ci_high]
     let reached = row("agents_reached");
     assert!(reached[4] < 0.0, "blast radius falls, CI excludes zero: {reached:?}");
-    let containment = row("containment_rate");
-    assert!(containment[3] > 0.0, "containment rises, CI excludes zero: {containment:?}");
+    let actions = row("corrupted_actions");
+    assert!(actions[4] < 0.0, "corrupted actions fall, CI excludes zero: {actions:?}");
     // The without-variant equals a plain run of the unmitigated scenario on the same seed.
     let out = cascade(&dir, &["run", "procurement", "--runs", "200", "--out", "plain", "--quiet"]);
     assert!(out.status.success());

@@ -42,3 +42,23 @@ fn mitigated_results_are_pinned() {
 fn mesh_ic_results_are_pinned() {
     check("mesh-ic-100k", 42, 8);
 }
+
+/// With `materiality = 0` nothing fades, which is the model before
+/// materiality (version 3): the same runs, to the bit.
+#[test]
+fn materiality_zero_is_the_model_without_it() {
+    let version_3 = [
+        ("procurement", 200, "72694f77c9af8b0764e371d9ba1f417fb3996da0667cb36c441c0a63e8623aa7"),
+        ("procurement-guarded", 200, "e222167050fe63889c213c9705d3b1df147daab6fc1e6d89875ad9c1511140db"),
+        ("mesh-ic-100k", 8, "873137d6db8164096bf92668f98f6fdd598bde8c6f49dcffe8d3745cafa28030"),
+    ];
+    for (name, runs, digest) in version_3 {
+        let text = cascade::bundled::find(name).expect("bundled").text;
+        let model = common::model(&format!("materiality = 0.0\n{text}"));
+        assert_eq!(scenario_hash(&runs_csv(&common::runs(&model, 42, runs, 0))), digest, "{name}");
+        let faded = common::runs(&common::bundled(name), 42, runs, 0);
+        if name == "procurement" {
+            assert_ne!(scenario_hash(&runs_csv(&faded)), digest, "the default materiality fades procurement's loop");
+        }
+    }
+}

@@ -101,6 +101,10 @@ fn engine_matches_the_reference_on_procurement_bench() {
 /// Six agents, gains other than 1, lossy propagation on agents and
 /// channels, a busy head (queues form), poisoned for `poisoned` from 5m.
 fn six_agent_chain(poisoned: &str) -> Model {
+    common::model(&six_agent_text(poisoned))
+}
+
+fn six_agent_text(poisoned: &str) -> String {
     let text = r#"
 name = "chain-6"
 horizon = "20m"
@@ -132,7 +136,7 @@ start = "5m"
 duration = "POISONED"
 shift = 12.0
 "#;
-    common::model(&text.replace("POISONED", poisoned))
+    text.replace("POISONED", poisoned)
 }
 
 #[test]
@@ -141,6 +145,22 @@ fn engine_matches_the_reference_on_a_longer_lossy_chain() {
     let results = agree(&model, 3, 20);
     assert!(results.iter().all(|r| r.corrupted_messages > 0 && r.processed > 1_000));
     assert!(results.iter().all(|r| containment(&model, r.last_corrupt_accept).0), "a 4m window is contained");
+}
+
+#[test]
+fn engine_matches_the_reference_when_gains_fade_the_shift() {
+    // Gain 0.5 at every agent: the shift halves per hop, 12 -> 6 -> 3 ->
+    // 1.5 -> 0.75 (n3's output, below a tenth of 12): n4 and n5 never see
+    // corruption, however much traffic reaches them.
+    let text = six_agent_text("4m").replace("gain = 1.5", "gain = 0.5");
+    let results = agree(&common::model(&text), 3, 20);
+    assert!(results.iter().all(|r| r.corrupted_messages > 0));
+    let reached = |text: &str| {
+        let model = common::model(text);
+        common::runs(&model, 3, 20, 1).iter().map(|m| m.agents_reached).max().unwrap()
+    };
+    assert_eq!(reached(&text), 3, "n1, n2 and n3 at most");
+    assert_eq!(reached(&format!("materiality = 0.0\n{text}")), 5, "without materiality the label reaches n5");
 }
 
 #[test]

@@ -35,8 +35,8 @@ fn progressive_breach_validation_breakers_and_review_shrink_the_breach() {
     assert!(reached.ci_high < 0.0, "blast radius falls: {reached:?}");
     let actions = row(&rows, "corrupted_actions");
     assert!(actions.ci_high < 0.0, "fewer corrupted actions: {actions:?}");
-    let contained = row(&rows, "containment_rate");
-    assert!(contained.ci_low > 0.3, "containment rises: {contained:?}");
+    let t_contain = row(&rows, "t_contain");
+    assert!(t_contain.ci_high < -600e6, "contained at least ten minutes sooner: {t_contain:?}");
     // Review with provenance always finds the planner; rollback costs clean records.
     assert!(with.iter().all(|r| r.wrong_quarantines == 0));
     assert!(mean(&with, |r| r.rolled_back_clean) > 10.0);

@@ -77,9 +77,16 @@ struct Poison {
     shift: f64,
 }
 
+/// Materiality: a corrupted output whose shift is below `material` is clean.
+fn faded(shift: f64, material: f64) -> bool {
+    shift.abs() < material
+}
+
 /// The chain, its buffers and its run state; reused across runs.
 pub struct ReferenceChain {
     stages: Vec<Stage>,
+    /// The smallest shift still counted as the poisoned feed's corruption.
+    material: f64,
     horizon: Micros,
     mean_gap: f64,
     signal_mean: f64,
@@ -139,6 +146,7 @@ impl ReferenceChain {
             .collect();
         ReferenceChain {
             stages,
+            material: poison.as_ref().map_or(0.0, |p| model.materiality.threshold(p.shift)),
             horizon: model.horizon,
             mean_gap,
             signal_mean: source.signal_mean,
@@ -249,9 +257,11 @@ impl ReferenceChain {
         let spec = &self.stages[stage];
         self.result.processed += 1;
         self.result.sojourn_total += now - input.arrived_at;
-        let corrupted = input.corrupted && rng::chance(behaviour, spec.propagation);
-        let shift = if corrupted { spec.gain * input.shift } else { 0.0 };
+        let relayed = input.corrupted && rng::chance(behaviour, spec.propagation);
+        let shift = if relayed { spec.gain * input.shift } else { 0.0 };
         let signal = spec.gain * (input.signal - input.shift) + shift;
+        let corrupted = relayed && !faded(shift, self.material);
+        let shift = if corrupted { shift } else { 0.0 };
         if self.keep_outputs {
             self.outputs.push(Output { time: now, agent: stage as u32, signal, corrupted });
         }

@@ -4,7 +4,7 @@
 //! credential and the gateway, counted and traced.
 
 use super::review::ReviewCase;
-use super::{Detail, Engine, TraceKind, NEVER};
+use super::{Detail, Engine, TraceKind, Value, NEVER};
 use crate::mitigation::access::{self, AgentAccess, CredentialKind, Decision};
 use crate::model::{AccessKind, Agent, Model, NONE, NO_FAULT};
 
@@ -82,11 +82,18 @@ fn standing(model: &Model, agent: &Agent, holders: &[u32], union: &[u64]) -> Age
     }
 }
 
+impl Attempt {
+    fn value(&self) -> Value {
+        Value { signal: self.signal, shift: self.shift, root: self.root }
+    }
+}
+
 impl Engine {
     /// An action attempt meets the credential and the gateway; returns
     /// the decision after counting and tracing it.
     pub(super) fn act(&mut self, model: &Model, attempt: &Attempt) -> Decision {
-        let Attempt { agent, resource, message, signal, root, .. } = *attempt;
+        let Attempt { agent, resource, message, root, .. } = *attempt;
+        let value = attempt.value();
         let checked = !self.access.is_empty() && resource != NONE;
         let decision = if checked { self.decide(model, agent, resource) } else { Decision::Allowed };
         match decision {
@@ -94,14 +101,12 @@ impl Engine {
                 self.metrics.actions += 1;
                 self.metrics.corrupted_actions += (root != NO_FAULT) as u64;
                 self.metrics.unattributable_actions += (checked && !self.access[agent as usize].attributable) as u64;
-                self.record(TraceKind::Action, agent, message, Detail::Resource(resource), signal, root);
+                self.record(TraceKind::Action, agent, message, Detail::Resource(resource), value);
                 if root != NO_FAULT && resource != NONE {
                     self.write_controls(model, attempt);
                 }
             }
-            Decision::Denied => {
-                self.record(TraceKind::ActionDenied, agent, message, Detail::Resource(resource), signal, root)
-            }
+            Decision::Denied => self.record(TraceKind::ActionDenied, agent, message, Detail::Resource(resource), value),
             Decision::Blocked => self.gateway_blocked(model, attempt),
         }
         decision
@@ -118,13 +123,14 @@ impl Engine {
 
     /// The gateway blocked an action: a detection, and an alert for review.
     pub(super) fn gateway_blocked(&mut self, model: &Model, attempt: &Attempt) {
-        let Attempt { agent, resource, message, signal, root, .. } = *attempt;
-        self.record(TraceKind::ActionBlocked, agent, message, Detail::Resource(resource), signal, root);
+        let Attempt { agent, resource, message, root, .. } = *attempt;
+        let value = attempt.value();
+        self.record(TraceKind::ActionBlocked, agent, message, Detail::Resource(resource), value);
         if !model.mitigations.gateway.is_some_and(|g| g.alert) {
             return;
         }
         self.detected(model);
-        self.record(TraceKind::Alert, agent, NONE, Detail::Resource(resource), signal, root);
+        self.record(TraceKind::Alert, agent, NONE, Detail::Resource(resource), value);
         if let Some(review) = &model.mitigations.review {
             let actor = if self.access[agent as usize].attributable { agent } else { NONE };
             let case = ReviewCase { message: NONE, hops: 0, actor, corrupted: root != NO_FAULT };
@@ -148,7 +154,13 @@ impl Engine {
         state.compromise_shift = attempt.shift;
         state.carries_injection = false;
         self.accept_corrupted(target);
-        self.record(TraceKind::Compromise, target, attempt.message, Detail::None, attempt.shift, attempt.root);
+        self.record(
+            TraceKind::Compromise,
+            target,
+            attempt.message,
+            Detail::None,
+            Value::fault(attempt.shift, attempt.shift, attempt.root),
+        );
     }
 }
 

@@ -2,7 +2,7 @@
 //! poison it), a message's delivery to its receiver (boundary, dedupe,
 //! acceptance, injection) and the receiver's FIFO queue.
 
-use super::{Detail, Engine, EventKind, Message, TraceKind};
+use super::{Detail, Engine, EventKind, Message, TraceKind, Value};
 use crate::model::{Arrival, FaultKind, Model, NONE, NO_FAULT};
 use crate::rng;
 use crate::topology::Graph;
@@ -32,7 +32,7 @@ impl Engine {
         };
         self.apply_feed_faults(model, &mut message);
         let id = self.new_message(message);
-        self.record(TraceKind::SourceEmit, source.target, id, Detail::None, message.signal, message.root);
+        self.record(TraceKind::SourceEmit, source.target, id, Detail::None, message.value());
         self.emitted[s as usize] += 1;
         if source.count.is_none_or(|count| self.emitted[s as usize] < count) {
             let next = match source.arrival {
@@ -74,20 +74,13 @@ impl Engine {
             return;
         }
         if self.is_duplicate(&message) {
-            self.record(
-                TraceKind::DropDuplicate,
-                agent,
-                id,
-                Detail::Peer(message.sender),
-                message.signal,
-                message.root,
-            );
+            self.record(TraceKind::DropDuplicate, agent, id, Detail::Peer(message.sender), message.value());
             return;
         }
         if message.channel != NONE {
             self.last_clean_signal[message.channel as usize] = message.signal - message.shift;
         }
-        self.record(TraceKind::Accept, agent, id, Detail::Peer(message.sender), message.signal, message.root);
+        self.record(TraceKind::Accept, agent, id, Detail::Peer(message.sender), message.value());
         if message.corrupted() {
             self.accept_corrupted(agent);
             if message.injection {
@@ -125,7 +118,7 @@ impl Engine {
         state.compromised_by = fault;
         state.compromise_shift = shift;
         state.carries_injection = replicate;
-        self.record(TraceKind::Compromise, agent, message, Detail::None, 0.0, fault);
+        self.record(TraceKind::Compromise, agent, message, Detail::None, Value::fault(0.0, 0.0, fault));
     }
 
     #[inline(always)]

@@ -85,7 +85,7 @@ impl Engine {
             self.metrics.rejected_clean += 1;
         }
         let kind = if verdict == Verdict::RejectOpen { TraceKind::RejectOpen } else { TraceKind::RejectInvalid };
-        self.record(kind, message.receiver, id, Detail::Peer(message.sender), message.signal, message.root);
+        self.record(kind, message.receiver, id, Detail::Peer(message.sender), message.value());
         if verdict == Verdict::RejectOpen {
             return;
         }
@@ -107,7 +107,7 @@ impl Engine {
         self.detected(model);
         self.metrics.breaker_trips += 1;
         self.metrics.false_trips += trip_was_false as u64;
-        self.record(TraceKind::Alert, message.receiver, id, Detail::Peer(message.sender), message.signal, message.root);
+        self.record(TraceKind::Alert, message.receiver, id, Detail::Peer(message.sender), message.value());
         if let Some(caps) = model.mitigations.caps.filter(|c| c.cooldown > 0) {
             self.hold(model, message.sender, caps.cooldown);
         }

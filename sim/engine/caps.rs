@@ -1,9 +1,9 @@
 //! Fan-out caps: messages in flight, per-cycle sends, chain depth, and the
 //! cooldown that holds an upstream agent after a breaker trip.
 
-use super::{Detail, Engine, TraceKind};
+use super::{Detail, Engine, TraceKind, Value};
 use crate::mitigation::Caps;
-use crate::model::{Model, NONE, NO_FAULT};
+use crate::model::{Model, NONE};
 use crate::time::Micros;
 
 impl Engine {
@@ -44,7 +44,7 @@ impl Engine {
         if until > from {
             self.metrics.held_time += until - from;
             state.held_until = until;
-            self.record(TraceKind::Hold, agent, NONE, Detail::None, 0.0, NO_FAULT);
+            self.record(TraceKind::Hold, agent, NONE, Detail::None, Value::NONE);
         }
     }
 }

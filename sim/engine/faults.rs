@@ -2,7 +2,7 @@
 //! senders, out-of-scope attempts and memory poisoning.
 
 use super::actions::Attempt;
-use super::{memory, Detail, Engine, EventKind, Message, TraceKind};
+use super::{memory, Detail, Engine, EventKind, Message, TraceKind, Value};
 use crate::mitigation::access::Decision;
 use crate::model::{AccessKind, FaultKind, Model, NONE, NO_FAULT};
 use crate::rng;
@@ -17,7 +17,7 @@ impl Engine {
                 if state.compromised_by == fault {
                     state.compromised_by = NO_FAULT;
                     state.compromise_shift = 0.0;
-                    self.record(TraceKind::CompromiseEnds, agent, NONE, Detail::None, 0.0, fault);
+                    self.record(TraceKind::CompromiseEnds, agent, NONE, Detail::None, Value::fault(0.0, 0.0, fault));
                 }
             }
             FaultKind::CompromisedAgent { agent, shift, end, .. } => {
@@ -27,7 +27,7 @@ impl Engine {
                 state.compromise_shift = shift;
                 state.carries_injection = false;
                 state.origin = true;
-                self.record(TraceKind::Compromise, agent, NONE, Detail::None, shift, fault);
+                self.record(TraceKind::Compromise, agent, NONE, Detail::None, Value::fault(shift, shift, fault));
             }
             FaultKind::SpoofedSender { channel, end, mean_gap, shift, .. } => {
                 let id = self.spoof(graph, channel, fault, shift);
@@ -48,12 +48,15 @@ impl Engine {
             }
             FaultKind::MemoryPoisoning { partition, records, shift, .. } => {
                 let base = self.memory.newest(partition).map_or(0.0, |r| r.signal - r.shift);
-                for _ in 0..records {
-                    self.memory.write(partition, memory::planted(self.now, base + shift, shift, fault));
-                }
+                let first = (0..records)
+                    .map(|_| self.memory.write(partition, memory::planted(self.now, base + shift, shift, fault)))
+                    .min()
+                    .unwrap_or(0);
                 self.metrics.records += records as u64;
                 self.metrics.corrupted_records += records as u64;
-                self.record(TraceKind::MemoryPoison, NONE, NONE, Detail::Count(records), base + shift, fault);
+                let value = Value::fault(base + shift, shift, fault);
+                self.record(TraceKind::MemoryPoison, NONE, NONE, Detail::Count(records), value);
+                self.name_records(first..first + records as u64);
             }
             _ => {}
         }
@@ -106,7 +109,7 @@ impl Engine {
             next: NONE,
         };
         let id = self.new_message(message);
-        self.record(TraceKind::Spoof, spec.to, id, Detail::Peer(spec.from), signal, fault);
+        self.record(TraceKind::Spoof, spec.to, id, Detail::Peer(spec.from), Value::fault(signal, shift, fault));
         id
     }
 }

@@ -100,8 +100,10 @@ impl MemoryStore {
     }
 
     /// Stores a record (its `sequence` is assigned here), evicting the oldest when full.
-    pub fn write(&mut self, partition: Partition, mut record: Record) {
-        record.sequence = self.next_sequence;
+    /// Stores `record` and returns its sequence number (its id in outputs).
+    pub fn write(&mut self, partition: Partition, mut record: Record) -> u64 {
+        let sequence = self.next_sequence;
+        record.sequence = sequence;
         self.next_sequence += 1;
         let index = match partition {
             Partition::Shared => 0,
@@ -115,6 +117,7 @@ impl MemoryStore {
             ring.records[ring.head] = record;
             ring.head = if ring.head + 1 == capacity { 0 } else { ring.head + 1 };
         }
+        sequence
     }
 
     /// The newest record of a partition, if any.
@@ -173,6 +176,13 @@ impl MemoryStore {
             }
         }
         context
+    }
+
+    /// The ids of the corrupted records among the last `k` read.
+    pub fn corrupted_read(&self, k: u32) -> impl Iterator<Item = u64> + '_ {
+        self.scratch.iter().take(k as usize).filter_map(|&(sequence, p, slot)| {
+            (self.rings[p as usize].records[slot].root != NO_FAULT).then_some(sequence)
+        })
     }
 
     /// All records currently held and not rolled back, in partition then
@@ -261,6 +271,7 @@ mod tests {
             description: String::new(),
             horizon: 10,
             quiet_window: 1,
+            materiality: crate::model::Materiality::DEFAULT,
             clean_relay: true,
             agents: vec![agent.clone(), agent.clone(), agent],
             topology: Topology::Explicit(vec![]),

@@ -25,7 +25,7 @@ mod trace;
 
 pub use memory::{Context, MemoryStore, Record};
 pub use queue::{EventKind, EventQueue};
-pub use trace::{Detail, TraceKind, TraceRow};
+pub use trace::{Detail, TraceKind, TraceRow, Value};
 
 use boundary::Guard;
 use dedupe::KeyHasher;
@@ -68,6 +68,12 @@ pub struct Message {
 }
 
 impl Message {
+    /// The message's signal as a trace row shows it.
+    #[inline]
+    pub fn value(&self) -> Value {
+        Value { signal: self.signal, shift: self.shift, root: self.root }
+    }
+
     /// Ground truth: the message is corrupted.
     #[inline]
     pub fn corrupted(&self) -> bool {
@@ -161,6 +167,8 @@ impl Streams {
 pub struct Replayed {
     pub metrics: RunMetrics,
     pub trace: Vec<TraceRow>,
+    /// The record ids trace rows name, by their `records` ranges.
+    pub records_named: Vec<u64>,
     /// Each record with its provenance: `(message id, message)`, newest first.
     pub records: Vec<(Record, Vec<(u32, Message)>)>,
 }
@@ -184,9 +192,13 @@ pub struct Engine {
     hallucination_faults: Vec<u16>,
     /// Faults acting on source messages (poisoned feeds, injections).
     feed_faults: Vec<u16>,
+    /// Per fault: the smallest `|shift|` that still counts as its corruption.
+    material: Vec<f64>,
     /// Each agent's credential and gateway policy (empty: actions unchecked).
     access: Vec<AgentAccess>,
     trace: Vec<TraceRow>,
+    /// The record ids trace rows name (`TraceRow::records` ranges).
+    trace_records: Vec<u64>,
     tracing: bool,
     now: Micros,
     next_task: u32,
@@ -231,8 +243,10 @@ impl Engine {
             hallucination_start,
             hallucination_faults,
             feed_faults,
+            material: Vec::new(),
             access: actions::plan(model),
             trace: Vec::new(),
+            trace_records: Vec::new(),
             tracing: false,
             now: 0,
             next_task: 0,
@@ -292,7 +306,7 @@ impl Engine {
             .into_iter()
             .map(|r| (r, self.provenance(&r).into_iter().map(|id| (id, self.messages[id as usize])).collect()))
             .collect();
-        Replayed { metrics, trace: self.trace.clone(), records }
+        Replayed { metrics, trace: self.trace.clone(), records_named: self.trace_records.clone(), records }
     }
 
     /// What chain of agents and inputs produced `record`: the ids of the
@@ -323,6 +337,7 @@ impl Engine {
         self.last_clean_signal.resize(graph.channels.len(), 0.0);
         self.streams = Streams::new(key);
         self.trace.clear();
+        self.trace_records.clear();
         self.tracing = tracing;
         self.now = 0;
         self.next_task = 0;
@@ -334,6 +349,8 @@ impl Engine {
         }
         self.first_detection = None;
         self.reviews.clear();
+        self.material.clear();
+        self.material.extend(model.faults.iter().map(|f| model.materiality.threshold(f.kind.shift())));
     }
 
     fn schedule_initial(&mut self, model: &Model) {
@@ -381,7 +398,7 @@ impl Engine {
     }
 
     #[inline]
-    fn record(&mut self, kind: TraceKind, agent: u32, message: u32, detail: Detail, signal: f64, root: u16) {
+    fn record(&mut self, kind: TraceKind, agent: u32, message: u32, detail: Detail, value: Value) {
         if self.tracing {
             let (parent, task, depth) = match self.messages.get(message as usize) {
                 Some(m) => (m.parent, m.task, m.depth),
@@ -396,9 +413,20 @@ impl Engine {
                 task,
                 detail,
                 depth,
-                signal,
-                root,
+                signal: value.signal,
+                shift: value.shift,
+                root: value.root,
+                records: (0, 0),
             });
+        }
+    }
+
+    /// Names `ids` as the records the last trace row concerns.
+    fn name_records(&mut self, ids: impl Iterator<Item = u64>) {
+        if let Some(row) = self.trace.last_mut().filter(|_| self.tracing) {
+            let from = self.trace_records.len() as u32;
+            self.trace_records.extend(ids);
+            row.records = (from, self.trace_records.len() as u32);
         }
     }
 

@@ -4,7 +4,7 @@
 
 use super::actions::Attempt;
 use super::dedupe::{DONE_CLEAN, DONE_CORRUPT};
-use super::{Detail, Engine, EventKind, Message, Record, TraceKind};
+use super::{Detail, Engine, EventKind, Message, Record, TraceKind, Value};
 use crate::mitigation::access::Decision;
 use crate::model::{FaultKind, Model, OutputRule, NONE, NO_FAULT};
 use crate::rng;
@@ -19,6 +19,12 @@ pub(super) struct Output {
     pub(super) injection: bool,
 }
 
+impl Output {
+    pub(super) fn value(&self) -> Value {
+        Value { signal: self.signal, shift: self.shift, root: self.root }
+    }
+}
+
 impl Engine {
     pub(super) fn service_done(&mut self, model: &Model, graph: &Graph, agent: u32) {
         let id = self.agents[agent as usize].current;
@@ -26,7 +32,7 @@ impl Engine {
         self.metrics.processed += 1;
         self.metrics.sojourn_total += self.now - input.arrived_at;
         let output = self.compute_output(model, graph, agent, &input);
-        self.record(TraceKind::Process, agent, id, Detail::None, output.signal, output.root);
+        self.record(TraceKind::Process, agent, id, Detail::None, output.value());
         if self.claim_effects(model, &input, output.root != NO_FAULT) {
             self.effects(model, graph, agent, id, &input, output);
         }
@@ -87,10 +93,18 @@ impl Engine {
             output.root = state.compromised_by;
             output.injection = state.carries_injection;
         }
-        if output.root == NO_FAULT {
+        if output.root == NO_FAULT || self.faded(output.shift, output.root) && !output.injection {
+            output.root = NO_FAULT;
             output.shift = 0.0;
         }
         output
+    }
+
+    /// Whether a corruption by `root` whose shift is now `shift` has faded
+    /// below materiality (an injection's text does not fade).
+    #[inline]
+    pub(super) fn faded(&self, shift: f64, root: u16) -> bool {
+        shift.abs() < self.material[root as usize]
     }
 
     #[inline(never)]
@@ -101,17 +115,35 @@ impl Engine {
             return;
         }
         let count = context.count as f64;
+        let context_shift = context.sum_shift / count;
         let mut context_signal = (context.sum_signal - context.sum_shift) / count;
         let weight = spec.memory_weight;
         output.shift *= 1.0 - weight;
         if context.corrupted > 0 {
-            self.accept_corrupted(agent);
-            self.record(TraceKind::MemoryRead, agent, NONE, Detail::Count(context.corrupted), 0.0, context.root);
-            if rng::chance(&mut self.streams.behaviour, spec.propagation) {
-                context_signal += context.sum_shift / count;
-                output.shift += weight * context.sum_shift / count;
-                if output.root == NO_FAULT {
-                    output.root = context.root;
+            let shift_read = weight * context.sum_shift / count;
+            if self.faded(shift_read, context.root) {
+                // Corrupted records too small a share of the context to
+                // matter: their residue is read as part of the value.
+                context_signal += context_shift;
+            } else {
+                self.accept_corrupted(agent);
+                self.record(
+                    TraceKind::MemoryRead,
+                    agent,
+                    NONE,
+                    Detail::Count(context.corrupted),
+                    Value::fault(0.0, shift_read, context.root),
+                );
+                if self.tracing {
+                    let read = self.memory.corrupted_read(spec.memory_read).collect::<Vec<_>>();
+                    self.name_records(read.into_iter());
+                }
+                if rng::chance(&mut self.streams.behaviour, spec.propagation) {
+                    context_signal += context_shift;
+                    output.shift += shift_read;
+                    if output.root == NO_FAULT {
+                        output.root = context.root;
+                    }
                 }
             }
         }
@@ -145,7 +177,7 @@ impl Engine {
                 output.root = f;
             }
             self.agents[agent as usize].origin = true;
-            self.record(TraceKind::Hallucinate, agent, NONE, Detail::None, output.signal, f);
+            self.record(TraceKind::Hallucinate, agent, NONE, Detail::None, Value::fault(output.signal, shift, f));
         }
     }
 
@@ -178,16 +210,16 @@ impl Engine {
                 root: output.root,
                 removed: false,
             };
-            self.memory.write(partition, record);
+            let sequence = self.memory.write(partition, record);
             self.metrics.records += 1;
             self.metrics.corrupted_records += corrupted as u64;
-            self.record(TraceKind::RecordWrite, agent, id, Detail::None, output.signal, output.root);
+            self.record(TraceKind::RecordWrite, agent, id, Detail::Record(sequence), output.value());
         }
         if spec.action && spec.action_resource == NONE {
             // An action on no modelled resource: nothing to check.
             self.metrics.actions += 1;
             self.metrics.corrupted_actions += corrupted as u64;
-            self.record(TraceKind::Action, agent, id, Detail::None, output.signal, output.root);
+            self.record(TraceKind::Action, agent, id, Detail::None, output.value());
         } else if spec.action {
             let resource = spec.action_resource;
             let attempt =
@@ -237,7 +269,7 @@ impl Engine {
                 } else {
                     self.metrics.capped_corrupted += 1;
                 }
-                self.record(TraceKind::Capped, spec.from, parent, Detail::Peer(spec.to), output.signal, output.root);
+                self.record(TraceKind::Capped, spec.from, parent, Detail::Peer(spec.to), output.value());
                 return;
             }
             let state = &mut self.agents[spec.from as usize];
@@ -260,7 +292,7 @@ impl Engine {
             next: NONE,
         };
         let id = self.new_message(message);
-        self.record(TraceKind::Send, spec.from, id, Detail::Peer(spec.to), message.signal, message.root);
+        self.record(TraceKind::Send, spec.from, id, Detail::Peer(spec.to), message.value());
         let at = self.now.saturating_add(spec.latency.sample(&mut self.streams.timing));
         self.schedule(model, at, EventKind::Arrive(id));
     }

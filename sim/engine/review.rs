@@ -2,9 +2,9 @@
 //! provenance (straight to the root with provenance, one hop per review
 //! without), quarantines whom it finds and rolls memory back.
 
-use super::{Detail, Engine, EventKind, Message, TraceKind};
+use super::{Detail, Engine, EventKind, Message, TraceKind, Value};
 use crate::dist::Dist;
-use crate::model::{Model, NONE, NO_FAULT};
+use crate::model::{Model, NONE};
 
 /// A pending human review: a breaker alert's tripping message and how
 /// many hops back along its provenance the reviewer has walked, or a
@@ -116,7 +116,7 @@ impl Engine {
         } else {
             self.metrics.wrong_quarantines += 1;
         }
-        self.record(TraceKind::Quarantine, agent, evidence, Detail::None, 0.0, NO_FAULT);
+        self.record(TraceKind::Quarantine, agent, evidence, Detail::None, Value::NONE);
         let Some(review) = model.mitigations.review.filter(|r| r.rollback) else { return };
         let (clean, corrupted) = if review.provenance {
             let messages = &self.messages;

@@ -25,9 +25,10 @@ pub enum TraceKind {
     ActionDenied,
     /// The gateway blocked an action (`detail` = resource).
     ActionBlocked,
-    /// An agent wrote a memory record.
+    /// An agent wrote a memory record (`detail` = the record).
     RecordWrite,
-    /// An agent read corrupted records from memory as context (`detail` = how many).
+    /// An agent read corrupted records from memory as context (`detail` =
+    /// how many; `records` = which).
     MemoryRead,
     /// An agent became compromised (`root` = the fault).
     Compromise,
@@ -37,7 +38,8 @@ pub enum TraceKind {
     Hallucinate,
     /// A forged message appeared on a channel (`agent` = receiver, `detail` = claimed sender).
     Spoof,
-    /// A fault planted corrupted memory records (`detail` = how many).
+    /// A fault planted corrupted memory records (`detail` = how many;
+    /// `records` = which).
     MemoryPoison,
     /// A boundary rejected a message that failed validation (`detail` = sender).
     RejectInvalid,
@@ -95,7 +97,31 @@ pub struct TraceRow {
     pub detail: Detail,
     pub depth: u32,
     pub signal: f64,
+    /// The corruption's share of `signal` (0 when clean).
+    pub shift: f64,
     pub root: u16,
+    /// The memory records a read or a poisoning concerns: a range of
+    /// `Replayed::records_named` (empty for other rows).
+    pub records: (u32, u32),
+}
+
+/// A signal as a trace row shows it: its value, the corruption's share of
+/// it, and the root fault (`NO_FAULT`: clean).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Value {
+    pub signal: f64,
+    pub shift: f64,
+    pub root: u16,
+}
+
+impl Value {
+    /// A row about no signal.
+    pub const NONE: Value = Value { signal: 0.0, shift: 0.0, root: crate::model::NO_FAULT };
+
+    /// A fault's own shift, as the row of its onset shows it.
+    pub fn fault(signal: f64, shift: f64, root: u16) -> Value {
+        Value { signal, shift, root }
+    }
 }
 
 /// What a row names besides its agent and message, by what it is. As
@@ -114,4 +140,6 @@ pub enum Detail {
     Count(u32),
     /// The resource an action, refusal, block or gateway alert concerns.
     Resource(u32),
+    /// The memory record written.
+    Record(u64),
 }

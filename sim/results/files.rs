@@ -31,7 +31,7 @@ pub fn run_files(runs: &[RunMetrics], summary: &Summary, paired: Option<(&[RunMe
 /// the timeline chart.
 pub fn replay_files(model: &Model, replayed: &Replayed, run: u64) -> Files {
     let mut files = vec![
-        ("trace.csv".to_string(), trace::trace_csv(model, &replayed.trace)),
+        ("trace.csv".to_string(), trace::trace_csv(model, &replayed.trace, &replayed.records_named)),
         ("memory.csv".to_string(), trace::memory_csv(model, &replayed.records)),
         ("runs.csv".to_string(), csv::runs_csv(&[replayed.metrics])),
     ];

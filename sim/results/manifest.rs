@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever the model's output for the same inputs changes.
-pub const MODEL_VERSION: u32 = 3;
+pub const MODEL_VERSION: u32 = 4;
 
 /// What produced an output directory.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -7,8 +7,9 @@ use crate::engine::{Detail, Message, Record, TraceRow};
 use crate::model::{Model, NONE, NO_FAULT};
 use crate::time::format_seconds;
 
-/// `trace.csv`: the event trace of one run, with agent and fault names.
-pub fn trace_csv(model: &Model, trace: &[TraceRow]) -> Vec<u8> {
+/// `trace.csv`: the event trace of one run, with agent and fault names;
+/// `records_named` holds the memory record ids rows name by range.
+pub fn trace_csv(model: &Model, trace: &[TraceRow], records_named: &[u64]) -> Vec<u8> {
     let agent = |a: u32| if a == NONE { String::new() } else { model.agents[a as usize].name.clone() };
     let index = |i: u32| if i == NONE { String::new() } else { i.to_string() };
     let mut writer = csv_writer();
@@ -24,9 +25,11 @@ pub fn trace_csv(model: &Model, trace: &[TraceRow]) -> Vec<u8> {
             "peer",
             "count",
             "signal",
+            "shift",
             "corrupted",
             "root_fault",
             "resource",
+            "records",
         ])
         .expect("in-memory write");
     let resource = |r: u32| model.resources.get(r as usize).map_or(String::new(), |r| r.name.clone());
@@ -37,7 +40,15 @@ pub fn trace_csv(model: &Model, trace: &[TraceRow]) -> Vec<u8> {
             Detail::Peer(a) => peer = agent(a),
             Detail::Count(n) => count = n.to_string(),
             Detail::Resource(r) => acted_on = resource(r),
+            Detail::Record(_) => {}
         }
+        let records = match row.detail {
+            Detail::Record(id) => id.to_string(),
+            _ => {
+                let named = &records_named[row.records.0 as usize..row.records.1 as usize];
+                named.iter().map(u64::to_string).collect::<Vec<_>>().join(";")
+            }
+        };
         let root = if row.root == NO_FAULT { String::new() } else { model.faults[row.root as usize].name.clone() };
         writer
             .write_record([
@@ -51,9 +62,11 @@ pub fn trace_csv(model: &Model, trace: &[TraceRow]) -> Vec<u8> {
                 peer,
                 count,
                 float(row.signal),
+                float(row.shift),
                 ((row.root != NO_FAULT) as u8).to_string(),
                 root,
                 acted_on,
+                records,
             ])
             .expect("in-memory write");
     }
@@ -72,6 +85,7 @@ pub fn memory_csv(model: &Model, records: &[(Record, Vec<(u32, Message)>)]) -> V
             "time_s",
             "writer",
             "signal",
+            "shift",
             "corrupted",
             "root_fault",
             "rolled_back",
@@ -98,6 +112,7 @@ pub fn memory_csv(model: &Model, records: &[(Record, Vec<(u32, Message)>)]) -> V
                 format_seconds(record.time),
                 name(record.agent),
                 float(record.signal),
+                float(record.shift),
                 ((record.root != NO_FAULT) as u8).to_string(),
                 root,
                 (record.removed as u8).to_string(),
@@ -130,7 +145,9 @@ mod tests {
             detail,
             depth: 1,
             signal: 0.0,
+            shift: 0.0,
             root: NO_FAULT,
+            records: (0, 0),
         };
         use crate::engine::TraceKind;
         let kinds =
@@ -141,7 +158,7 @@ mod tests {
             row(TraceKind::Alert, NONE, Detail::Resource(0)),
         ];
         let rows: Vec<_> = kinds.iter().map(|&k| row(k, 7, Detail::Peer(0))).chain(others).collect();
-        let text = String::from_utf8(trace_csv(&model, &rows)).unwrap();
+        let text = String::from_utf8(trace_csv(&model, &rows, &[])).unwrap();
         let column = |i: usize| -> Vec<String> {
             text.lines().skip(1).map(|l| l.split(',').nth(i).unwrap().to_string()).collect()
         };

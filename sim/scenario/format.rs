@@ -16,6 +16,10 @@ pub(super) struct ScenarioFile {
     pub(super) description: String,
     pub(super) horizon: Duration,
     pub(super) quiet_window: Duration,
+    /// Fraction of a fault's own shift below which a faded corruption is clean.
+    pub(super) materiality: Option<f64>,
+    /// The same, as a size in signal units for every fault.
+    pub(super) material_shift: Option<f64>,
     #[serde(default)]
     pub(super) workload: WorkloadSpec,
     #[serde(default)]

@@ -20,7 +20,7 @@ mod sources;
 use format::ScenarioFile;
 
 use crate::error::Error;
-use crate::model::{Model, Topology};
+use crate::model::{Materiality, Model, Topology};
 use std::collections::BTreeMap;
 
 /// What compiling a part of the scenario refuses: a key and what was
@@ -102,6 +102,7 @@ fn compile(spec: ScenarioFile) -> Result<Model, KeyError> {
     if spec.quiet_window.0 >= spec.horizon.0 {
         return err("quiet_window", "must be shorter than the horizon");
     }
+    let materiality = compile_materiality(spec.materiality, spec.material_shift)?;
     let catalog = access::Catalog::new(&spec.resources, &spec.credentials)?;
     let (agents, topology) = match spec.topology {
         Some(topology) => {
@@ -141,6 +142,7 @@ fn compile(spec: ScenarioFile) -> Result<Model, KeyError> {
         description: spec.description,
         horizon,
         quiet_window: spec.quiet_window.0,
+        materiality,
         clean_relay: spec.workload.clean_relay,
         agents,
         topology,
@@ -151,6 +153,23 @@ fn compile(spec: ScenarioFile) -> Result<Model, KeyError> {
         credentials,
         mitigations,
     })
+}
+
+/// `materiality` (a fraction of each fault's shift) or `material_shift`
+/// (signal units), not both; the default is [`Materiality::DEFAULT`].
+fn compile_materiality(relative: Option<f64>, absolute: Option<f64>) -> Result<Materiality, KeyError> {
+    match (relative, absolute) {
+        (Some(_), Some(_)) => {
+            err("material_shift", "give materiality (a fraction) or material_shift (a size), not both")
+        }
+        (Some(fraction), None) if (0.0..=1.0).contains(&fraction) => Ok(Materiality::Relative(fraction)),
+        (Some(fraction), None) => {
+            err("materiality", format!("must be a fraction of the fault's shift between 0 and 1, got {fraction}"))
+        }
+        (None, Some(size)) if size.is_finite() && size >= 0.0 => Ok(Materiality::Absolute(size)),
+        (None, Some(size)) => err("material_shift", format!("must be a finite size of at least 0, got {size}")),
+        (None, None) => Ok(Materiality::DEFAULT),
+    }
 }
 
 fn check_probability(key: &str, value: f64) -> Result<f64, KeyError> {

@@ -7,7 +7,7 @@ use crate::mitigation::breaker::SeedBreakerConfig;
 use crate::mitigation::detector::DetectorConfig;
 use crate::mitigation::sliding::{Preset, Window};
 use crate::mitigation::{BreakerConfig, Caps, Mitigations, Review, ZeroTrust};
-use crate::model::{FaultKind, Role};
+use crate::model::{FaultKind, Materiality, Role};
 use crate::time::{Micros, SECOND};
 
 const BASE: &str = r#"
@@ -583,4 +583,19 @@ fn out_of_scope_faults_are_checked() {
         "agents[1].credential",
         "this agent acts",
     );
+}
+
+#[test]
+fn materiality_is_a_fraction_or_a_size_and_defaults_to_a_tenth() {
+    assert_eq!(parse("t.toml", BASE).unwrap().materiality, Materiality::Relative(0.1));
+    let with = |line: &str| format!("{line}\n{BASE}");
+    assert_eq!(parse("t.toml", &with("materiality = 0.25")).unwrap().materiality, Materiality::Relative(0.25));
+    assert_eq!(parse("t.toml", &with("material_shift = 2.0")).unwrap().materiality, Materiality::Absolute(2.0));
+    assert_refused(&with("materiality = 1.5"), "materiality", "between 0 and 1");
+    assert_refused(&with("materiality = nan"), "materiality", "between 0 and 1");
+    assert_refused(&with("material_shift = -1.0"), "material_shift", "at least 0");
+    assert_refused(&with("material_shift = inf"), "material_shift", "finite");
+    assert_refused(&with("materiality = 0.1\nmaterial_shift = 1.0"), "material_shift", "not both");
+    assert_eq!(Materiality::Relative(0.1).threshold(-30.0), 3.0);
+    assert_eq!(Materiality::Absolute(2.0).threshold(-30.0), 2.0);
 }

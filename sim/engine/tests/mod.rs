@@ -357,23 +357,47 @@ arrival = { process = "periodic", period = "10s" }
 signal = { mean = 10.0 }
 "#;
 
-#[test]
-fn shared_memory_feeds_corruption_back() {
-    let m = with_fault(
-        MEMORY,
-        r#"[[faults]]
+const POISONED_RECORDS: &str = r#"[[faults]]
 kind = "memory_poisoning"
 at = "25s"
 records = 2
-shift = 4.0"#,
-    );
+shift = 4.0"#;
+
+#[test]
+fn shared_memory_feeds_corruption_back() {
+    let m = with_fault(&format!("materiality = 0.0\n{MEMORY}"), POISONED_RECORDS);
     let (metrics, trace, engine) = run_traced(&m, 1);
     assert_eq!(count(&trace, TraceKind::MemoryPoison), 1);
     // From 30 s on, R reads corrupted records, writes corrupted ones, and so on.
     assert!(metrics.corrupted_actions >= 1);
     assert_eq!(metrics.agents_reached, 1, "R reads the poisoned records (W reads no memory)");
-    assert!(!metrics.contained, "the feedback loop never dies out at propagation 1");
+    assert!(!metrics.contained, "without materiality, the label outlives the shift at propagation 1");
     assert!(engine.memory().records().any(|r| r.root == 0 && r.agent == 1));
+}
+
+#[test]
+fn a_faded_corruption_is_clean_again() {
+    // R mixes half its input with the mean of two records, so the shift it
+    // writes halves or so with each generation: 4 -> 2 -> 1 -> ... Below a
+    // tenth of the fault's shift (0.4) it is no longer corruption.
+    let m = with_fault(MEMORY, POISONED_RECORDS);
+    let (metrics, trace, engine) = run_traced(&m, 1);
+    assert!(metrics.contained, "the faded loop stops counting");
+    assert!(metrics.corrupted_actions >= 1);
+    let corrupted: Vec<f64> =
+        engine.memory().all_records().filter(|r| r.root == 0 && r.agent == 1).map(|r| r.shift).collect();
+    assert!(corrupted.iter().all(|s| s.abs() >= 0.4), "{corrupted:?}");
+    let written = trace.iter().filter(|r| r.kind == TraceKind::RecordWrite && r.agent == 1);
+    let (faded, material): (Vec<&TraceRow>, Vec<&TraceRow>) = written.partition(|r| r.root == NO_FAULT);
+    assert!(material.iter().all(|r| r.shift.abs() >= 0.4));
+    assert!(faded.iter().all(|r| r.shift == 0.0), "a clean record carries no shift");
+    let last_material = material.iter().map(|r| r.time).max().unwrap();
+    assert!(faded.iter().any(|r| r.time > last_material), "R keeps writing, clean, after the fade");
+    // An absolute size of 1.5 fades it sooner: fewer corrupted records.
+    let absolute = with_fault(&format!("material_shift = 1.5\n{MEMORY}"), POISONED_RECORDS);
+    let (sooner, _, _) = run_traced(&absolute, 1);
+    assert!(sooner.contained);
+    assert!(sooner.corrupted_records < metrics.corrupted_records, "{sooner:?} vs {metrics:?}");
 }
 
 #[test]
