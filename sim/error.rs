@@ -22,6 +22,9 @@ pub enum Error {
     NoSetting,
     /// `check`: this many metrics regressed against the baseline.
     Regression { count: usize },
+    /// `check`: the scenario changed since its baseline and every metric
+    /// held; accept it with `--update` (or `--compare-changed`).
+    Changed { what: String },
 }
 
 /// The library's result type.
@@ -64,6 +67,7 @@ impl Error {
         match self {
             Error::Input { .. } | Error::Argument { .. } => 2,
             Error::Io { .. } | Error::NoSetting | Error::Regression { .. } => 1,
+            Error::Changed { .. } => 3,
         }
     }
 }
@@ -77,6 +81,9 @@ impl fmt::Display for Error {
             Error::Io { path, source } => write!(f, "cannot write results: {}: {source}", path.display()),
             Error::NoSetting => write!(f, "no setting meets the targets"),
             Error::Regression { count } => write!(f, "{count} metric(s) regressed against the baseline"),
+            Error::Changed { what } => {
+                write!(f, "{what}; every metric holds: accept it with --update, or pass --compare-changed")
+            }
         }
     }
 }
@@ -96,7 +103,7 @@ mod tests {
 
     #[test]
     fn each_kind_has_its_exit_code_and_one_line() {
-        let cases: [(Error, u8, &str); 7] = [
+        let cases: [(Error, u8, &str); 8] = [
             (Error::key("agents[0].gain", "bad").in_file("s.toml"), 2, "s.toml: agents[0].gain: bad"),
             (Error::key("", "bad").in_file("a.toml").in_file("b.toml"), 2, "a.toml: bad"),
             (Error::input("b.toml", "cannot read it"), 2, "b.toml: cannot read it"),
@@ -104,6 +111,11 @@ mod tests {
             (Error::io("out/x", io::Error::other("disk full")), 1, "cannot write results: out/x: disk full"),
             (Error::NoSetting, 1, "no setting meets the targets"),
             (Error::Regression { count: 3 }, 1, "3 metric(s) regressed against the baseline"),
+            (
+                Error::Changed { what: "s.toml changed".into() },
+                3,
+                "s.toml changed; every metric holds: accept it with --update, or pass --compare-changed",
+            ),
         ];
         for (error, code, text) in cases {
             assert_eq!((error.exit_code(), error.to_string()), (code, text.to_string()));

@@ -106,7 +106,12 @@ fn execute(command: Command, quiet: bool) -> Result<(), Error> {
             if let Some(path) = app::check::write(&outcome, &options)? {
                 eprintln!("baseline written: {}", path.display());
             } else if outcome.failures() > 0 {
+                if let Some(changed) = &outcome.changed {
+                    eprintln!("note: {changed}");
+                }
                 return Err(Error::Regression { count: outcome.failures() });
+            } else if let Some(changed) = outcome.changed.clone().filter(|_| !options.compare_changed) {
+                return Err(Error::Changed { what: changed });
             }
         }
         Command::Validate(args) => {

@@ -212,7 +212,14 @@ fn set(document: &mut Table, key: &str, value: Value) -> Result<(), String> {
     let mut table = document;
     let mut i = 0;
     while i < last {
-        let entry = table.entry(segments[i].to_string()).or_insert_with(|| Value::Table(Table::new()));
+        // A sweep varies what the scenario has: it never adds a table
+        // (a mitigation, a generator) the scenario left out.
+        let Some(entry) = table.get_mut(segments[i]) else {
+            let path = segments[..=i].join(".");
+            return Err(format!(
+                "the scenario has no [{path}]; a sweep only varies a value of a table the scenario has"
+            ));
+        };
         table = match entry {
             Value::Table(t) => t,
             Value::Array(items) if i + 1 < last => {
@@ -391,12 +398,16 @@ mod tests {
     fn set_writes_nested_keys_and_array_elements() {
         let mut d = doc("[[agents]]\nid = \"A\"\n[[agents]]\nid = \"B\"\n[mitigations.breaker]\nwindow = 4");
         set(&mut d, "mitigations.breaker.failure_threshold", Value::Integer(2)).unwrap();
-        set(&mut d, "mitigations.caps.max_fanout", Value::Integer(1)).unwrap();
         set(&mut d, "agents.B.noise", Value::Float(0.5)).unwrap();
         set(&mut d, "agents.0.noise", Value::Float(0.25)).unwrap();
         assert_eq!(d["mitigations"]["breaker"]["failure_threshold"].as_integer(), Some(2));
         assert_eq!(d["mitigations"]["breaker"]["window"].as_integer(), Some(4), "siblings are kept");
-        assert_eq!(d["mitigations"]["caps"]["max_fanout"].as_integer(), Some(1), "a missing table is created");
+        let added = set(&mut d, "mitigations.caps.max_fanout", Value::Integer(1)).unwrap_err();
+        assert_eq!(
+            added,
+            "the scenario has no [mitigations.caps]; a sweep only varies a value of a table the scenario has"
+        );
+        assert!(set(&mut d, "topology.agent.gain", Value::Float(1.0)).unwrap_err().contains("no [topology]"));
         assert_eq!(d["agents"][1]["noise"].as_float(), Some(0.5));
         assert_eq!(d["agents"][0]["noise"].as_float(), Some(0.25));
         assert!(set(&mut d, "agents.C.noise", Value::Float(1.0)).unwrap_err().contains("no element `C`"));

@@ -19,10 +19,11 @@ pub struct CheckOptions {
     pub baseline: PathBuf,
     /// Rewrite the baseline from the current results (its rules kept).
     pub update: bool,
-    /// Compare although the scenario changed since the baseline.
+    /// Accept a changed scenario whose metrics hold (else [`Error::Changed`]).
     pub compare_changed: bool,
-    /// Read the results of an earlier `run` or `sweep` from this directory.
-    pub results: Option<PathBuf>,
+    /// Read the results of an earlier `run` (the scenario as written)
+    /// and/or `sweep` (the grid) from these directories.
+    pub results: Vec<PathBuf>,
     /// Also write JUnit XML here.
     pub junit: Option<PathBuf>,
     /// How the command was invoked, for the header of a rewritten baseline.
@@ -38,7 +39,7 @@ impl Default for CheckOptions {
             baseline: PathBuf::from("baseline.toml"),
             update: false,
             compare_changed: false,
-            results: None,
+            results: Vec::new(),
             junit: None,
             scenario_argument: String::new(),
         }
@@ -52,6 +53,10 @@ pub struct CheckOutcome {
     /// The results as a baseline, with the old baseline's rules (what
     /// `update` writes).
     pub fresh: Baseline,
+    /// The scenario changed since the baseline: the line that says so.
+    pub changed: Option<String>,
+    /// Wall time of the comparison, for the JUnit report.
+    pub seconds: f64,
 }
 
 impl CheckOutcome {
@@ -64,37 +69,38 @@ impl CheckOutcome {
 /// Compares the scenario's results (run now, or read from `results`) with
 /// the baseline. Writes nothing: [`write`] does, once the comparison is shown.
 pub fn check(scenario: &Scenario, options: &CheckOptions) -> Result<CheckOutcome> {
+    let started = std::time::Instant::now();
     if options.runs < 2 {
         return Err(Error::argument("--runs", "a baseline needs at least 2 runs per point (a standard deviation)"));
     }
     let grid = scenario.grid(&[])?;
-    let path = options.baseline.display().to_string();
-    let existing = match std::fs::read_to_string(&options.baseline) {
-        Ok(text) => Some(check::parse_baseline(&text).map_err(|e| e.in_file(&path))?),
-        Err(_) if options.update => None,
-        Err(e) => return Err(Error::input(&path, format!("cannot read the baseline ({e}); create it with --update"))),
-    };
+    let existing = read_baseline(&options.baseline, options.update)?;
     let hash = scenario.hash();
     let keys: Vec<String> = grid.axes.iter().map(|a| a.key.clone()).collect();
+    let path = options.baseline.display().to_string();
     if let Some(b) = existing.as_ref().filter(|_| !options.update) {
-        check::admit(b, &scenario.label, &hash, &keys, options.compare_changed).map_err(|e| e.in_file(&path))?;
+        check::admit(b, &keys).map_err(|e| e.in_file(&path))?;
     }
     let (seed, runs) = existing.as_ref().map_or((options.common.seed, options.runs), |b| (b.seed, b.runs));
-    let (estimates, seed, runs) = match &options.results {
-        Some(dir) => read_results(dir, &hash, grid.points())?,
-        None => {
-            let models = scenario.points(&grid)?;
-            let points = grid.points();
-            let results =
-                runner::run_points(&models, runs, seed, true, 0..points * runs, options.common.threads, &|_| {});
-            (check::estimates_of(&sweep::summaries(&sweep::per_point(points, &results))), seed, runs)
-        }
+    // The grid's points, then the scenario as written (unless it is the
+    // only point): a sweep must not hide what the file itself does.
+    let mut labels: Vec<Vec<String>> = (0..grid.points()).map(|p| grid.labels(p)).collect();
+    let mut models = scenario.points(&grid)?.into_owned();
+    if !grid.axes.is_empty() {
+        labels.push(Vec::new());
+        models.push(scenario.model.clone());
+    }
+    let (estimates, seed, runs) = if options.results.is_empty() {
+        let points = models.len() as u64;
+        let results = runner::run_points(&models, runs, seed, true, 0..points * runs, options.common.threads, &|_| {});
+        (check::estimates_of(&sweep::summaries(&sweep::per_point(points, &results))), seed, runs)
+    } else {
+        read_results(&options.results, &hash, &labels)?
     };
-    let labels: Vec<Vec<String>> = (0..grid.points()).map(|p| grid.labels(p)).collect();
     let rules = existing.as_ref().map_or_else(check::default_rules, |b| b.rules.clone());
     let fresh = Baseline {
         scenario: scenario.model.name.clone(),
-        scenario_sha256: hash,
+        scenario_sha256: hash.clone(),
         model_version: MODEL_VERSION,
         seed,
         runs,
@@ -103,9 +109,24 @@ pub fn check(scenario: &Scenario, options: &CheckOptions) -> Result<CheckOutcome
         rules,
     };
     let reference = existing.as_ref().unwrap_or(&fresh);
-    let now: Vec<_> = fresh.points.iter().map(|p| p.metrics.clone()).collect();
-    let rows = check::compare(reference, &now);
-    Ok(CheckOutcome { rows, fresh })
+    let rows = check::compare(reference, &fresh.points);
+    let changed = existing.as_ref().and_then(|b| check::changed(b, &scenario.label, &hash));
+    Ok(CheckOutcome { rows, fresh, changed, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// The baseline at `path`; with `update`, none when the file does not
+/// exist yet. A file that exists but cannot be read or parsed is an error
+/// even with `update`: its rules would be lost.
+fn read_baseline(path: &Path, update: bool) -> Result<Option<Baseline>> {
+    let name = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(check::parse_baseline(&text).map_err(|e| e.in_file(&name))?)),
+        Err(e) if update && e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::input(&name, "no such baseline; create it with --update"))
+        }
+        Err(e) => Err(Error::input(&name, format!("cannot read the baseline ({e}); --update does not replace it"))),
+    }
 }
 
 /// Writes the JUnit report (with `junit`) and, with `update`, the fresh
@@ -114,7 +135,8 @@ pub fn check(scenario: &Scenario, options: &CheckOptions) -> Result<CheckOutcome
 pub fn write(outcome: &CheckOutcome, options: &CheckOptions) -> Result<Option<PathBuf>> {
     let name = &outcome.fresh.scenario;
     if let Some(file) = &options.junit {
-        results::write_file(file, check::junit(name, &outcome.rows).as_bytes()).map_err(|e| Error::io(file, e))?;
+        results::write_file(file, check::junit(name, &outcome.rows, outcome.seconds).as_bytes())
+            .map_err(|e| Error::io(file, e))?;
     }
     if !options.update {
         return Ok(None);
@@ -132,22 +154,43 @@ pub fn write(outcome: &CheckOutcome, options: &CheckOptions) -> Result<Option<Pa
 
 type Estimates = Vec<BTreeMap<String, Estimate>>;
 
-/// Estimates, seed and runs per point from an output directory of this scenario.
-fn read_results(dir: &Path, hash: &str, points: u64) -> Result<(Estimates, u64, u64)> {
+/// Estimates, seed and runs per point (in `labels` order) from output
+/// directories of this scenario: a `run` gives the scenario as written
+/// (the point with no values), a `sweep` the grid's points. A point no
+/// directory holds has no estimates (its rows are MISSING).
+fn read_results(dirs: &[PathBuf], hash: &str, labels: &[Vec<String>]) -> Result<(Estimates, u64, u64)> {
     const EXPECTED: &str = "a run or sweep output";
-    let name = dir.display().to_string();
-    let manifest = read_manifest(dir, EXPECTED)?;
-    if manifest.scenario_sha256 != hash {
-        return Err(Error::input(
-            &name,
-            "results of another scenario or another version of it (its scenario hash differs)",
-        ));
+    let mut estimates: Estimates = vec![BTreeMap::new(); labels.len()];
+    let mut replications = None;
+    for dir in dirs {
+        let name = dir.display().to_string();
+        let manifest = read_manifest(dir, EXPECTED)?;
+        if manifest.scenario_sha256 != hash {
+            return Err(Error::input(
+                &name,
+                "results of another scenario or another version of it (its scenario hash differs)",
+            ));
+        }
+        let read =
+            check::estimates_from_csv(&read_output(dir, "summary.csv", EXPECTED)?).map_err(|e| e.in_file(&name))?;
+        let runs = manifest.sweep.as_ref().map_or(manifest.runs, |s| s.runs_per_point);
+        if replications.is_some_and(|r| r != (manifest.seed, runs)) {
+            return Err(Error::input(&name, "another seed or number of runs than the other results directory"));
+        }
+        replications = Some((manifest.seed, runs));
+        match &manifest.sweep {
+            None => estimates[labels.len() - 1] = read.into_iter().next().unwrap_or_default(),
+            Some(_) if read.len() + 1 == labels.len() => {
+                for (slot, point) in estimates.iter_mut().zip(read) {
+                    *slot = point;
+                }
+            }
+            Some(_) => {
+                let points = labels.len().saturating_sub(1).max(1);
+                return Err(Error::input(&name, format!("{} points, the scenario's grid has {points}", read.len())));
+            }
+        }
     }
-    let estimates =
-        check::estimates_from_csv(&read_output(dir, "summary.csv", EXPECTED)?).map_err(|e| e.in_file(&name))?;
-    if estimates.len() as u64 != points {
-        return Err(Error::input(&name, format!("{} points, the scenario has {points}", estimates.len())));
-    }
-    let runs = manifest.sweep.as_ref().map_or(manifest.runs, |s| s.runs_per_point);
-    Ok((estimates, manifest.seed, runs))
+    let (seed, runs) = replications.expect("at least one results directory");
+    Ok((estimates, seed, runs))
 }

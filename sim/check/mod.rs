@@ -184,30 +184,61 @@ pub fn parse_baseline(text: &str) -> Result<Baseline, Error> {
     if let Some(unknown) = baseline.rules.keys().find(|m| !known_metric(m)) {
         return Err(Error::key(format!("rules.{unknown}"), "unknown metric; expected a metric of summary.csv"));
     }
+    validate(&baseline)?;
     Ok(baseline)
 }
 
-/// Whether `baseline` can judge the scenario now (its hash and swept keys)
-/// under this model version; the error names no file ([`Error::in_file`]).
-pub fn admit(
-    baseline: &Baseline,
-    label: &str,
-    hash: &str,
-    keys: &[String],
-    compare_changed: bool,
-) -> Result<(), Error> {
-    if baseline.scenario_sha256 != hash && !compare_changed {
-        let short = |h: &str| h[..h.len().min(12)].to_string();
-        return Err(Error::key(
-            "",
-            format!(
-                "{label} changed since the baseline (sha256 {}..., baseline {}...); \
-             compare anyway with --compare-changed or accept it with --update",
-                short(hash),
-                short(&baseline.scenario_sha256)
-            ),
-        ));
+/// What a baseline must hold to judge anything: at least 2 runs, a rule,
+/// a point; finite tolerances; per point, values for every key (or none,
+/// the scenario as written) unlike any other point's, and estimates with
+/// `n >= 1`, a finite mean and a finite `sd >= 0`.
+fn validate(baseline: &Baseline) -> Result<(), Error> {
+    if baseline.runs < 2 {
+        return Err(Error::key("runs", "must be at least 2 (a standard deviation per point)"));
     }
+    if baseline.rules.is_empty() {
+        return Err(Error::key("rules", "expected at least one rule; a baseline without rules checks nothing"));
+    }
+    for (metric, rule) in &baseline.rules {
+        for (name, value) in [("absolute", rule.absolute), ("relative", rule.relative)] {
+            if value.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
+                return Err(Error::key(format!("rules.{metric}.{name}"), "must be a finite tolerance of at least 0"));
+            }
+        }
+    }
+    if baseline.points.is_empty() {
+        return Err(Error::key("points", "expected at least one point; a baseline without points checks nothing"));
+    }
+    for (i, point) in baseline.points.iter().enumerate() {
+        let key = format!("points[{i}]");
+        if !point.values.is_empty() && point.values.len() != baseline.keys.len() {
+            let expected =
+                format!("expected one value per key ({}), or none for the scenario as written", baseline.keys.len());
+            return Err(Error::key(format!("{key}.values"), expected));
+        }
+        if let Some(j) = baseline.points[..i].iter().position(|p| p.values == point.values) {
+            return Err(Error::key(format!("{key}.values"), format!("the same values as points[{j}]")));
+        }
+        for (metric, e) in &point.metrics {
+            let at = |field: &str| format!("{key}.metrics.{metric}.{field}");
+            if e.n == 0 {
+                return Err(Error::key(at("n"), "must be at least 1 (a metric no run defined is left out)"));
+            }
+            if !e.mean.is_finite() {
+                return Err(Error::key(at("mean"), format!("must be a finite number, got {}", e.mean)));
+            }
+            if !(e.sd.is_finite() && e.sd >= 0.0) {
+                return Err(Error::key(at("sd"), format!("must be a finite number of at least 0, got {}", e.sd)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `baseline` can judge the scenario now (its swept keys, under
+/// this model version); the error names no file ([`Error::in_file`]). A
+/// changed scenario is still judged: [`changed`] says so.
+pub fn admit(baseline: &Baseline, keys: &[String]) -> Result<(), Error> {
     if baseline.model_version != MODEL_VERSION {
         return Err(Error::key(
             "model_version",
@@ -224,6 +255,18 @@ pub fn admit(
         ));
     }
     Ok(())
+}
+
+/// The line that says the scenario changed since `baseline`, if it did.
+pub fn changed(baseline: &Baseline, label: &str, hash: &str) -> Option<String> {
+    let short = |h: &str| h[..h.len().min(12)].to_string();
+    (baseline.scenario_sha256 != hash).then(|| {
+        format!(
+            "{label} changed since the baseline (sha256 {}..., baseline {}...)",
+            short(hash),
+            short(&baseline.scenario_sha256)
+        )
+    })
 }
 
 /// Every metric's estimate per point, from summaries in point order.
@@ -263,12 +306,13 @@ fn estimates_of_csv(text: &str) -> Result<Vec<BTreeMap<String, Estimate>>, Strin
         if count == 0 {
             continue;
         }
-        let m: f64 = record[mean].parse().map_err(|_| bad("mean"))?;
+        let m: f64 = record[mean].parse().ok().filter(|m: &f64| m.is_finite()).ok_or_else(|| bad("mean"))?;
         let proportion = metrics::metric(&record[metric]).is_some_and(|m| m.unit() == Unit::Fraction);
         let sd = if proportion {
             binomial_sd(m, count)
         } else if count > 1 {
-            sd_from_interval(m, record[low].parse().map_err(|_| bad("ci95_low"))?, count)
+            let low: f64 = record[low].parse().ok().filter(|l: &f64| l.is_finite()).ok_or_else(|| bad("ci95_low"))?;
+            sd_from_interval(m, low, count)
         } else {
             0.0
         };
@@ -301,39 +345,85 @@ pub fn points_of(
 /// One compared point and metric.
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct Row {
-    pub point: u64,
-    pub values: Vec<String>,
+    /// The point's number in the baseline (or now, for a point the
+    /// baseline lacks); `None` for the scenario as written.
+    pub point: Option<u64>,
+    /// Each swept key with its value at this point (none: as written).
+    #[serde(serialize_with = "as_map")]
+    pub values: Vec<(String, String)>,
     pub metric: String,
     pub baseline: Option<f64>,
     pub now: Option<f64>,
-    /// now - baseline, and the 95% interval of that difference.
-    pub change: Option<[f64; 3]>,
+    pub change: Option<Change>,
     pub verdict: &'static str,
 }
 
-/// Compares `now` (one estimate map per point) with the baseline.
-pub fn compare(baseline: &Baseline, now: &[BTreeMap<String, Estimate>]) -> Vec<Row> {
+/// `now - baseline` and the 95% Welch interval of that difference.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq)]
+pub struct Change {
+    pub difference: f64,
+    pub ci95_low: f64,
+    pub ci95_high: f64,
+}
+
+fn as_map<S: serde::Serializer>(values: &[(String, String)], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(values.iter().map(|(k, v)| (k, v)))
+}
+
+impl Row {
+    /// The point as a reader names it: its number and values, or "as written".
+    pub fn point_label(&self) -> String {
+        match self.point {
+            None => "as written".to_string(),
+            Some(p) => {
+                let values: Vec<String> = self.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{p} {}", values.join(", "))
+            }
+        }
+    }
+}
+
+/// Compares the points measured now with the baseline's, matched by their
+/// values (not their position): a point on one side only is MISSING.
+pub fn compare(baseline: &Baseline, now: &[PointBaseline]) -> Vec<Row> {
     let mut rows = Vec::new();
-    for (p, point) in baseline.points.iter().enumerate() {
+    let named = |point: &PointBaseline| -> Vec<(String, String)> {
+        baseline.keys.iter().cloned().zip(point.values.iter().cloned()).collect()
+    };
+    for point in &baseline.points {
+        let current = now.iter().find(|p| p.values == point.values);
         for (metric, rule) in &baseline.rules {
-            let (before, after) = (point.metrics.get(metric), now.get(p).and_then(|m| m.get(metric)));
-            let verdict = match judge(rule, before, after) {
-                Verdict::Holds => "ok",
-                Verdict::Regressed => "REGRESSED",
-                Verdict::Missing => "MISSING",
+            let (before, after) = (point.metrics.get(metric), current.and_then(|p| p.metrics.get(metric)));
+            let verdict = match (current, judge(rule, before, after)) {
+                (None, _) | (_, Verdict::Missing) => "MISSING",
+                (_, Verdict::Holds) => "ok",
+                (_, Verdict::Regressed) => "REGRESSED",
             };
             let change = before.zip(after).map(|(b, a)| {
-                let (d, low, high) = difference(b, a);
-                [d, low, high]
+                let (difference, ci95_low, ci95_high) = self::difference(b, a);
+                Change { difference, ci95_low, ci95_high }
             });
             rows.push(Row {
-                point: point.point,
-                values: point.values.clone(),
+                point: (!point.values.is_empty()).then_some(point.point),
+                values: named(point),
                 metric: metric.clone(),
                 baseline: before.map(|e| e.mean),
                 now: after.map(|e| e.mean),
                 change,
                 verdict,
+            });
+        }
+    }
+    for point in now.iter().filter(|p| !baseline.points.iter().any(|b| b.values == p.values)) {
+        for metric in baseline.rules.keys() {
+            rows.push(Row {
+                point: (!point.values.is_empty()).then_some(point.point),
+                values: named(point),
+                metric: metric.clone(),
+                baseline: None,
+                now: point.metrics.get(metric).map(|e| e.mean),
+                change: None,
+                verdict: "MISSING",
             });
         }
     }
@@ -480,17 +570,14 @@ mod tests {
             rules,
         };
         assert_eq!(base.points[0].values, ["1"]);
-        assert!(admit(&base, "s", "abc", &keys, false).is_ok());
-        let changed = admit(&base, "s", "abd", &keys, false).unwrap_err().in_file("b.toml").to_string();
-        assert!(
-            changed.starts_with("b.toml: s changed since the baseline (sha256 abd..., baseline abc...)"),
-            "{changed}"
-        );
-        assert!(admit(&base, "s", "abd", &keys, true).is_ok(), "--compare-changed");
+        assert!(admit(&base, &keys).is_ok());
+        assert_eq!(changed(&base, "s", "abc"), None);
+        let edited = changed(&base, "s", "abd").unwrap();
+        assert_eq!(edited, "s changed since the baseline (sha256 abd..., baseline abc...)");
         let old = Baseline { model_version: MODEL_VERSION - 1, ..base.clone() };
-        let old = admit(&old, "s", "abc", &keys, false).unwrap_err().to_string();
+        let old = admit(&old, &keys).unwrap_err().to_string();
         assert!(old.contains("model_version: made with model version"), "{old}");
-        let keys = admit(&base, "s", "abc", &[], false).unwrap_err().to_string();
+        let keys = admit(&base, &[]).unwrap_err().to_string();
         assert!(keys.contains("keys: sweeps [\"k\"], the scenario []"), "{keys}");
     }
 }

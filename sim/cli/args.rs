@@ -17,7 +17,8 @@ use std::path::PathBuf;
     about = "Deterministic simulator of cascading failures in multi-agent systems",
     after_help = "Examples:\n  cascade run procurement\n  cascade sweep procurement-guarded\n  cascade show procurement > mine.toml\n\n\
                   SCENARIO is a TOML file or the name of a bundled scenario (cascade list). Exit codes: 0 success, \
-                  1 results not written, no setting met the targets or a regression, 2 bad input."
+                  1 results not written, no setting met the targets or a regression, 2 bad input, \
+                  3 (check) the scenario changed since its baseline, every metric holding."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -52,7 +53,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  \
                             cascade tune procurement-guarded --target 'agents_reached.mean<=1' --target 'containment_rate>=0.95'")]
     Tune(TuneArgs),
-    /// Compare a scenario's results with a committed baseline (exit 1 on a regression).
+    /// Compare a scenario's results, as written and at every sweep point, with a committed baseline (exit 1 on a regression, 3 when the scenario changed but every metric holds).
     #[command(
         after_help = "Examples:\n  cascade check procurement-guarded --baseline reports/baselines/procurement-guarded.toml\n  \
                             cascade check my-system.toml --baseline my-system.baseline.toml --update"
@@ -297,13 +298,15 @@ pub struct CheckArgs {
     /// Rewrite the baseline from the current results (rules kept) and say what changed.
     #[arg(long)]
     pub update: bool,
-    /// Compare although the scenario changed since the baseline (else exit 2).
+    /// Accept a scenario changed since the baseline when every metric holds
+    /// (else such a check exits 3, after printing the comparison).
     #[arg(long)]
     pub compare_changed: bool,
-    /// Read the results of an earlier `run` or `sweep` of this scenario from
-    /// DIR (its summary.csv and manifest.json) instead of running it.
+    /// Read the results of an earlier `run` (the scenario as written) and/or
+    /// `sweep` (its grid) of this scenario from DIR (summary.csv and
+    /// manifest.json) instead of running it; give it once for each.
     #[arg(long, value_name = "DIR")]
-    pub results: Option<PathBuf>,
+    pub results: Vec<PathBuf>,
     /// Also write a JUnit XML report (one test case per point and metric).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,

@@ -250,16 +250,19 @@ pub fn check(outcome: &CheckOutcome, format: Format) {
     if format == Format::Json {
         println!("{}", serde_json::to_string_pretty(rows).expect("rows serialise"));
     } else {
+        let width = rows.iter().map(|r| r.point_label().len()).max().unwrap_or(0).max(10);
         println!(
-            "{:<28} {:<24} {:>12} {:>12} {:>34}  verdict",
+            "{:<width$} {:<24} {:>12} {:>12} {:>34}  verdict",
             "point", "metric", "baseline", "now", "change [95% CI]"
         );
         let number = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
         for row in rows {
-            let point = format!("{} {}", row.point, row.values.join(", "));
-            let change = row.change.map_or("-".to_string(), |[d, lo, hi]| format!("{d:+.4} [{lo:+.4}, {hi:+.4}]"));
+            let change = row
+                .change
+                .map_or("-".to_string(), |c| format!("{:+.4} [{:+.4}, {:+.4}]", c.difference, c.ci95_low, c.ci95_high));
             println!(
-                "{point:<28} {:<24} {:>12} {:>12} {change:>34}  {}",
+                "{:<width$} {:<24} {:>12} {:>12} {change:>34}  {}",
+                row.point_label(),
                 row.metric,
                 number(row.baseline),
                 number(row.now),
