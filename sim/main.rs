@@ -78,7 +78,7 @@ fn execute(command: Command, quiet: bool) -> Result<(), Error> {
             }
         }
         Command::Merge(args) => {
-            let outcome = app::merge::merge(&args.dirs, &args.out, std::env::args().collect())?;
+            let outcome = app::merge::merge(&args.dirs, &args.out, args.force, std::env::args().collect())?;
             if !quiet {
                 print::merge(&outcome);
             }

@@ -352,3 +352,37 @@ fn run_sweep_and_tune_summaries_as_json() {
     assert_eq!(doc["settings"][best]["meets_all"], true);
     assert_eq!(doc["settings"].as_array().unwrap().len(), 20);
 }
+
+#[test]
+fn each_command_has_its_own_output_directory() {
+    let dir = scratch("out-layout");
+    // The docs' sequence: run, then replay one of its runs.
+    let run = cascade(&dir, &["run", "procurement", "--runs", "5", "--quiet"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let replay = cascade(&dir, &["replay", "procurement", "--run", "1"]);
+    assert!(replay.status.success(), "{}", stderr(&replay));
+    let runs = fs::read_to_string(dir.join("out/procurement/run/runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 6, "the run's 5 rows are intact");
+    let manifest = fs::read_to_string(dir.join("out/procurement/run/manifest.json")).unwrap();
+    assert!(manifest.contains("\"command\": \"run\""));
+    assert!(dir.join("out/procurement/replay-1/trace.csv").exists());
+    // A run into a sweep's directory is refused before any work, with --force
+    // it replaces it whole: no chart or report of the sweep is left.
+    let sweep = cascade(&dir, &["sweep", "procurement-guarded", "--runs", "2", "--out", "shared", "--quiet"]);
+    assert!(sweep.status.success(), "{}", stderr(&sweep));
+    assert!(dir.join("shared/report.html").exists());
+    let refused = cascade(&dir, &["run", "procurement-guarded", "--runs", "2", "--out", "shared", "--quiet"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("shared: holds the output of `cascade sweep`"), "{}", stderr(&refused));
+    let forced = cascade(&dir, &["run", "procurement-guarded", "--runs", "2", "--out", "shared", "--force", "--quiet"]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    let mut names: Vec<String> =
+        fs::read_dir(dir.join("shared")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["manifest.json", "runs.csv", "summary.csv"]);
+    // An unwritable destination fails before the runs, and says where.
+    fs::write(dir.join("a-file"), "x").unwrap();
+    let out = cascade(&dir, &["run", "procurement", "--runs", "100000", "--out", "a-file/sub"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).starts_with("error: cannot write results: a-file/sub"), "{}", stderr(&out));
+}

@@ -18,8 +18,10 @@ pub struct MergeOutcome {
 const EXPECTED: &str = "a shard directory";
 
 /// Checks that `dirs` are the shards of one sweep, each once, and writes
-/// the whole sweep's files into `out`.
-pub fn merge(dirs: &[PathBuf], out: &Path, command_line: Vec<String>) -> Result<MergeOutcome> {
+/// the whole sweep's files into `out` (replacing another command's output
+/// there only with `force`).
+pub fn merge(dirs: &[PathBuf], out: &Path, force: bool, command_line: Vec<String>) -> Result<MergeOutcome> {
+    crate::results::prepare_dir(out, "merge", force)?;
     let manifests = dirs.iter().map(|dir| read_manifest(dir, EXPECTED)).collect::<Result<Vec<_>>>()?;
     let order = check_shards(&manifests, dirs)?;
     let mut results = Vec::new();

@@ -141,23 +141,29 @@ pub struct Common {
     pub seed: u64,
     /// Worker threads (0 = one per core); results do not depend on it.
     pub threads: usize,
-    /// Output directory; `None` is `out/<scenario name>`.
+    /// Output directory; `None` is `out/<scenario name>/<command>`.
     pub out: Option<PathBuf>,
+    /// Replace an output directory another command made.
+    pub force: bool,
     /// The command line, as the manifest records it.
     pub command_line: Vec<String>,
 }
 
 impl Default for Common {
-    /// Seed 1, one thread per core, `out/<scenario name>`.
+    /// Seed 1, one thread per core, `out/<scenario name>/<command>`.
     fn default() -> Common {
-        Common { seed: 1, threads: 0, out: None, command_line: Vec::new() }
+        Common { seed: 1, threads: 0, out: None, force: false, command_line: Vec::new() }
     }
 }
 
 impl Common {
-    /// The output directory for `model`.
-    pub fn out_dir(&self, model: &Model) -> PathBuf {
-        self.out.clone().unwrap_or_else(|| PathBuf::from("out").join(&model.name))
+    /// The output directory of `command` on `model` (`leaf` names it
+    /// under `out/<scenario name>/`, e.g. `run` or `replay-4`), checked
+    /// before any computing: [`results::prepare_dir`].
+    pub fn out_dir(&self, model: &Model, command: &str, leaf: &str) -> Result<PathBuf> {
+        let dir = self.out.clone().unwrap_or_else(|| PathBuf::from("out").join(&model.name).join(leaf));
+        results::prepare_dir(&dir, command, self.force)?;
+        Ok(dir)
     }
 }
 
@@ -261,7 +267,7 @@ mod tests {
                 .unwrap();
         assert_eq!(whole.summaries.len(), 2);
         let shards = [dir.join("shard-2"), dir.join("shard-1")];
-        let merged = merge::merge(&shards, &dir.join("merged"), vec![]).unwrap();
+        let merged = merge::merge(&shards, &dir.join("merged"), false, vec![]).unwrap();
         assert_eq!((merged.shards, merged.runs), (2, 6));
         let read = |d: &str| std::fs::read(dir.join(d).join("summary.csv")).unwrap();
         assert_eq!(read("merged"), read("whole"), "a merge of shards is the whole sweep");

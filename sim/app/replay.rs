@@ -32,9 +32,9 @@ pub struct ReplayOutcome {
 /// `memory.csv`, its `runs.csv` row and the timeline chart.
 pub fn replay(scenario: &Scenario, options: &ReplayOptions) -> Result<ReplayOutcome> {
     let model = &scenario.model;
+    let dir = options.common.out_dir(model, "replay", &format!("replay-{}", options.run))?;
     let replayed = runner::replay(model, options.common.seed, 0, options.run);
     let files = files::replay_files(model, &replayed, options.run);
-    let dir = options.common.out_dir(model);
     write(&dir, &files, &scenario.manifest("replay", &options.common, options.run, 1, &files))?;
     Ok(ReplayOutcome { dir, trace_rows: replayed.trace.len() })
 }

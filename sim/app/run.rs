@@ -40,6 +40,7 @@ pub struct RunOutcome {
 /// files) with `manifest.json`, and returns the summary.
 pub fn run(scenario: &Scenario, options: &RunOptions, progress: &dyn Progress) -> Result<RunOutcome> {
     let model = &scenario.model;
+    let dir = options.common.out_dir(model, "run", "run")?;
     let without = if options.paired_off.is_empty() {
         None
     } else {
@@ -54,7 +55,6 @@ pub fn run(scenario: &Scenario, options: &RunOptions, progress: &dyn Progress) -
     let summary = summary::summarize(&runs);
     let paired = without.as_ref().map(|without| paired::compare(&runs, without));
     let files = files::run_files(&runs, &summary, without.as_deref().zip(paired.as_deref()));
-    let dir = options.common.out_dir(model);
     write(&dir, &files, &scenario.manifest("run", &options.common, 0, options.runs, &files))?;
     Ok(RunOutcome { dir, summary, paired })
 }

@@ -47,6 +47,8 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions, progress: &dyn Progres
     let models = scenario.points(&grid)?;
     let total = grid.points() * options.runs;
     let slice = options.shard.map_or(0..total, |s| s.slice(total));
+    let leaf = options.shard.map_or("sweep".to_string(), |s| format!("sweep-shard-{}-of-{}", s.index, s.count));
+    let dir = options.common.out_dir(&scenario.model, "sweep", &leaf)?;
     progress.planned(slice.end - slice.start);
     let common = !options.independent;
     let (seed, threads) = (options.common.seed, options.common.threads);
@@ -59,7 +61,6 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions, progress: &dyn Progres
         Some(_) => files::shard_files(&info, &results),
         None => files::sweep_files(&scenario.model.name, seed, &info, &results, &per_point, &summaries),
     };
-    let dir = options.common.out_dir(&scenario.model);
     let mut manifest = scenario.manifest("sweep", &options.common, slice.start, slice.end - slice.start, &files);
     manifest.sweep = Some(info.clone());
     write(&dir, &files, &manifest)?;

@@ -59,6 +59,7 @@ pub struct TuneOutcome {
 /// targets, and writes `tune.csv`.
 pub fn tune(scenario: &Scenario, options: &TuneOptions, progress: &dyn Progress) -> Result<TuneOutcome> {
     let grid = scenario.grid(&options.set)?;
+    let dir = options.common.out_dir(&scenario.model, "tune", "tune")?;
     let keys: Vec<String> = grid.axes.iter().map(|a| a.key.clone()).collect();
     let mut settings: Vec<Vec<Value>> =
         (0..grid.points()).map(|p| grid.values(p).into_iter().cloned().collect()).collect();
@@ -82,7 +83,6 @@ pub fn tune(scenario: &Scenario, options: &TuneOptions, progress: &dyn Progress)
     let key_names: Vec<&str> = keys.iter().map(String::as_str).collect();
     let files =
         vec![("tune.csv".to_string(), csv::tune_csv(&key_names, &settings, &summaries, &options.targets, cost.name))];
-    let dir = options.common.out_dir(&scenario.model);
     write(&dir, &files, &scenario.manifest("tune", &options.common, 0, options.runs, &files))?;
     Ok(TuneOutcome { dir, keys, settings, summaries, cost, best })
 }

@@ -121,8 +121,14 @@ pub struct Replications {
 }
 
 impl Replications {
-    fn common(&self, out: Option<PathBuf>) -> Common {
-        Common { seed: self.seed, threads: self.threads, out, command_line: std::env::args().collect() }
+    fn common(&self, destination: &Destination) -> Common {
+        Common {
+            seed: self.seed,
+            threads: self.threads,
+            out: destination.out.clone(),
+            force: destination.force,
+            command_line: std::env::args().collect(),
+        }
     }
 }
 
@@ -134,15 +140,26 @@ pub struct Shared {
     pub scenario: ScenarioArg,
     #[command(flatten)]
     pub replications: Replications,
-    /// Output directory [default: out/<scenario name>].
+    #[command(flatten)]
+    pub destination: Destination,
+}
+
+/// Where a command writes its results.
+#[derive(Args)]
+pub struct Destination {
+    /// Output directory, replaced whole [default: out/<scenario name>/<command>, e.g. out/procurement/run].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace an output directory another command made.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl Shared {
     /// The library's common options and the replications (`default` when not given).
     fn options(&self, default_runs: u64) -> (Common, u64) {
-        (self.replications.common(self.out.clone()), self.replications.runs.unwrap_or(default_runs))
+        let common = self.replications.common(&self.destination);
+        (common, self.replications.runs.unwrap_or(default_runs))
     }
 }
 
@@ -193,15 +210,23 @@ pub struct ReplayArgs {
     /// The master seed the run was made with.
     #[arg(long, default_value_t = Common::default().seed)]
     pub seed: u64,
-    /// Output directory [default: out/<scenario name>].
+    /// Output directory, replaced whole [default: out/<scenario name>/replay-<RUN>].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace an output directory another command made.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl ReplayArgs {
     pub fn options(&self) -> app::replay::ReplayOptions {
-        let common =
-            Common { seed: self.seed, threads: 1, out: self.out.clone(), command_line: std::env::args().collect() };
+        let common = Common {
+            seed: self.seed,
+            threads: 1,
+            out: self.out.clone(),
+            force: self.force,
+            command_line: std::env::args().collect(),
+        };
         app::replay::ReplayOptions { common, run: self.run }
     }
 }
@@ -242,9 +267,12 @@ pub struct MergeArgs {
     /// Shard output directories of one sweep, in any order.
     #[arg(required = true, value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
-    /// Output directory for the merged results.
+    /// Output directory for the merged results, replaced whole.
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an output directory another command made.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args)]
@@ -319,7 +347,7 @@ impl CheckArgs {
     pub fn options(&self) -> app::check::CheckOptions {
         let runs = self.replications.runs.unwrap_or(app::check::CheckOptions::default().runs);
         app::check::CheckOptions {
-            common: self.replications.common(None),
+            common: self.replications.common(&Destination { out: None, force: false }),
             runs,
             baseline: self.baseline.clone(),
             update: self.update,

@@ -1,30 +1,103 @@
-//! Writing an output directory: every file rendered in memory, then
-//! written as `NAME.partial` and renamed into place; `manifest.json`,
-//! written last, is what marks a directory as complete. The one writer of
-//! output directories.
+//! Writing an output directory: every file rendered in memory, written
+//! into a temporary sibling directory, then swapped in by rename, so a
+//! reader sees the old complete result or the new one, never a mix, and no
+//! stale file of an earlier result survives. `manifest.json` says which
+//! command made a directory; a command does not replace another's output
+//! unless forced. The one writer of output directories.
 
 use super::Manifest;
+use crate::error::{Error, Result};
 use std::fs;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Writes `files` then `manifest.json` into `dir`, each through a
-/// `.partial` file renamed into place. An old manifest is removed first, so
-/// a directory whose write fails never looks complete.
-pub fn write_dir<N: AsRef<str>>(dir: &Path, files: &[(N, Vec<u8>)], manifest: &Manifest) -> io::Result<()> {
-    fs::create_dir_all(dir)?;
-    let manifest_path = dir.join("manifest.json");
-    if manifest_path.exists() {
-        fs::remove_file(&manifest_path)?;
+/// Checks, before any computing, that `command` may write `dir`: it does
+/// not exist, is empty, or holds an earlier output of the same command
+/// (any command's with `force`); and that its parent is writable.
+pub fn prepare_dir(dir: &Path, command: &str, force: bool) -> Result<()> {
+    let name = dir.display().to_string();
+    if dir.file_name().is_none() {
+        return Err(Error::input(&name, "expected a directory name for the results (not . or ..)"));
     }
+    if dir.exists() {
+        if !dir.is_dir() {
+            return Err(Error::input(&name, "exists and is not a directory; choose another --out"));
+        }
+        match made_by(dir) {
+            Some(other) if other != command && !force => {
+                return Err(Error::input(
+                    &name,
+                    format!("holds the output of `cascade {other}`; choose another --out, or replace it with --force"),
+                ))
+            }
+            Some(_) => {}
+            None if fs::read_dir(dir).map_err(|e| Error::io(dir, e))?.next().is_some() => {
+                return Err(Error::input(
+                    &name,
+                    "is not empty and holds no cascade output (no manifest.json); choose another --out",
+                ))
+            }
+            None => {}
+        }
+    }
+    let probe = sibling(dir, "probe");
+    fs::create_dir_all(dir.parent().unwrap_or(Path::new("."))).map_err(|e| Error::io(dir, e))?;
+    let _ = fs::remove_dir_all(&probe);
+    fs::create_dir(&probe).and_then(|()| fs::remove_dir(&probe)).map_err(|e| Error::io(dir, e))
+}
+
+/// The command whose output `dir` holds, from its manifest.
+fn made_by(dir: &Path) -> Option<String> {
+    let text = fs::read_to_string(dir.join("manifest.json")).ok()?;
+    let manifest: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(manifest.get("command")?.as_str()?.to_string())
+}
+
+/// A hidden sibling of `dir` for `purpose`, on the same file system.
+fn sibling(dir: &Path, purpose: &str) -> PathBuf {
+    let name = dir.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    dir.with_file_name(format!(".{name}.{purpose}-{}", std::process::id()))
+}
+
+/// Writes `files` and `manifest.json` into a temporary sibling of `dir`,
+/// then swaps it in: the old directory, if any, is renamed aside, the new
+/// one renamed into place, the old one removed. A failure leaves the old
+/// result as it was.
+pub fn write_dir<N: AsRef<str>>(dir: &Path, files: &[(N, Vec<u8>)], manifest: &Manifest) -> io::Result<()> {
+    let staged = sibling(dir, "new");
+    let _ = fs::remove_dir_all(&staged);
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)?;
+    }
+    let result = stage(&staged, files, manifest).and_then(|()| swap(&staged, dir));
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&staged);
+    }
+    result
+}
+
+fn stage<N: AsRef<str>>(staged: &Path, files: &[(N, Vec<u8>)], manifest: &Manifest) -> io::Result<()> {
+    fs::create_dir(staged)?;
     let mut json = serde_json::to_vec_pretty(manifest).map_err(io::Error::other)?;
     json.push(b'\n');
-    let all =
-        files.iter().map(|(name, bytes)| (name.as_ref(), bytes.as_slice())).chain([("manifest.json", json.as_slice())]);
-    for (name, bytes) in all {
-        write_file(&dir.join(name), bytes)?;
+    for (name, bytes) in files.iter().map(|(n, b)| (n.as_ref(), b.as_slice())).chain([("manifest.json", &json[..])]) {
+        fs::write(staged.join(name), bytes)?;
     }
     Ok(())
+}
+
+fn swap(staged: &Path, dir: &Path) -> io::Result<()> {
+    if !dir.exists() {
+        return fs::rename(staged, dir);
+    }
+    let old = sibling(dir, "old");
+    let _ = fs::remove_dir_all(&old);
+    fs::rename(dir, &old)?;
+    if let Err(e) = fs::rename(staged, dir) {
+        let _ = fs::rename(&old, dir);
+        return Err(e);
+    }
+    fs::remove_dir_all(&old)
 }
 
 /// Writes one file whole: `NAME.partial`, then renamed over `path`, so a
@@ -45,14 +118,12 @@ mod tests {
     use super::*;
     use crate::results::{scenario_hash, MODEL_VERSION};
 
-    #[test]
-    fn write_dir_replaces_atomically() {
-        let dir = std::env::temp_dir().join(format!("cascade-out-{}", std::process::id()));
-        let manifest = Manifest {
+    fn manifest(command: &str) -> Manifest {
+        Manifest {
             tool: "cascade".into(),
             tool_version: "0".into(),
             model_version: MODEL_VERSION,
-            command: "run".into(),
+            command: command.into(),
             scenario_name: "x".into(),
             scenario_file: "x.toml".into(),
             scenario_sha256: scenario_hash(b"x"),
@@ -63,17 +134,52 @@ mod tests {
             command_line: vec![],
             files: vec!["a.csv".into()],
             sweep: None,
-        };
-        write_dir(&dir, &[("a.csv", b"1\n".to_vec())], &manifest).unwrap();
+        }
+    }
+
+    #[test]
+    fn write_dir_replaces_the_whole_directory() {
+        let root = std::env::temp_dir().join(format!("cascade-out-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let dir = root.join("res");
+        let two = [("a.csv", b"1\n".to_vec()), ("b.png", b"png".to_vec())];
+        write_dir(&dir, &two, &manifest("sweep")).unwrap();
         assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"1\n");
-        assert!(fs::read_to_string(dir.join("manifest.json"))
-            .unwrap()
-            .contains(&format!("\"model_version\": {MODEL_VERSION}")));
-        assert!(!dir.join("a.csv.partial").exists());
-        write_file(&dir.join("a.csv"), b"2\n").unwrap();
-        assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"2\n", "replaced whole");
+        assert!(fs::read_to_string(dir.join("manifest.json")).unwrap().contains("\"command\": \"sweep\""));
+        // A run may not replace a sweep's directory unless forced...
+        let refused = prepare_dir(&dir, "run", false).unwrap_err().to_string();
+        assert!(
+            refused.ends_with("holds the output of `cascade sweep`; choose another --out, or replace it with --force")
+        );
+        prepare_dir(&dir, "run", true).unwrap();
+        prepare_dir(&dir, "sweep", false).unwrap();
+        // ...and then nothing of the sweep's survives.
+        write_dir(&dir, &[("a.csv", b"2\n".to_vec())], &manifest("run")).unwrap();
+        assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"2\n");
+        assert!(!dir.join("b.png").exists(), "no stale file");
+        // A failed write leaves the old result whole and no staging behind.
+        let bad = [("no-such-dir/c.csv", b"x".to_vec())];
+        assert!(write_dir(&dir, &bad, &manifest("run")).is_err());
+        assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"2\n");
+        let names: Vec<String> =
+            fs::read_dir(&root).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert_eq!(names, ["res"], "no temporary sibling left");
+        // A directory of someone else's files is never a destination.
+        let mine = root.join("mine");
+        fs::create_dir_all(&mine).unwrap();
+        fs::write(mine.join("notes.txt"), "keep").unwrap();
+        for force in [false, true] {
+            let e = prepare_dir(&mine, "run", force).unwrap_err().to_string();
+            assert!(e.contains("is not empty and holds no cascade output"), "{e}");
+        }
+        assert!(prepare_dir(Path::new("."), "run", false).unwrap_err().to_string().contains("directory name"));
+        let file = root.join("file");
+        fs::write(&file, "x").unwrap();
+        assert!(prepare_dir(&file, "run", false).unwrap_err().to_string().contains("is not a directory"));
+        assert!(prepare_dir(&file.join("sub"), "run", false).is_err(), "its parent cannot be made");
+        write_file(&dir.join("a.csv"), b"3\n").unwrap();
+        assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"3\n", "replaced whole");
         assert!(write_file(&dir.join("no-such-dir/b.csv"), b"x").is_err());
-        assert!(!dir.join("no-such-dir").exists());
-        fs::remove_dir_all(&dir).unwrap();
+        fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -20,6 +20,6 @@ pub mod manifest;
 pub mod report;
 pub mod trace;
 
-pub use dir::{write_dir, write_file};
+pub use dir::{prepare_dir, write_dir, write_file};
 pub use files::Files;
 pub use manifest::{scenario_hash, AxisInfo, Manifest, SweepInfo, MODEL_VERSION};
