@@ -1,5 +1,7 @@
-//! Summaries over runs: mean with a 95% confidence interval (Student t),
-//! quantiles from an HdrHistogram, and proportions with a Wilson interval.
+//! Summaries over runs: mean with a 95% confidence interval (Student t,
+//! kept inside what the values can be: a count or a time is never below
+//! 0), quantiles from an HdrHistogram, and proportions with a Wilson
+//! interval.
 //!
 //! Values are folded in run-index order, so the floating-point sums (and
 //! therefore every printed digit) do not depend on thread count.
@@ -12,6 +14,9 @@ use hdrhistogram::Histogram;
 pub struct Distribution {
     pub n: u64,
     pub mean: f64,
+    /// Sample standard deviation (NaN with one value).
+    pub sd: f64,
+    /// The 95% interval of the mean, within the values' bounds.
     pub ci_low: f64,
     pub ci_high: f64,
     pub p50: u64,
@@ -66,9 +71,12 @@ pub fn mean_interval(values: impl Iterator<Item = f64> + Clone) -> Option<(u64, 
 }
 
 /// Mean, t-interval and quantiles of integer values (µs or counts).
-/// `None` when there are no values.
+/// `None` when there are no values. The interval is cut at 0: the mean of
+/// values that cannot be negative cannot be, so this removes only
+/// impossible values and keeps the t interval's coverage.
 pub fn distribution(values: &[u64]) -> Option<Distribution> {
     let (n, mean, half_width) = mean_interval(values.iter().map(|&v| v as f64))?;
+    let sd = half_width * (n as f64).sqrt() / t_critical(n.saturating_sub(1));
     // HdrHistogram reports a bucket's highest equivalent value; never above the true max.
     let max = values.iter().copied().max().unwrap_or(0);
     let mut histogram = Histogram::<u64>::new(3).expect("3 significant figures is a valid histogram");
@@ -78,13 +86,25 @@ pub fn distribution(values: &[u64]) -> Option<Distribution> {
     Some(Distribution {
         n,
         mean,
-        ci_low: mean - half_width,
+        sd,
+        ci_low: if mean - half_width < 0.0 { 0.0 } else { mean - half_width },
         ci_high: mean + half_width,
         p50: histogram.value_at_quantile(0.50).min(max),
         p90: histogram.value_at_quantile(0.90).min(max),
         p99: histogram.value_at_quantile(0.99).min(max),
         max,
     })
+}
+
+impl Proportion {
+    /// Sample standard deviation of the 0/1 outcomes (0 with one).
+    pub fn sd(&self) -> f64 {
+        if self.n > 1 {
+            (self.rate * (1.0 - self.rate) * self.n as f64 / (self.n - 1) as f64).sqrt()
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Wilson score interval for `successes` out of `n` at 95%.
@@ -198,6 +218,53 @@ pub fn summarize(runs: &[RunMetrics]) -> Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intervals_never_leave_what_a_count_can_be() {
+        // agents_reached at 10 runs, one of them reaching 2: the t interval
+        // was [-0.252, 0.652]; the mean of counts cannot be negative.
+        let d = distribution(&[0, 0, 0, 0, 0, 0, 0, 0, 2, 0]).unwrap();
+        assert_eq!(d.ci_low, 0.0);
+        assert!((d.ci_high - (0.2 + 2.262 * (0.4f64 / 10.0).sqrt())).abs() < 1e-12, "{d:?}");
+        assert!((d.sd - 0.4f64.sqrt()).abs() < 1e-12);
+        let single = distribution(&[3]).unwrap();
+        assert!(single.ci_low.is_nan() && single.ci_high.is_nan() && single.sd.is_nan(), "one value: no interval");
+    }
+
+    /// Coverage by simulation: on skewed samples of the sizes sweeps use,
+    /// a nominal 95% interval covers the true mean 93-97% of the time.
+    #[test]
+    fn intervals_cover_the_mean_95_percent_of_the_time_on_skewed_samples() {
+        use crate::rng::{self, SimRng, Stream};
+        let mut rng = rng::stream(&rng::run_key(7, 0, 0), Stream::Behaviour);
+        // (n, sampler, true mean): exponential times (skewness 2) and a
+        // zero-inflated count like agents_reached (70% zeros, else 1-4).
+        fn exponential(rng: &mut SimRng) -> u64 {
+            rng::exponential(rng, 1000.0) as u64
+        }
+        fn zero_inflated(rng: &mut SimRng) -> u64 {
+            if rng::chance(rng, 0.7) {
+                0
+            } else {
+                1 + rng::below(rng, 4)
+            }
+        }
+        type Sampler = fn(&mut SimRng) -> u64;
+        let cases: [(usize, Sampler, f64); 3] =
+            [(100, exponential, 999.5), (200, exponential, 999.5), (200, zero_inflated, 0.75)];
+        for (n, draw, truth) in cases {
+            let trials = 4000;
+            let covered = (0..trials)
+                .filter(|_| {
+                    let values: Vec<u64> = (0..n).map(|_| draw(&mut rng)).collect();
+                    let d = distribution(&values).unwrap();
+                    d.ci_low <= truth && truth <= d.ci_high
+                })
+                .count();
+            let coverage = covered as f64 / trials as f64;
+            assert!((0.93..=0.97).contains(&coverage), "n = {n}, mean {truth}: coverage {coverage}");
+        }
+    }
 
     #[test]
     fn mean_and_t_interval() {

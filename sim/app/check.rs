@@ -165,6 +165,11 @@ fn read_results(dirs: &[PathBuf], hash: &str, labels: &[Vec<String>]) -> Result<
     for dir in dirs {
         let name = dir.display().to_string();
         let manifest = read_manifest(dir, EXPECTED)?;
+        if manifest.model_version != MODEL_VERSION {
+            let found =
+                format!("results of model version {}, this is {MODEL_VERSION}; run them again", manifest.model_version);
+            return Err(Error::input(&name, found));
+        }
         if manifest.scenario_sha256 != hash {
             return Err(Error::input(
                 &name,

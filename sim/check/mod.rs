@@ -15,7 +15,7 @@ mod junit;
 pub use junit::junit;
 
 use crate::error::Error;
-use crate::metrics::{self, Better, Unit};
+use crate::metrics::{self, Better};
 use crate::results::MODEL_VERSION;
 use crate::scenario::one_line;
 use crate::summary::{t_critical, Stat, Summary};
@@ -76,29 +76,12 @@ pub fn known_metric(name: &str) -> bool {
 pub fn estimate(summary: &Summary, name: &str) -> Option<Estimate> {
     let row = summary.get(name)?;
     match &row.stat {
-        Stat::Proportion(p) => (p.n > 0).then_some(Estimate { n: p.n, mean: p.rate, sd: binomial_sd(p.rate, p.n) }),
+        Stat::Proportion(p) => (p.n > 0).then_some(Estimate { n: p.n, mean: p.rate, sd: p.sd() }),
         Stat::Distribution(d) => {
             let (d, scale) = (d.as_ref()?, row.metric.unit().scale());
-            Some(Estimate { n: d.n, mean: d.mean * scale, sd: sd_from_interval(d.mean, d.ci_low, d.n) * scale })
+            let sd = if d.n > 1 { d.sd * scale } else { 0.0 };
+            Some(Estimate { n: d.n, mean: d.mean * scale, sd })
         }
-    }
-}
-
-/// Sample standard deviation of 0/1 outcomes with success rate `rate`.
-fn binomial_sd(rate: f64, n: u64) -> f64 {
-    if n > 1 {
-        (rate * (1.0 - rate) * n as f64 / (n - 1) as f64).sqrt()
-    } else {
-        0.0
-    }
-}
-
-/// The sample standard deviation behind a t interval's lower end.
-fn sd_from_interval(mean: f64, low: f64, n: u64) -> f64 {
-    if n > 1 {
-        (mean - low) * (n as f64).sqrt() / t_critical(n - 1)
-    } else {
-        0.0
     }
 }
 
@@ -290,13 +273,8 @@ fn estimates_of_csv(text: &str) -> Result<Vec<BTreeMap<String, Estimate>>, Strin
     let header = reader.headers().map_err(|e| e.to_string())?.clone();
     let column =
         |name: &str| header.iter().position(|h| h == name).ok_or(format!("summary.csv has no `{name}` column"));
-    let (point, metric, n, mean, low) = (
-        header.iter().position(|h| h == "point"),
-        column("metric")?,
-        column("n")?,
-        column("mean")?,
-        column("ci95_low")?,
-    );
+    let (point, metric, n, mean, sd) =
+        (header.iter().position(|h| h == "point"), column("metric")?, column("n")?, column("mean")?, column("sd")?);
     let mut points: Vec<BTreeMap<String, Estimate>> = Vec::new();
     for (line, record) in reader.records().enumerate() {
         let record = record.map_err(|e| e.to_string())?;
@@ -307,12 +285,8 @@ fn estimates_of_csv(text: &str) -> Result<Vec<BTreeMap<String, Estimate>>, Strin
             continue;
         }
         let m: f64 = record[mean].parse().ok().filter(|m: &f64| m.is_finite()).ok_or_else(|| bad("mean"))?;
-        let proportion = metrics::metric(&record[metric]).is_some_and(|m| m.unit() == Unit::Fraction);
-        let sd = if proportion {
-            binomial_sd(m, count)
-        } else if count > 1 {
-            let low: f64 = record[low].parse().ok().filter(|l: &f64| l.is_finite()).ok_or_else(|| bad("ci95_low"))?;
-            sd_from_interval(m, low, count)
+        let sd = if count > 1 {
+            record[sd].parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0).ok_or_else(|| bad("sd"))?
         } else {
             0.0
         };

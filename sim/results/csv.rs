@@ -63,8 +63,8 @@ pub fn runs_csv(runs: &[RunMetrics]) -> Vec<u8> {
 }
 
 /// Column names of `summary.csv` (without any sweep columns).
-pub const SUMMARY_COLUMNS: [&str; 10] =
-    ["metric", "unit", "n", "mean", "ci95_low", "ci95_high", "p50", "p90", "p99", "max"];
+pub const SUMMARY_COLUMNS: [&str; 11] =
+    ["metric", "unit", "n", "mean", "sd", "ci95_low", "ci95_high", "p50", "p90", "p99", "max"];
 
 /// The `summary.csv` records, one per summarised metric.
 fn summary_records(summary: &Summary) -> Vec<Vec<String>> {
@@ -76,7 +76,7 @@ fn summary_record(row: &MetricSummary) -> Vec<String> {
     let mut record = vec![row.metric.name.to_string(), unit.name().to_string()];
     match &row.stat {
         Stat::Distribution(None) => {
-            record.extend(["0".to_string()].into_iter().chain(std::iter::repeat_n(String::new(), 7)))
+            record.extend(["0".to_string()].into_iter().chain(std::iter::repeat_n(String::new(), 8)))
         }
         Stat::Distribution(Some(d)) => {
             let scale = |v: f64| if unit == Unit::Micros { seconds(v) } else { float(v) };
@@ -84,6 +84,7 @@ fn summary_record(row: &MetricSummary) -> Vec<String> {
             record.extend([
                 d.n.to_string(),
                 scale(d.mean),
+                scale(d.sd),
                 scale(d.ci_low),
                 scale(d.ci_high),
                 quantile(d.p50),
@@ -93,7 +94,7 @@ fn summary_record(row: &MetricSummary) -> Vec<String> {
             ]);
         }
         Stat::Proportion(p) => {
-            record.extend([p.n.to_string(), float(p.rate), float(p.low), float(p.high)]);
+            record.extend([p.n.to_string(), float(p.rate), float(p.sd()), float(p.low), float(p.high)]);
             record.extend(std::iter::repeat_n(String::new(), 4));
         }
     }
@@ -369,10 +370,12 @@ mod tests {
         let runs = [RunMetrics { contained: true, t_contain: Some(2_000), ..Default::default() }; 4];
         let text = String::from_utf8(summary_csv(&summarize(&runs))).unwrap();
         assert!(
-            text.contains("t_contain,seconds,4,0.002000,0.002000,0.002000,0.002000,0.002000,0.002000,0.002000"),
+            text.contains(
+                "t_contain,seconds,4,0.002000,0.000000,0.002000,0.002000,0.002000,0.002000,0.002000,0.002000"
+            ),
             "{text}"
         );
-        assert!(text.contains("mean_sojourn,seconds,0,,,,,,,"));
-        assert!(text.lines().last().unwrap().starts_with("containment_rate,fraction,4,1.000000,"));
+        assert!(text.contains("mean_sojourn,seconds,0,,,,,,,,"));
+        assert!(text.lines().last().unwrap().starts_with("containment_rate,fraction,4,1.000000,0.000000,"));
     }
 }
