@@ -554,4 +554,48 @@ mod tests {
         let keys = admit(&base, &[]).unwrap_err().to_string();
         assert!(keys.contains("keys: sweeps [\"k\"], the scenario []"), "{keys}");
     }
+
+    #[test]
+    fn a_baseline_must_be_able_to_judge_something() {
+        let rules = default_rules();
+        let one = |n, mean, sd| BTreeMap::from([("agents_reached".to_string(), e(n, mean, sd))]);
+        let base = Baseline {
+            scenario: "s".into(),
+            scenario_sha256: "abc".into(),
+            model_version: MODEL_VERSION,
+            seed: 1,
+            runs: 2,
+            keys: vec!["k".into()],
+            points: points_of(&[vec!["1".into()], vec![]], &[one(2, 1.0, 0.0), one(2, 1.0, 0.5)], &rules),
+            rules,
+        };
+        assert!(validate(&base).is_ok(), "2 runs, a grid point and the scenario as written");
+        let refused = |b: Baseline| validate(&b).unwrap_err().in_file("b").to_string();
+        assert!(refused(Baseline { runs: 1, ..base.clone() }).starts_with("b: runs: must be at least 2"));
+        let mut tolerance = base.clone();
+        tolerance.rules.get_mut("agents_reached").unwrap().absolute = Some(0.0);
+        assert!(validate(&tolerance).is_ok(), "no tolerance is a tolerance");
+        for bad in [-0.1, f64::NAN, f64::INFINITY] {
+            tolerance.rules.get_mut("agents_reached").unwrap().relative = Some(bad);
+            assert!(refused(tolerance.clone()).starts_with("b: rules.agents_reached.relative: must be a finite"));
+        }
+        let mut short = base.clone();
+        short.keys.push("j".into());
+        assert!(refused(short).starts_with("b: points[0].values: expected one value per key (2)"));
+        let mut twice = base.clone();
+        twice.points[1].values = vec!["1".into()];
+        assert_eq!(refused(twice), "b: points[1].values: the same values as points[0]");
+        let mut negative = base.clone();
+        negative.points[0].metrics = one(2, 1.0, -1.0);
+        assert!(refused(negative).contains(".sd: must be a finite number of at least 0, got -1"));
+        // One run defines no spread; an estimate of it says 0.
+        let single = summarize(&[RunMetrics { agents_reached: 3, ..Default::default() }]);
+        assert_eq!(estimate(&single, "agents_reached"), Some(e(1, 3.0, 0.0)));
+        // summary.csv: one run's empty sd is read as 0; a negative sd is refused.
+        let csv = "metric,n,mean,sd\nagents_reached,1,3.0,\nagents_corrupted,2,1.0,-0.5\n";
+        let e = estimates_from_csv(csv).unwrap_err().in_file("d").to_string();
+        assert_eq!(e, "d: summary.csv line 3: bad sd");
+        let read = estimates_from_csv("metric,n,mean,sd\nagents_reached,1,3.0,\n").unwrap();
+        assert_eq!(read[0]["agents_reached"], Estimate { n: 1, mean: 3.0, sd: 0.0 });
+    }
 }
