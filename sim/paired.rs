@@ -43,9 +43,10 @@ pub fn compare(with: &[RunMetrics], without: &[RunMetrics]) -> Vec<PairedMetric>
 }
 
 fn paired(metric: &'static Metric, pairs: &[(f64, f64)]) -> Option<PairedMetric> {
-    let (n, mean_difference, half) = mean_interval(pairs.iter().map(|(a, b)| a - b))?;
-    let (_, mean_with, _) = mean_interval(pairs.iter().map(|p| p.0))?;
-    let (_, mean_without, _) = mean_interval(pairs.iter().map(|p| p.1))?;
+    let difference = mean_interval(pairs.iter().map(|(a, b)| a - b))?;
+    let (n, mean_difference, half) = (difference.n, difference.mean, difference.half_width);
+    let mean_with = mean_interval(pairs.iter().map(|p| p.0))?.mean;
+    let mean_without = mean_interval(pairs.iter().map(|p| p.1))?.mean;
     Some(PairedMetric {
         metric,
         n,

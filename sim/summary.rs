@@ -53,21 +53,32 @@ pub fn t_critical(df: u64) -> f64 {
     }
 }
 
-/// Mean and the half-width of its 95% t-interval (NaN with fewer than two
-/// values), summed in the order given. `None` when there are no values.
-pub fn mean_interval(values: impl Iterator<Item = f64> + Clone) -> Option<(u64, f64, f64)> {
+/// A sample mean with its spread and the half-width of its 95% t-interval.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MeanInterval {
+    pub n: u64,
+    pub mean: f64,
+    /// Sample standard deviation (Bessel-corrected; NaN with one value).
+    pub sd: f64,
+    /// NaN with fewer than two values.
+    pub half_width: f64,
+}
+
+/// Mean, standard deviation and 95% t half-width of `values`, summed in
+/// the order given. `None` when there are no values.
+pub fn mean_interval(values: impl Iterator<Item = f64> + Clone) -> Option<MeanInterval> {
     let n = values.clone().count() as u64;
     if n == 0 {
         return None;
     }
     let mean = values.clone().sum::<f64>() / n as f64;
-    let half_width = if n > 1 {
+    let (sd, half_width) = if n > 1 {
         let variance = values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64;
-        t_critical(n - 1) * (variance / n as f64).sqrt()
+        (variance.sqrt(), t_critical(n - 1) * (variance / n as f64).sqrt())
     } else {
-        f64::NAN
+        (f64::NAN, f64::NAN)
     };
-    Some((n, mean, half_width))
+    Some(MeanInterval { n, mean, sd, half_width })
 }
 
 /// Mean, t-interval and quantiles of integer values (µs or counts).
@@ -75,8 +86,7 @@ pub fn mean_interval(values: impl Iterator<Item = f64> + Clone) -> Option<(u64, 
 /// values that cannot be negative cannot be, so this removes only
 /// impossible values and keeps the t interval's coverage.
 pub fn distribution(values: &[u64]) -> Option<Distribution> {
-    let (n, mean, half_width) = mean_interval(values.iter().map(|&v| v as f64))?;
-    let sd = half_width * (n as f64).sqrt() / t_critical(n.saturating_sub(1));
+    let MeanInterval { n, mean, sd, half_width } = mean_interval(values.iter().map(|&v| v as f64))?;
     // HdrHistogram reports a bucket's highest equivalent value; never above the true max.
     let max = values.iter().copied().max().unwrap_or(0);
     let mut histogram = Histogram::<u64>::new(3).expect("3 significant figures is a valid histogram");

@@ -164,6 +164,12 @@ fn a_sweep_does_not_hide_the_scenario_as_written() {
     let table = stdout(&grid_only);
     let missing: Vec<&str> = table.lines().filter(|l| l.ends_with("MISSING")).collect();
     assert!(missing.len() == 5 && missing.iter().all(|l| l.starts_with("as written")), "{missing:?}");
+    // A sweep of other values is another grid, not this one's results.
+    let set = ["sweep", "s.toml", "--runs", "20", "--set", "mitigations.breaker.failure_threshold=3,9"];
+    assert!(cascade(&dir, &[&set[..], &["--out", "other", "--quiet"]].concat()).status.success());
+    let other = cascade(&dir, &["check", "s.toml", "--baseline", "b.toml", "--results", "other"]);
+    assert_eq!(other.status.code(), Some(2));
+    assert!(stderr(&other).contains("other: a sweep of other keys or values"), "{}", stderr(&other));
 }
 
 #[test]

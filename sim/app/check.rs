@@ -185,14 +185,15 @@ fn read_results(dirs: &[PathBuf], hash: &str, labels: &[Vec<String>]) -> Result<
         replications = Some((manifest.seed, runs));
         match &manifest.sweep {
             None => estimates[labels.len() - 1] = read.into_iter().next().unwrap_or_default(),
-            Some(_) if read.len() + 1 == labels.len() => {
+            // The grid's points, by their values: a sweep of other keys or
+            // values (`--set`) is another grid.
+            Some(info) if labels.len() > 1 && info.all_labels()[..] == labels[..labels.len() - 1] => {
                 for (slot, point) in estimates.iter_mut().zip(read) {
                     *slot = point;
                 }
             }
             Some(_) => {
-                let points = labels.len().saturating_sub(1).max(1);
-                return Err(Error::input(&name, format!("{} points, the scenario's grid has {points}", read.len())));
+                return Err(Error::input(&name, "a sweep of other keys or values than the scenario's [sweep]"));
             }
         }
     }

@@ -529,20 +529,26 @@ mod tests {
         assert_eq!(worsening(&LOWER, &b, &a), (d, low, high));
     }
 
-    #[test]
-    fn a_baseline_judges_only_its_scenario_keys_and_model_version() {
-        let keys = vec!["k".to_string()];
+    /// A baseline of scenario "s" (hash "abc", 2 runs, swept key "k")
+    /// with the default rules and these points.
+    fn baseline(labels: &[Vec<String>], estimates: &[BTreeMap<String, Estimate>]) -> Baseline {
         let rules = default_rules();
-        let base = Baseline {
+        Baseline {
             scenario: "s".into(),
             scenario_sha256: "abc".into(),
             model_version: MODEL_VERSION,
             seed: 1,
             runs: 2,
-            keys: keys.clone(),
-            points: points_of(&[vec!["1".into()]], &[BTreeMap::new()], &rules),
+            keys: vec!["k".into()],
+            points: points_of(labels, estimates, &rules),
             rules,
-        };
+        }
+    }
+
+    #[test]
+    fn a_baseline_judges_only_its_scenario_keys_and_model_version() {
+        let keys = vec!["k".to_string()];
+        let base = baseline(&[vec!["1".into()]], &[BTreeMap::new()]);
         assert_eq!(base.points[0].values, ["1"]);
         assert!(admit(&base, &keys).is_ok());
         assert_eq!(changed(&base, "s", "abc"), None);
@@ -557,18 +563,8 @@ mod tests {
 
     #[test]
     fn a_baseline_must_be_able_to_judge_something() {
-        let rules = default_rules();
         let one = |n, mean, sd| BTreeMap::from([("agents_reached".to_string(), e(n, mean, sd))]);
-        let base = Baseline {
-            scenario: "s".into(),
-            scenario_sha256: "abc".into(),
-            model_version: MODEL_VERSION,
-            seed: 1,
-            runs: 2,
-            keys: vec!["k".into()],
-            points: points_of(&[vec!["1".into()], vec![]], &[one(2, 1.0, 0.0), one(2, 1.0, 0.5)], &rules),
-            rules,
-        };
+        let base = baseline(&[vec!["1".into()], vec![]], &[one(2, 1.0, 0.0), one(2, 1.0, 0.5)]);
         assert!(validate(&base).is_ok(), "2 runs, a grid point and the scenario as written");
         let refused = |b: Baseline| validate(&b).unwrap_err().in_file("b").to_string();
         assert!(refused(Baseline { runs: 1, ..base.clone() }).starts_with("b: runs: must be at least 2"));

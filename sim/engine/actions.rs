@@ -159,7 +159,7 @@ impl Engine {
             target,
             attempt.message,
             Detail::None,
-            Value::fault(attempt.shift, attempt.shift, attempt.root),
+            Value::new(attempt.shift, attempt.shift, attempt.root),
         );
     }
 }

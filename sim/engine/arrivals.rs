@@ -118,7 +118,7 @@ impl Engine {
         state.compromised_by = fault;
         state.compromise_shift = shift;
         state.carries_injection = replicate;
-        self.record(TraceKind::Compromise, agent, message, Detail::None, Value::fault(0.0, 0.0, fault));
+        self.record(TraceKind::Compromise, agent, message, Detail::None, Value::new(0.0, 0.0, fault));
     }
 
     #[inline(always)]

@@ -17,7 +17,7 @@ impl Engine {
                 if state.compromised_by == fault {
                     state.compromised_by = NO_FAULT;
                     state.compromise_shift = 0.0;
-                    self.record(TraceKind::CompromiseEnds, agent, NONE, Detail::None, Value::fault(0.0, 0.0, fault));
+                    self.record(TraceKind::CompromiseEnds, agent, NONE, Detail::None, Value::new(0.0, 0.0, fault));
                 }
             }
             FaultKind::CompromisedAgent { agent, shift, end, .. } => {
@@ -27,7 +27,7 @@ impl Engine {
                 state.compromise_shift = shift;
                 state.carries_injection = false;
                 state.origin = true;
-                self.record(TraceKind::Compromise, agent, NONE, Detail::None, Value::fault(shift, shift, fault));
+                self.record(TraceKind::Compromise, agent, NONE, Detail::None, Value::new(shift, shift, fault));
             }
             FaultKind::SpoofedSender { channel, end, mean_gap, shift, .. } => {
                 let id = self.spoof(graph, channel, fault, shift);
@@ -54,7 +54,7 @@ impl Engine {
                     .unwrap_or(0);
                 self.metrics.records += records as u64;
                 self.metrics.corrupted_records += records as u64;
-                let value = Value::fault(base + shift, shift, fault);
+                let value = Value::new(base + shift, shift, fault);
                 self.record(TraceKind::MemoryPoison, NONE, NONE, Detail::Count(records), value);
                 self.name_records(first..first + records as u64);
             }
@@ -109,7 +109,7 @@ impl Engine {
             next: NONE,
         };
         let id = self.new_message(message);
-        self.record(TraceKind::Spoof, spec.to, id, Detail::Peer(spec.from), Value::fault(signal, shift, fault));
+        self.record(TraceKind::Spoof, spec.to, id, Detail::Peer(spec.from), Value::new(signal, shift, fault));
         id
     }
 }

@@ -132,7 +132,7 @@ impl Engine {
                     agent,
                     NONE,
                     Detail::Count(context.corrupted),
-                    Value::fault(0.0, shift_read, context.root),
+                    Value::new(0.0, shift_read, context.root),
                 );
                 if self.tracing {
                     let read = self.memory.corrupted_read(spec.memory_read).collect::<Vec<_>>();
@@ -177,7 +177,7 @@ impl Engine {
                 output.root = f;
             }
             self.agents[agent as usize].origin = true;
-            self.record(TraceKind::Hallucinate, agent, NONE, Detail::None, Value::fault(output.signal, shift, f));
+            self.record(TraceKind::Hallucinate, agent, NONE, Detail::None, Value::new(output.signal, shift, f));
         }
     }
 

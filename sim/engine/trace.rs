@@ -118,8 +118,8 @@ impl Value {
     /// A row about no signal.
     pub const NONE: Value = Value { signal: 0.0, shift: 0.0, root: crate::model::NO_FAULT };
 
-    /// A fault's own shift, as the row of its onset shows it.
-    pub fn fault(signal: f64, shift: f64, root: u16) -> Value {
+    /// A signal of which `shift` is the corruption by `root`.
+    pub fn new(signal: f64, shift: f64, root: u16) -> Value {
         Value { signal, shift, root }
     }
 }
