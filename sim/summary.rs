@@ -6,7 +6,7 @@
 //! Values are folded in run-index order, so the floating-point sums (and
 //! therefore every printed digit) do not depend on thread count.
 
-use crate::metrics::{self, Metric, Read, RunMetrics};
+use crate::metrics::{self, Metric, Read, RunMetrics, PREVALENCE_SAMPLES};
 use hdrhistogram::Histogram;
 
 /// Summary of one numeric metric over the runs where it is defined.
@@ -225,9 +225,78 @@ pub fn summarize(runs: &[RunMetrics]) -> Summary {
     Summary { runs: runs.len() as u64, metrics }
 }
 
+/// Agents corrupted at one sample time, across runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PrevalenceSample {
+    /// When, in µs from the start.
+    pub time: u64,
+    pub mean: f64,
+    /// The mean's 95% interval (cut at 0; NaN with one run).
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// The 2.5% and 97.5% quantiles across runs (nearest rank): the band
+    /// 95% of runs lie in.
+    pub low: u32,
+    pub high: u32,
+}
+
+/// Agents corrupted over time across runs given in run-index order, one
+/// sample per [`crate::metrics::Prevalence`] time (none without runs).
+pub fn prevalence(runs: &[RunMetrics]) -> Vec<PrevalenceSample> {
+    let Some(first) = runs.first() else { return Vec::new() };
+    debug_assert!(runs.iter().all(|r| r.prevalence.horizon == first.prevalence.horizon));
+    let n = runs.len();
+    let rank = |q: f64| ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
+    let mut counts = Vec::with_capacity(n);
+    (0..PREVALENCE_SAMPLES)
+        .map(|k| {
+            counts.clear();
+            counts.extend(runs.iter().map(|r| r.prevalence.counts[k]));
+            let interval = mean_interval(counts.iter().map(|&c| c as f64)).expect("at least one run");
+            counts.sort_unstable();
+            let ci_low = interval.mean - interval.half_width;
+            PrevalenceSample {
+                time: first.prevalence.time(k),
+                mean: interval.mean,
+                ci_low: if ci_low < 0.0 { 0.0 } else { ci_low },
+                ci_high: interval.mean + interval.half_width,
+                low: counts[rank(0.025)],
+                high: counts[rank(0.975)],
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prevalence_has_the_mean_its_interval_and_the_band_of_runs() {
+        assert!(prevalence(&[]).is_empty());
+        // 40 runs: at sample 50, run r has r % 4 agents corrupted, and run 39 has 9.
+        let runs: Vec<RunMetrics> = (0..40u32)
+            .map(|r| {
+                let mut m = RunMetrics::default();
+                m.prevalence.horizon = 1_000_000;
+                m.prevalence.counts[50] = if r == 39 { 9 } else { r % 4 };
+                m
+            })
+            .collect();
+        let curve = prevalence(&runs);
+        assert_eq!(curve.len(), PREVALENCE_SAMPLES);
+        assert_eq!((curve[50].time, curve[100].time), (500_000, 1_000_000));
+        let values: Vec<f64> = runs.iter().map(|r| r.prevalence.counts[50] as f64).collect();
+        let expected = mean_interval(values.iter().copied()).unwrap();
+        assert_eq!(curve[50].mean, expected.mean);
+        assert_eq!(curve[50].ci_high, expected.mean + expected.half_width);
+        // Sorted: ten 0s, ten 1s, ten 2s, nine 3s, one 9: rank ceil(1) = 1st and ceil(39) = 39th.
+        assert_eq!((curve[50].low, curve[50].high), (0, 3));
+        assert_eq!((curve[0].mean, curve[0].ci_low, curve[0].low, curve[0].high), (0.0, 0.0, 0, 0));
+        let one = prevalence(&runs[39..]);
+        assert_eq!((one[50].low, one[50].high, one[50].mean), (9, 9, 9.0));
+        assert!(one[50].ci_high.is_nan() && one[50].ci_low.is_nan());
+    }
 
     #[test]
     fn intervals_never_leave_what_a_count_can_be() {

@@ -144,6 +144,34 @@ pub fn cheapest(summaries: &[Summary], targets: &[Target], cost: &str) -> Option
         .map(|(i, _)| i)
 }
 
+/// How far a setting's value is from meeting `target`: 0 when it meets
+/// it, else the distance to the target's value (relative to that value
+/// when it is not 0, so targets on different scales add up); `None` when
+/// the metric is undefined at this setting.
+pub fn shortfall(summary: &Summary, target: &Target) -> Option<f64> {
+    let value = observed(summary, target)?;
+    if meets(summary, target) {
+        return Some(0.0);
+    }
+    // A strict target missed at exactly its value is still missed.
+    let distance = (value - target.value).abs().max(f64::MIN_POSITIVE);
+    Some(if target.value == 0.0 { distance } else { distance / target.value.abs() })
+}
+
+/// The `n` settings that came nearest to meeting every target: fewest
+/// targets missed, then the smallest sum of [`shortfall`]s (an undefined
+/// metric is as far as can be), then the cheaper, then the first tried.
+pub fn nearest(summaries: &[Summary], targets: &[Target], cost: &str, n: usize) -> Vec<usize> {
+    let key = |s: &Summary| {
+        let shortfalls: Vec<f64> = targets.iter().map(|t| shortfall(s, t).unwrap_or(f64::INFINITY)).collect();
+        let missed = shortfalls.iter().filter(|&&d| d > 0.0).count();
+        (missed, shortfalls.iter().sum::<f64>(), s.estimate(cost).map_or(f64::INFINITY, |e| e.0))
+    };
+    let mut order: Vec<(usize, (usize, f64, f64))> = summaries.iter().map(key).enumerate().collect();
+    order.sort_by(|(i, a), (j, b)| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2)).then(i.cmp(j)));
+    order.into_iter().take(n).map(|(i, _)| i).collect()
+}
+
 /// New settings to try around `best` (one value per axis): on each axis
 /// whose values are numbers, the midpoints between the best value and its
 /// nearest tried neighbours on that axis (integers rounded, only values
@@ -240,6 +268,27 @@ mod tests {
         assert_eq!(cheapest(&settings, &targets, "rejected_clean"), Some(2), "cheaper than 1, first of the tie");
         assert_eq!(cheapest(&settings, &[parse_target("agents_reached.max<1").unwrap()], "rejected_clean"), None);
         assert_eq!(cheapest(&settings, &[], "rejected_clean"), Some(0));
+    }
+
+    #[test]
+    fn the_nearest_settings_miss_fewest_targets_by_least() {
+        let targets = [parse_target("agents_reached<=0.5").unwrap(), parse_target("containment_rate>=0.9").unwrap()];
+        let settings = [
+            summary(&[1, 1, 1, 1], 1), // reached 1.0: short by 1.0 (relative); contained: met
+            summary(&[0, 0, 1, 3], 2), // reached 1.0 and containment 0.75: misses both
+            summary(&[0, 0, 1, 1], 9), // reached 0.5: met; containment 1.0: met, but dear
+            summary(&[1, 0, 1, 1], 0), // reached 0.75: short by 0.5
+        ];
+        assert_eq!(shortfall(&settings[2], &targets[0]), Some(0.0));
+        assert_eq!(shortfall(&settings[3], &targets[0]), Some(0.5));
+        assert!((shortfall(&settings[1], &targets[1]).unwrap() - 0.15 / 0.9).abs() < 1e-12);
+        assert_eq!(nearest(&settings, &targets, "rejected_clean", 3), [2, 3, 0]);
+        assert_eq!(nearest(&settings, &targets, "rejected_clean", 9).len(), 4);
+        let zero = parse_target("agents_reached<=0").unwrap();
+        assert_eq!(shortfall(&settings[3], &zero), Some(0.75), "absolute against a target of 0");
+        assert_eq!(nearest(&settings[..2], &targets, "rejected_clean", 1), [0], "one target missed beats two");
+        let strict = parse_target("agents_reached<0.5").unwrap();
+        assert!(shortfall(&settings[2], &strict).unwrap() > 0.0, "missed at exactly its value");
     }
 
     #[test]

@@ -379,7 +379,10 @@ fn each_command_has_its_own_output_directory() {
     let mut names: Vec<String> =
         fs::read_dir(dir.join("shared")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
-    assert_eq!(names, ["manifest.json", "runs.csv", "summary.csv"]);
+    assert_eq!(
+        names,
+        ["chart-prevalence.png", "chart-prevalence.svg", "manifest.json", "prevalence.csv", "runs.csv", "summary.csv"]
+    );
     // An unwritable destination fails before the runs, and says where.
     fs::write(dir.join("a-file"), "x").unwrap();
     let out = cascade(&dir, &["run", "procurement", "--runs", "100000", "--out", "a-file/sub"]);

@@ -50,24 +50,53 @@ fn sweeps_draw_readable_charts_and_a_self_contained_report() {
             let png = read(&format!("{stem}.png"));
             assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "{stem}.png is {} bytes", png.len());
             let svg = String::from_utf8(read(&format!("{stem}.svg"))).unwrap();
+            // Series say which mitigation's threshold they hold (not "threshold" and "failure_threshold").
             let (x_label, series) = if axis.contains("breaker") {
-                ("mitigations.breaker.failure_threshold", "threshold=3.5")
+                ("mitigations.breaker.failure_threshold", "validation.threshold=3.5")
             } else {
-                ("mitigations.validation.threshold", "failure_threshold=8")
+                ("mitigations.validation.threshold", "breaker.failure_threshold=8")
             };
             assert!(svg.contains(x_label) && svg.contains(series), "{stem}.svg lacks its axis label or series");
+            assert!(!texts(&svg).iter().any(|t| t.ends_with(".0") && t.parse::<f64>().is_ok()), "{stem}: 1000.0 ticks");
         }
     }
+    let t_contain = String::from_utf8(read("chart-t_contain-vs-mitigations_validation_threshold.svg")).unwrap();
+    assert!(t_contain.contains("contained runs only"), "a t_contain chart says whose times it shows");
+    // The CDF shows every point: a panel per breaker threshold, a curve per validation threshold.
     let cdf = String::from_utf8(read("chart-containment-cdf.svg")).unwrap();
-    assert!(cdf.contains("share of runs contained") && cdf.contains("failure_threshold=1, threshold=2.5"));
+    let cdf_texts = texts(&cdf);
+    for panel in ["breaker.failure_threshold=1", "breaker.failure_threshold=3", "breaker.failure_threshold=8"] {
+        assert!(cdf_texts.iter().any(|t| t == panel), "{panel} has no panel");
+    }
+    assert!(cdf_texts.iter().any(|t| t == "validation.threshold") && cdf_texts.iter().any(|t| t == "3.5"));
     let pareto = String::from_utf8(read("chart-pareto.svg")).unwrap();
     assert!(pareto.contains("Pareto-optimal") && pareto.contains("clean messages rejected per run"));
+    assert!(pareto.contains("labels: breaker.failure_threshold, validation.threshold"));
+    let prevalence = String::from_utf8(read("chart-prevalence.svg")).unwrap();
+    assert!(prevalence.contains("agents corrupted over time per point") && prevalence.contains("95% of runs"));
+    let rows = fs::read_to_string(dir.join("c/prevalence.csv")).unwrap();
+    assert!(rows.starts_with(
+        "point,mitigations.breaker.failure_threshold,mitigations.validation.threshold,time_s,mean,ci95_low,ci95_high,"
+    ));
+    assert_eq!(rows.lines().count(), 1 + 9 * 101, "101 samples per point");
     let report = String::from_utf8(read("report.html")).unwrap();
     assert!(report.starts_with("<!doctype html>") && report.contains("<svg") && report.contains("class=\"pareto\""));
     assert!(!report.contains("src=\"http") && !report.contains("href=\"http"), "no external resources");
-    // Metrics that are zero at every point (out-of-scope actions here) get no chart.
+    // Metrics that are zero at every point (out-of-scope actions here) get no chart and no column.
     assert!(!dir.join("c/chart-out_of_scope_succeeded-vs-mitigations_validation_threshold.svg").exists());
-    assert_eq!(report.matches("<figure>").count(), 2 * 6 + 2);
+    assert!(!report.contains("<th>out-of-scope succeeded</th>") && report.contains("so not shown: "), "{report}");
+    assert_eq!(report.matches("<figure>").count(), 2 * 6 + 3);
+    // Captions say what a chart shows, not its file name.
+    assert!(report.contains("<figcaption>Share of runs contained by each time"));
+    assert!(!report.contains("<figcaption>chart-"));
+}
+
+/// The text of every `<text>` element of an SVG.
+fn texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| Some(t.split_once('>')?.1.split_once("</text>")?.0.trim().to_string()))
+        .collect()
 }
 
 #[test]
@@ -251,7 +280,11 @@ fn tune_names_the_cheapest_setting_that_meets_the_targets_or_says_none_does() {
     assert!(stdout.contains(&format!("rejected_clean: {cheapest:.4}")), "{stdout}");
     let none = tune("none", "agents_reached.max<0");
     assert_eq!(none.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&none.stdout).contains("no setting meets the targets"));
+    let said = String::from_utf8_lossy(&none.stdout);
+    assert!(said.contains("no setting meets the targets; the nearest"), "{said}");
+    // The nearest three, each with how far it fell short of the target.
+    assert_eq!(said.matches("    agents_reached.max<0: ").count(), 3, "{said}");
+    assert_eq!(said.matches("(short by ").count(), 3, "{said}");
     let bad = tune("bad", "blast<=1");
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("--target: \"blast<=1\": unknown metric"), "{}", stderr(&bad));

@@ -54,7 +54,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions, progress: &dyn Progress) -
     let without = without.map(|m| runner::run_plan(&m, plan, threads, &|done| progress.done(options.runs + done)));
     let summary = summary::summarize(&runs);
     let paired = without.as_ref().map(|without| paired::compare(&runs, without));
-    let files = files::run_files(&runs, &summary, without.as_deref().zip(paired.as_deref()));
+    let files = files::run_files(&model.name, &runs, &summary, without.as_deref().zip(paired.as_deref()));
     write(&dir, &files, &scenario.manifest("run", &options.common, 0, options.runs, &files))?;
     Ok(RunOutcome { dir, summary, paired })
 }

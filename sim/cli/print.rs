@@ -207,7 +207,25 @@ pub fn tune(outcome: &TuneOutcome, targets: &[Target]) {
     let met = summaries.iter().filter(|s| targets.iter().all(|t| tune::meets(s, t))).count();
     println!("{} settings tried, {met} meet every target; cost: {cost}", settings.len());
     let Some(best) = *best else {
-        println!("no setting meets the targets");
+        println!("no setting meets the targets; the nearest (tune.csv has every setting):");
+        for i in tune::nearest(summaries, targets, cost, 3) {
+            println!("  {}", describe(i));
+            let s = &summaries[i];
+            for target in targets {
+                let value = tune::observed(s, target).map_or("undefined".into(), |v| format!("{v:.4}"));
+                let verdict = match tune::shortfall(s, target) {
+                    Some(0.0) => "met".to_string(),
+                    Some(_) => {
+                        let value = tune::observed(s, target).unwrap_or(target.value);
+                        format!("short by {:.4}", (value - target.value).abs())
+                    }
+                    None => "not met".to_string(),
+                };
+                println!("    {}: {value} ({verdict})", target.text);
+            }
+            let price = s.estimate(cost).map_or("-".to_string(), |(m, _, _)| format!("{m:.4}"));
+            println!("    {cost}: {price}");
+        }
         return;
     };
     let s = &summaries[best];
@@ -242,6 +260,7 @@ pub fn tune_json(scenario: &Scenario, options: &TuneOptions, outcome: &TuneOutco
         "cost": outcome.cost.name,
         "settings": settings,
         "best": outcome.best,
+        "nearest": if outcome.best.is_some() { Vec::new() } else { tune::nearest(&outcome.summaries, targets, outcome.cost.name, 3) },
     }));
 }
 

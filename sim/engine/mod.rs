@@ -31,7 +31,7 @@ use boundary::Guard;
 use dedupe::KeyHasher;
 use review::ReviewCase;
 
-use crate::metrics::RunMetrics;
+use crate::metrics::{RunMetrics, PREVALENCE_SAMPLES};
 use crate::mitigation::access::AgentAccess;
 use crate::model::{Arrival, FaultKind, Model, NONE, NO_FAULT};
 use crate::rng::{self, SimRng, Stream};
@@ -93,6 +93,8 @@ struct AgentState {
     round_robin: u32,
     accepted_corrupt: bool,
     produced_corrupt: bool,
+    /// Its latest output was corrupted (and it is not quarantined since).
+    corrupt_now: bool,
     origin: bool,
     /// Can receive one task twice (see `Graph::may_repeat`).
     may_repeat: bool,
@@ -127,6 +129,7 @@ impl AgentState {
         round_robin: 0,
         accepted_corrupt: false,
         produced_corrupt: false,
+        corrupt_now: false,
         origin: false,
         may_repeat: false,
         in_flight: 0,
@@ -203,6 +206,9 @@ pub struct Engine {
     now: Micros,
     next_task: u32,
     last_corrupt_accept: Option<Micros>,
+    /// Agents whose `corrupt_now` holds, and the next prevalence sample to take.
+    corrupted_now: u32,
+    next_sample: usize,
     metrics: RunMetrics,
 }
 
@@ -251,6 +257,8 @@ impl Engine {
             now: 0,
             next_task: 0,
             last_corrupt_accept: None,
+            corrupted_now: 0,
+            next_sample: 0,
             metrics: RunMetrics::default(),
         }
     }
@@ -343,6 +351,9 @@ impl Engine {
         self.next_task = 0;
         self.last_corrupt_accept = None;
         self.metrics = RunMetrics::default();
+        self.metrics.prevalence.horizon = model.horizon;
+        self.corrupted_now = 0;
+        self.next_sample = 0;
         self.guards.clear();
         if model.mitigations.guards_channels() {
             self.guards.resize(graph.channels.len(), Guard::default());
@@ -447,7 +458,31 @@ impl Engine {
         task
     }
 
+    /// Agent `agent`'s latest output is now corrupted (or no longer is):
+    /// the samples before now keep the old count.
+    #[inline(never)]
+    fn set_corrupt_now(&mut self, agent: u32, corrupt: bool) {
+        debug_assert_ne!(self.agents[agent as usize].corrupt_now, corrupt);
+        self.sample_prevalence_before(self.now);
+        self.agents[agent as usize].corrupt_now = corrupt;
+        if corrupt {
+            self.corrupted_now += 1;
+        } else {
+            self.corrupted_now -= 1;
+        }
+    }
+
+    /// Takes every prevalence sample due before `time`.
+    fn sample_prevalence_before(&mut self, time: Micros) {
+        let prevalence = &mut self.metrics.prevalence;
+        while self.next_sample < PREVALENCE_SAMPLES && prevalence.time(self.next_sample) < time {
+            prevalence.counts[self.next_sample] = self.corrupted_now;
+            self.next_sample += 1;
+        }
+    }
+
     fn finish(&mut self, model: &Model) -> RunMetrics {
+        self.sample_prevalence_before(Micros::MAX);
         let mut metrics = self.metrics;
         metrics.agents_reached = self.agents.iter().filter(|a| a.accepted_corrupt && !a.origin).count() as u32;
         metrics.agents_corrupted = self.agents.iter().filter(|a| a.produced_corrupt).count() as u32;

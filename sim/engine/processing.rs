@@ -33,6 +33,10 @@ impl Engine {
         self.metrics.sojourn_total += self.now - input.arrived_at;
         let output = self.compute_output(model, graph, agent, &input);
         self.record(TraceKind::Process, agent, id, Detail::None, output.value());
+        let (corrupted, state) = (output.root != NO_FAULT, &self.agents[agent as usize]);
+        if corrupted != state.corrupt_now && !state.quarantined {
+            self.set_corrupt_now(agent, corrupted);
+        }
         if self.claim_effects(model, &input, output.root != NO_FAULT) {
             self.effects(model, graph, agent, id, &input, output);
         }

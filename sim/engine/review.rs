@@ -108,6 +108,9 @@ impl Engine {
             return;
         }
         state.quarantined = true;
+        if state.corrupt_now {
+            self.set_corrupt_now(agent, false);
+        }
         self.metrics.agents_quarantined += 1;
         if culprit {
             if self.metrics.t_attribute.is_none() {

@@ -295,7 +295,7 @@ pub static CATALOGUE: [Metric; 34] = [
         heading: "t_contain (s)",
         headline: headline_at(2, false, true, true),
         checked: true,
-        ..plain("t_contain", Read::Time(|m| m.t_contain), "time to containment (s)", LOWER)
+        ..plain("t_contain", Read::Time(|m| m.t_contain), "time to containment (s), contained runs only", LOWER)
     },
     Metric {
         heading: "clean rejected",
@@ -501,7 +501,7 @@ mod tests {
             [
                 ("agents_reached", "agents reached (blast radius)"),
                 ("containment_rate", "containment rate"),
-                ("t_contain", "time to containment (s)"),
+                ("t_contain", "time to containment (s), contained runs only"),
                 ("corrupted_actions", "corrupted actions"),
                 ("rejected_clean", "clean messages rejected"),
                 ("false_trips", "false breaker trips"),

@@ -87,6 +87,66 @@ pub struct RunMetrics {
     /// Inputs processed and their total time in system (arrival to done).
     pub processed: u64,
     pub sojourn_total: Micros,
+    /// Agents corrupted over time.
+    pub prevalence: Prevalence,
+}
+
+/// Times at which a run's [`Prevalence`] is sampled: 0%, 1%, ..., 100%
+/// of the horizon.
+pub const PREVALENCE_SAMPLES: usize = 101;
+
+/// Agents corrupted over one run: at each of [`PREVALENCE_SAMPLES`] evenly
+/// spaced times from 0 to the horizon (events at that time included), how
+/// many agents were corrupted, that is, their latest output had a fault
+/// behind it (a shift still material) and no clean output or quarantine
+/// has followed. An agent counted here has produced corrupted output, so
+/// no count exceeds `agents_corrupted`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Prevalence {
+    pub horizon: Micros,
+    pub counts: [u32; PREVALENCE_SAMPLES],
+}
+
+impl Prevalence {
+    /// The time of sample `k`: `k` hundredths of the horizon, rounded down.
+    pub fn time(&self, k: usize) -> Micros {
+        debug_assert!(k < PREVALENCE_SAMPLES);
+        (self.horizon as u128 * k as u128 / (PREVALENCE_SAMPLES as u128 - 1)) as Micros
+    }
+}
+
+impl Default for Prevalence {
+    fn default() -> Prevalence {
+        Prevalence { horizon: 0, counts: [0; PREVALENCE_SAMPLES] }
+    }
+}
+
+impl std::fmt::Debug for Prevalence {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.debug_struct("Prevalence").field("horizon", &self.horizon).field("counts", &&self.counts[..]).finish()
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PrevalenceFields<C> {
+    horizon: Micros,
+    counts: C,
+}
+
+impl serde::Serialize for Prevalence {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        PrevalenceFields { horizon: self.horizon, counts: &self.counts[..] }.serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Prevalence {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Prevalence, D::Error> {
+        let fields = PrevalenceFields::<Vec<u32>>::deserialize(deserializer)?;
+        let counts = fields.counts.try_into().map_err(|counts: Vec<u32>| {
+            serde::de::Error::custom(format!("prevalence has {} counts, expected {PREVALENCE_SAMPLES}", counts.len()))
+        })?;
+        Ok(Prevalence { horizon: fields.horizon, counts })
+    }
 }
 
 impl RunMetrics {

@@ -1,12 +1,13 @@
 //! The CSV files: `runs.csv`, `summary.csv` (and their sweep forms with a
-//! point and the swept values in front), `paired.csv` and `tune.csv`.
+//! point and the swept values in front), `prevalence.csv`, `paired.csv`
+//! and `tune.csv`.
 //! Numbers are printed with fixed rules (integer microseconds as seconds
 //! with six decimals, other floats with six decimals) so the bytes are the
 //! same on every platform.
 
 use crate::metrics::{self, Metric, Read, RunMetrics, Unit};
 use crate::paired::PairedMetric;
-use crate::summary::{MetricSummary, Stat, Summary};
+use crate::summary::{MetricSummary, PrevalenceSample, Stat, Summary};
 use crate::sweep::{self, PointRun};
 use crate::time::format_seconds;
 use crate::tune::{self, Target};
@@ -107,6 +108,45 @@ pub fn summary_csv(summary: &Summary) -> Vec<u8> {
     writer.write_record(SUMMARY_COLUMNS).expect("in-memory write");
     for row in summary_records(summary) {
         writer.write_record(&row).expect("in-memory write");
+    }
+    finish(writer)
+}
+
+/// The columns of `prevalence.csv` after any point columns.
+pub const PREVALENCE_COLUMNS: [&str; 6] = ["time_s", "mean", "ci95_low", "ci95_high", "runs_p2_5", "runs_p97_5"];
+
+fn prevalence_record(sample: &PrevalenceSample) -> [String; 6] {
+    [
+        seconds(sample.time as f64),
+        float(sample.mean),
+        float(sample.ci_low),
+        float(sample.ci_high),
+        sample.low.to_string(),
+        sample.high.to_string(),
+    ]
+}
+
+/// `prevalence.csv`: agents corrupted over time, per sample time: the mean
+/// across runs, its 95% interval, and the band 95% of runs lie in. A
+/// sweep's (`points` = its keys and each point's values) has `point` and
+/// the values first, one block of rows per point; a run's has one block.
+pub fn prevalence_csv(points: Option<(&[String], &[Vec<String>])>, curves: &[Vec<PrevalenceSample>]) -> Vec<u8> {
+    let mut writer = csv_writer();
+    let mut header: Vec<String> = Vec::new();
+    if let Some((keys, _)) = points {
+        header.push("point".into());
+        header.extend(keys.iter().cloned());
+    }
+    header.extend(PREVALENCE_COLUMNS.iter().map(|s| s.to_string()));
+    writer.write_record(&header).expect("in-memory write");
+    for (point, curve) in curves.iter().enumerate() {
+        let prefix: Vec<String> = match points {
+            Some((_, labels)) => std::iter::once(point.to_string()).chain(labels[point].iter().cloned()).collect(),
+            None => Vec::new(),
+        };
+        for sample in curve {
+            writer.write_record(prefix.iter().cloned().chain(prevalence_record(sample))).expect("in-memory write");
+        }
     }
     finish(writer)
 }
@@ -265,6 +305,7 @@ mod tests {
             events: 33,
             processed: 2,
             sojourn_total: 68_000_000,
+            prevalence: Default::default(),
         };
         let text = String::from_utf8(runs_csv(&[run])).unwrap();
         let row: Vec<&str> = text.lines().nth(1).unwrap().split(',').collect();

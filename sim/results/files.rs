@@ -8,18 +8,30 @@ use crate::engine::Replayed;
 use crate::metrics::RunMetrics;
 use crate::model::Model;
 use crate::paired::PairedMetric;
-use crate::summary::Summary;
+use crate::summary::{self, Summary};
 use crate::sweep::PointRun;
 
 /// Output files: name and bytes, in the order they are written.
 pub type Files = Vec<(String, Vec<u8>)>;
 
-/// A run's files: `runs.csv` and `summary.csv`, and with a paired
-/// comparison the other variant's runs (`runs_without.csv`) and the paired
-/// differences (`paired.csv`).
-pub fn run_files(runs: &[RunMetrics], summary: &Summary, paired: Option<(&[RunMetrics], &[PairedMetric])>) -> Files {
-    let mut files =
-        vec![("runs.csv".to_string(), csv::runs_csv(runs)), ("summary.csv".to_string(), csv::summary_csv(summary))];
+/// A run's files: `runs.csv`, `summary.csv`, `prevalence.csv` and its
+/// chart, and with a paired comparison the other variant's runs
+/// (`runs_without.csv`) and the paired differences (`paired.csv`).
+pub fn run_files(
+    scenario: &str,
+    runs: &[RunMetrics],
+    summary: &Summary,
+    paired: Option<(&[RunMetrics], &[PairedMetric])>,
+) -> Files {
+    let curve = summary::prevalence(runs);
+    let mut files = vec![
+        ("runs.csv".to_string(), csv::runs_csv(runs)),
+        ("summary.csv".to_string(), csv::summary_csv(summary)),
+        ("prevalence.csv".to_string(), csv::prevalence_csv(None, std::slice::from_ref(&curve))),
+    ];
+    if !runs.is_empty() {
+        files.extend(charts::render("chart-prevalence", &charts::run_prevalence(scenario, runs.len() as u64, curve)));
+    }
     if let Some((without, rows)) = paired {
         files.push(("runs_without.csv".to_string(), csv::runs_csv(without)));
         files.push(("paired.csv".to_string(), csv::paired_csv(rows)));
@@ -63,14 +75,24 @@ pub fn sweep_files(
 ) -> Files {
     let (keys, labels) = (info.keys(), info.all_labels());
     let pareto = charts::Pareto::of(summaries);
-    let charts = charts::sweep_charts(info, summaries, per_point, &pareto);
+    let mut figures = charts::sweep_charts(info, summaries, per_point, &pareto);
     let front: Vec<u64> = pareto.front.iter().map(|&i| i as u64).collect();
-    let report = report::sweep_report(title, seed, info, summaries, (&pareto, &front), &charts);
+    let curves: Vec<_> = per_point.iter().map(|runs| summary::prevalence(runs)).collect();
+    if per_point.iter().all(|runs| !runs.is_empty()) {
+        figures.push(charts::Figure {
+            caption: "Agents corrupted over time at each point: the mean across runs, its 95% interval, and the \
+                      band 95% of runs lie in."
+                .into(),
+            files: charts::render("chart-prevalence", &charts::sweep_prevalence(info, &curves)),
+        });
+    }
+    let report = report::sweep_report(title, seed, info, summaries, (&pareto, &front), &figures);
     let mut files = vec![
         ("runs.csv".to_string(), csv::sweep_runs_csv(&keys, &labels, results)),
         ("summary.csv".to_string(), csv::sweep_summary_csv(&keys, &labels, summaries)),
+        ("prevalence.csv".to_string(), csv::prevalence_csv(Some((&keys, &labels)), &curves)),
     ];
-    files.extend(charts);
+    files.extend(figures.into_iter().flat_map(|f| f.files));
     files.push(("report.html".to_string(), report));
     files
 }

@@ -1118,3 +1118,44 @@ fn sliding_breakers_run_in_the_engine() {
 }
 
 mod access;
+
+/// Prevalence recomputed from a trace: an agent counts from a `process`
+/// row with a root fault until its next clean one or its quarantine.
+fn prevalence_from_trace(model: &Model, trace: &[TraceRow]) -> [u32; PREVALENCE_SAMPLES] {
+    let mut reference = crate::metrics::Prevalence { horizon: model.horizon, ..Default::default() };
+    let (mut corrupt, mut quarantined) = (vec![false; model.agents.len()], vec![false; model.agents.len()]);
+    let mut rows = trace.iter().peekable();
+    for k in 0..PREVALENCE_SAMPLES {
+        while let Some(row) = rows.next_if(|r| r.time <= reference.time(k)) {
+            match row.kind {
+                TraceKind::Process if !quarantined[row.agent as usize] => {
+                    corrupt[row.agent as usize] = row.root != NO_FAULT
+                }
+                TraceKind::Quarantine => (quarantined[row.agent as usize], corrupt[row.agent as usize]) = (true, false),
+                _ => {}
+            }
+        }
+        reference.counts[k] = corrupt.iter().filter(|&&c| c).count() as u32;
+    }
+    reference.counts
+}
+
+#[test]
+fn prevalence_counts_the_agents_whose_latest_output_is_corrupted() {
+    let mut seen_fade = false;
+    for bundled in crate::bundled::SCENARIOS.iter().filter(|b| !b.name.starts_with("mesh")) {
+        let m = model(bundled.text);
+        for seed in 1..=3 {
+            let (metrics, trace, _) = run_traced(&m, seed);
+            let p = metrics.prevalence;
+            assert_eq!(p.horizon, m.horizon);
+            assert_eq!(p.counts, prevalence_from_trace(&m, &trace), "{} seed {seed}", bundled.name);
+            assert!(p.counts.iter().all(|&c| c <= metrics.agents_corrupted), "{}", bundled.name);
+            assert_eq!(p.counts[0], 0, "nothing is processed at time 0");
+            let peak = p.counts.iter().copied().max().unwrap();
+            seen_fade |= peak > 0 && p.counts[PREVALENCE_SAMPLES - 1] < peak;
+        }
+    }
+    assert!(seen_fade, "some run's corruption wears off or is quarantined");
+    assert_eq!(crate::metrics::Prevalence { horizon: 100, ..Default::default() }.time(PREVALENCE_SAMPLES - 1), 100);
+}

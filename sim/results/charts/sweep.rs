@@ -3,8 +3,11 @@
 //! radius against the cost in clean traffic with the Pareto-optimal
 //! points marked.
 
-use super::{frame, legend, palette, range, render, Chart, Drawn, MAX_SERIES};
-use crate::metrics::{self, Metric, RunMetrics};
+use super::{
+    bounded, canvas, frame, key_name, legend_width, mesh, palette, panels_size, range, render, split_panels, text_size,
+    tick, width_with_legend, Chart, Drawn, Figure, Key, MAX_PANELS, MAX_SERIES,
+};
+use crate::metrics::{self, Metric, RunMetrics, Unit};
 use crate::results::SweepInfo;
 use crate::summary::Summary;
 use plotters::coord::Shift;
@@ -32,6 +35,8 @@ pub struct Series {
 /// A metric against one swept key.
 pub struct MetricChart {
     pub title: String,
+    /// What the metric's values can be (the y axis stays inside).
+    pub unit: Unit,
     pub x_label: String,
     pub y_label: String,
     /// Tick labels when the key's values are not numbers (x = 0, 1, ...).
@@ -39,28 +44,35 @@ pub struct MetricChart {
     pub series: Vec<Series>,
 }
 
+impl MetricChart {
+    fn entries(&self) -> Vec<(String, Key)> {
+        if self.series.len() == 1 && self.series[0].name.is_empty() {
+            return Vec::new();
+        }
+        self.series.iter().enumerate().map(|(i, s)| (s.name.clone(), Key::Line(palette(i)))).collect()
+    }
+}
+
 impl Chart for MetricChart {
+    fn size(&self) -> (u32, u32) {
+        width_with_legend(None, &self.entries())
+    }
+
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        let plot = canvas(area, &self.title, None, &self.entries())?;
         let all = || self.series.iter().flat_map(|s| s.points.iter());
         let (x0, x1) = range(all().map(|p| p.0));
-        let (y0, y1) = range(all().flat_map(|p| [p.2, p.3, p.1]));
-        let mut chart = frame(area, &self.title, x0..x1, y0..y1, 72)?;
+        let (y0, y1) = bounded(range(all().flat_map(|p| [p.2, p.3, p.1])), self.unit);
+        let mut chart = frame(&plot, x0..x1, y0..y1, 72)?;
         let categories = self.categories.clone();
         let x_format = move |x: &f64| match &categories {
             Some(names) if (x - x.round()).abs() < 1e-9 && *x >= 0.0 => {
                 names.get(x.round() as usize).cloned().unwrap_or_default()
             }
             Some(_) => String::new(),
-            None => format!("{}", (x * 1e6).round() / 1e6),
+            None => tick(*x),
         };
-        chart
-            .configure_mesh()
-            .x_desc(self.x_label.as_str())
-            .y_desc(self.y_label.as_str())
-            .x_label_formatter(&x_format)
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 16))
-            .draw()?;
+        mesh(&mut chart, (&self.x_label, &self.y_label), Some(&x_format), false)?;
         for (i, series) in self.series.iter().enumerate() {
             let colour = palette(i);
             let band: Vec<(f64, f64)> = series
@@ -70,65 +82,88 @@ impl Chart for MetricChart {
                 .chain(series.points.iter().rev().map(|p| (p.0, p.2)))
                 .collect();
             chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.15))))?;
-            chart
-                .draw_series(LineSeries::new(series.points.iter().map(|p| (p.0, p.1)), colour.stroke_width(2)))?
-                .label(series.name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+            chart.draw_series(LineSeries::new(series.points.iter().map(|p| (p.0, p.1)), colour.stroke_width(2)))?;
             chart.draw_series(series.points.iter().map(|p| Circle::new((p.0, p.1), 3, colour.filled())))?;
-        }
-        if self.series.len() > 1 || !self.series.first().is_some_and(|s| s.name.is_empty()) {
-            legend(&mut chart, SeriesLabelPosition::UpperRight, 14)?;
         }
         Ok(())
     }
+}
+
+/// One curve of a [`ContainmentCdf`]: its legend name and the sorted
+/// times to containment (s) of its contained runs, out of `runs`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CdfCurve {
+    pub name: String,
+    pub times: Vec<f64>,
+    pub runs: usize,
 }
 
 /// The empirical CDF of time to containment per point: the share of all
-/// runs contained by time t (so each curve ends at its containment rate).
+/// runs contained by time t (so each curve ends at its containment rate),
+/// in small multiples: a panel per combination of all keys but the last,
+/// a curve per value of the last (its colour the same in every panel).
 pub struct ContainmentCdf {
     pub title: String,
-    /// (point label, sorted t_contain seconds of contained runs, runs).
-    pub curves: Vec<(String, Vec<f64>, usize)>,
+    /// The legend's heading: the key the curves stand for.
+    pub heading: String,
+    /// Legend entries, one per colour.
+    pub legend: Vec<String>,
+    /// (panel caption, curves).
+    pub panels: Vec<(String, Vec<CdfCurve>)>,
+}
+
+impl ContainmentCdf {
+    fn entries(&self) -> Vec<(String, Key)> {
+        self.legend.iter().enumerate().map(|(i, name)| (name.clone(), Key::Line(palette(i)))).collect()
+    }
 }
 
 impl Chart for ContainmentCdf {
+    fn size(&self) -> (u32, u32) {
+        panels_size(self.panels.len(), legend_width(Some(&self.heading), &self.entries()))
+    }
+
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        let t_max = self.curves.iter().flat_map(|c| c.1.last().copied()).fold(1.0f64, f64::max) * 1.05;
-        let mut chart = frame(area, &self.title, 0.0..t_max, 0.0..1.05, 72)?;
-        chart
-            .configure_mesh()
-            .x_desc("time to containment (s)")
-            .y_desc("share of runs contained")
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 16))
-            .draw()?;
-        for (i, (name, times, runs)) in self.curves.iter().enumerate() {
-            let colour = palette(i);
-            let mut steps = vec![(0.0, 0.0)];
-            for (k, &t) in times.iter().enumerate() {
-                steps.push((t, k as f64 / *runs as f64));
-                steps.push((t, (k + 1) as f64 / *runs as f64));
+        let plot = canvas(area, &self.title, Some(&self.heading), &self.entries())?;
+        let times = || self.panels.iter().flat_map(|(_, curves)| curves.iter().flat_map(|c| c.times.iter().copied()));
+        let (lo, hi) = range(times());
+        let (t0, t1) = (lo.max(0.0), hi);
+        let single = self.panels.len() == 1;
+        for ((caption, curves), panel) in self.panels.iter().zip(split_panels(&plot, self.panels.len())) {
+            let panel = if single { panel } else { panel.titled(caption, ("sans-serif", 15))? };
+            let mut chart = frame(&panel, t0..t1, 0.0..1.05, if single { 72 } else { 52 })?;
+            let x_desc = if single { "time to containment (s), contained runs" } else { "time to containment (s)" };
+            mesh(&mut chart, (x_desc, "share of runs contained"), None, !single)?;
+            for (i, curve) in curves.iter().enumerate() {
+                let share = |k: usize| k as f64 / curve.runs.max(1) as f64;
+                let mut steps = vec![(t0, 0.0)];
+                for (k, &t) in curve.times.iter().enumerate() {
+                    steps.push((t, share(k)));
+                    steps.push((t, share(k + 1)));
+                }
+                steps.push((t1, share(curve.times.len())));
+                chart.draw_series(LineSeries::new(steps, palette(i).stroke_width(2)))?;
             }
-            steps.push((t_max, times.len() as f64 / (*runs).max(1) as f64));
-            chart
-                .draw_series(LineSeries::new(steps, colour.stroke_width(2)))?
-                .label(name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
         }
-        legend(&mut chart, SeriesLabelPosition::LowerRight, 14)?;
         Ok(())
     }
 }
 
-/// Blast radius against cost, one dot per point, Pareto-optimal ones
-/// (no other point is at least as good on both and better on one) ringed
-/// and labelled.
+/// A point's mean and 95% interval of one metric: (mean, low, high).
+pub type Estimate = (f64, f64, f64);
+
+/// Blast radius against cost, one dot per point with its 95% intervals
+/// on both, Pareto-optimal ones (no other point is at least as good on
+/// both and better on one) ringed and labelled where no label covers
+/// another.
 pub struct ParetoChart {
     pub title: String,
     pub x_label: String,
     pub y_label: String,
-    /// (point label, mean cost, mean harm).
-    pub points: Vec<(String, f64, f64)>,
+    /// What a point's label lists.
+    pub label_keys: Vec<String>,
+    /// (point label, cost, harm).
+    pub points: Vec<(String, Estimate, Estimate)>,
     /// The indices of the Pareto-optimal points.
     pub front: Vec<usize>,
 }
@@ -165,37 +200,114 @@ pub fn pareto_front(points: &[(f64, f64)]) -> Vec<usize> {
     (0..points.len()).filter(|&i| !dominated(i)).collect()
 }
 
+/// A label's box in pixels: (left, top, right, bottom).
+type Box2 = (i32, i32, i32, i32);
+
+fn overlap(a: Box2, b: Box2) -> i64 {
+    let w = (a.2.min(b.2) - a.0.max(b.0)).max(0) as i64;
+    let h = (a.3.min(b.3) - a.1.max(b.1)).max(0) as i64;
+    w * h
+}
+
+/// Where to put labels of `size` beside the `anchors` (pixels) so that
+/// they cover no other label and no anchor, inside `bounds`: for each
+/// anchor in turn, the first of eight places around it that is free, or
+/// the least covered one. Returns each label's top-left corner.
+pub fn place_labels(anchors: &[(i32, i32)], sizes: &[(u32, u32)], bounds: Box2) -> Vec<(i32, i32)> {
+    let mut placed: Vec<Box2> = Vec::new();
+    let marks: Vec<Box2> = anchors.iter().map(|&(x, y)| (x - 8, y - 8, x + 8, y + 8)).collect();
+    anchors
+        .iter()
+        .zip(sizes)
+        .map(|(&(x, y), &(w, h))| {
+            let (w, h) = (w as i32, h as i32);
+            let candidates = [
+                (x + 10, y - h - 6),
+                (x + 10, y + 6),
+                (x - w - 10, y - h - 6),
+                (x - w - 10, y + 6),
+                (x + 12, y - h / 2),
+                (x - w - 12, y - h / 2),
+                (x - w / 2, y - h - 12),
+                (x - w / 2, y + 12),
+            ];
+            let cost = |&(left, top): &(i32, i32)| {
+                let b = (left, top, left + w, top + h);
+                let outside = b.0 < bounds.0 || b.1 < bounds.1 || b.2 > bounds.2 || b.3 > bounds.3;
+                let covered: i64 = placed.iter().chain(&marks).map(|&o| overlap(b, o)).sum();
+                covered + if outside { 1 << 40 } else { 0 }
+            };
+            let best = candidates.iter().copied().min_by_key(|c| cost(c)).expect("eight candidates");
+            placed.push((best.0, best.1, best.0 + w, best.1 + h));
+            best
+        })
+        .collect()
+}
+
+impl ParetoChart {
+    fn entries(&self) -> Vec<(String, Key)> {
+        vec![
+            ("sweep point, 95% CIs".to_string(), Key::Dot(palette(0))),
+            ("Pareto-optimal".to_string(), Key::Line(palette(1))),
+        ]
+    }
+
+    fn heading(&self) -> String {
+        format!("labels: {}", self.label_keys.join(", "))
+    }
+}
+
 impl Chart for ParetoChart {
+    fn size(&self) -> (u32, u32) {
+        width_with_legend(Some(&self.heading()), &self.entries())
+    }
+
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        let (x0, x1) = range(self.points.iter().map(|p| p.1));
-        let (y0, y1) = range(self.points.iter().map(|p| p.2));
-        let mut chart = frame(area, &self.title, x0..x1, y0..y1, 72)?;
-        chart
-            .configure_mesh()
-            .x_desc(self.x_label.as_str())
-            .y_desc(self.y_label.as_str())
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 16))
-            .draw()?;
-        let coordinates: Vec<(f64, f64)> = self.points.iter().map(|p| (p.1, p.2)).collect();
-        let front = &self.front;
-        chart
-            .draw_series(self.points.iter().map(|p| Circle::new((p.1, p.2), 4, palette(0).mix(0.5).filled())))?
-            .label("sweep point")
-            .legend(|(x, y)| Circle::new((x + 8, y), 4, palette(0).mix(0.5).filled()));
-        let mut ordered: Vec<(f64, f64)> = front.iter().map(|&i| coordinates[i]).collect();
-        ordered.sort_by(|a, b| a.0.total_cmp(&b.0));
-        chart
-            .draw_series(LineSeries::new(ordered, palette(1).stroke_width(2)))?
-            .label("Pareto-optimal")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], palette(1).stroke_width(2)));
-        for &i in front {
-            let (name, x, y) = &self.points[i];
-            chart.draw_series(std::iter::once(Circle::new((*x, *y), 7, palette(1).stroke_width(2))))?;
-            let label = EmptyElement::at((*x, *y)) + Text::new(name.clone(), (8, -16), ("sans-serif", 13));
-            chart.draw_series(std::iter::once(label))?;
+        let plot = canvas(area, &self.title, Some(&self.heading()), &self.entries())?;
+        let values = |pick: fn(&(String, Estimate, Estimate)) -> Estimate| {
+            let all = self.points.iter().map(pick).flat_map(|e| [e.0, e.1, e.2]).filter(|v| v.is_finite());
+            bounded(range(all), Unit::Count)
+        };
+        let ((x0, x1), (y0, y1)) = (values(|p| p.1), values(|p| p.2));
+        let mut chart = frame(&plot, x0..x1, y0..y1, 72)?;
+        mesh(&mut chart, (&self.x_label, &self.y_label), None, false)?;
+        let faint = palette(0).mix(0.45);
+        for (i, (_, cost, harm)) in self.points.iter().enumerate() {
+            let style = if self.front.contains(&i) { palette(1).stroke_width(1) } else { faint.stroke_width(1) };
+            if harm.1.is_finite() && harm.2.is_finite() {
+                chart.draw_series(std::iter::once(ErrorBar::new_vertical(cost.0, harm.1, harm.0, harm.2, style, 6)))?;
+            }
+            if cost.1.is_finite() && cost.2.is_finite() {
+                chart
+                    .draw_series(std::iter::once(ErrorBar::new_horizontal(harm.0, cost.1, cost.0, cost.2, style, 6)))?;
+            }
         }
-        legend(&mut chart, SeriesLabelPosition::UpperRight, 14)?;
+        chart
+            .draw_series(self.points.iter().map(|p| Circle::new((p.1 .0, p.2 .0), 4, palette(0).mix(0.6).filled())))?;
+        let mut ordered: Vec<(f64, f64)> =
+            self.front.iter().map(|&i| (self.points[i].1 .0, self.points[i].2 .0)).collect();
+        ordered.sort_by(|a, b| a.0.total_cmp(&b.0));
+        chart.draw_series(LineSeries::new(ordered, palette(1).stroke_width(2)))?;
+        // Points with the same means share one label.
+        let mut labels: Vec<((f64, f64), String)> = Vec::new();
+        for &i in &self.front {
+            let (name, cost, harm) = &self.points[i];
+            chart.draw_series(std::iter::once(Circle::new((cost.0, harm.0), 7, palette(1).stroke_width(2))))?;
+            match labels.iter_mut().find(|(at, _)| *at == (cost.0, harm.0)) {
+                Some((_, text)) => *text += &format!(" | {name}"),
+                None => labels.push(((cost.0, harm.0), name.clone())),
+            }
+        }
+        let anchors: Vec<(i32, i32)> = labels.iter().map(|(at, _)| chart.backend_coord(at)).collect();
+        let sizes: Vec<(u32, u32)> = labels.iter().map(|(_, text)| text_size(text, 13)).collect();
+        let (xs, ys) = chart.plotting_area().get_pixel_range();
+        let places = place_labels(&anchors, &sizes, (xs.start, ys.start, xs.end, ys.end));
+        for (k, (_, text)) in labels.iter().enumerate() {
+            let ((x, y), (w, h), (ax, ay)) = (places[k], sizes[k], anchors[k]);
+            let nearest = (ax.clamp(x, x + w as i32), ay.clamp(y, y + h as i32));
+            area.draw(&PathElement::new(vec![(ax, ay), nearest], RGBColor(120, 120, 120).stroke_width(1)))?;
+            area.draw(&Text::new(text.clone(), (x, y), ("sans-serif", 13).into_font().color(&BLACK)))?;
+        }
         Ok(())
     }
 }
@@ -211,11 +323,12 @@ fn estimate(summary: &Summary, metric: &str) -> Option<(f64, f64, f64)> {
 }
 
 /// `metric` against axis `axis`: one series per combination of the other
-/// axes' values (at most [`MAX_SERIES`]).
+/// axes' values (at most [`MAX_SERIES`]; the title says when there are more).
 pub fn metric_chart(info: &SweepInfo, summaries: &[Summary], axis: usize, metric: &Metric) -> MetricChart {
     let values = &info.axes[axis].values;
     let xs = numeric(values).unwrap_or_else(|| (0..values.len()).map(|i| i as f64).collect());
     let mut series: Vec<Series> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     for point in 0..info.points {
         let labels = info.labels(point);
         let x = xs[values.iter().position(|v| *v == labels[axis]).expect("a point's value is on its axis")];
@@ -225,9 +338,12 @@ pub fn metric_chart(info: &SweepInfo, summaries: &[Summary], axis: usize, metric
             .zip(&labels)
             .enumerate()
             .filter(|(i, _)| *i != axis)
-            .map(|(_, (a, v))| format!("{}={v}", short(&a.key)))
+            .map(|(_, (a, v))| format!("{}={v}", key_name(&a.key)))
             .collect();
         let name = others.join(", ");
+        if !names.contains(&name) {
+            names.push(name.clone());
+        }
         let Some((mean, low, high)) = estimate(&summaries[point as usize], metric.name) else { continue };
         match series.iter().position(|s| s.name == name) {
             Some(i) => series[i].points.push((x, mean, low, high)),
@@ -236,8 +352,13 @@ pub fn metric_chart(info: &SweepInfo, summaries: &[Summary], axis: usize, metric
         }
     }
     series.iter_mut().for_each(|s| s.points.sort_by(|a, b| a.0.total_cmp(&b.0)));
+    let mut title = format!("{} vs {}", metric.name, key_name(&info.axes[axis].key));
+    if names.len() > MAX_SERIES {
+        title += &format!(" (first {MAX_SERIES} of {} series)", names.len());
+    }
     MetricChart {
-        title: format!("{} vs {}", metric.name, short(&info.axes[axis].key)),
+        title,
+        unit: metric.unit(),
         x_label: info.axes[axis].key.clone(),
         y_label: metric.label.to_string(),
         categories: numeric(values).is_none().then(|| values.clone()),
@@ -245,58 +366,138 @@ pub fn metric_chart(info: &SweepInfo, summaries: &[Summary], axis: usize, metric
     }
 }
 
-/// The last segment of a dotted key.
-fn short(key: &str) -> &str {
-    key.rsplit('.').next().unwrap_or(key)
+/// A point's values as `key=value` pairs, or "as written" for the
+/// scenario's own point.
+pub(super) fn point_name(info: &SweepInfo, axes: std::ops::Range<usize>, point: u64) -> String {
+    let labels = info.labels(point);
+    let pairs: Vec<String> = axes.map(|i| format!("{}={}", key_name(&info.axes[i].key), labels[i])).collect();
+    if pairs.is_empty() {
+        "as written".to_string()
+    } else {
+        pairs.join(", ")
+    }
 }
 
-/// Every chart of a sweep: file name and bytes, in a fixed order.
+/// Points grouped for small multiples: consecutive points that share the
+/// values of every key but the last (the last varies fastest), in chunks
+/// of at most [`MAX_SERIES`]. Returns (caption, points) per panel and
+/// whether panels were left out (more than [`MAX_PANELS`]).
+pub fn point_panels(info: &SweepInfo, per_panel: usize) -> (Vec<(String, Vec<u64>)>, bool) {
+    let axes = info.axes.len();
+    let mut panels: Vec<(String, Vec<u64>)> = Vec::new();
+    for point in 0..info.points {
+        let caption = point_name(info, 0..axes.saturating_sub(1), point);
+        match panels.last_mut() {
+            Some((c, points)) if *c == caption && points.len() < per_panel => points.push(point),
+            _ => panels.push((caption, vec![point])),
+        }
+    }
+    let cut = panels.len() > MAX_PANELS;
+    panels.truncate(MAX_PANELS);
+    (panels, cut)
+}
+
+fn containment_cdf(info: &SweepInfo, per_point: &[Vec<RunMetrics>]) -> ContainmentCdf {
+    let (panels, cut) = point_panels(info, MAX_SERIES);
+    let last = info.axes.len().checked_sub(1);
+    let curve_name = |p: u64| match last {
+        Some(axis) => info.labels(p)[axis].clone(),
+        None => "as written".to_string(),
+    };
+    let mut legend: Vec<Vec<String>> = vec![Vec::new(); MAX_SERIES];
+    let panels: Vec<(String, Vec<CdfCurve>)> = panels
+        .into_iter()
+        .map(|(caption, points)| {
+            let curves = points
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| {
+                    let runs = &per_point[p as usize];
+                    let mut times: Vec<f64> = runs.iter().filter_map(|m| m.t_contain).map(|t| t as f64 / 1e6).collect();
+                    times.sort_by(f64::total_cmp);
+                    let name = curve_name(p);
+                    if !legend[i].contains(&name) {
+                        legend[i].push(name.clone());
+                    }
+                    CdfCurve { name, times, runs: runs.len() }
+                })
+                .collect();
+            (caption, curves)
+        })
+        .collect();
+    let mut title = "time to containment: share of runs contained by then".to_string();
+    if cut {
+        title += &format!(" (first {MAX_PANELS} panels)");
+    }
+    ContainmentCdf {
+        title,
+        heading: last.map_or("point".to_string(), |axis| key_name(&info.axes[axis].key).to_string()),
+        legend: legend.into_iter().filter(|names| !names.is_empty()).map(|names| names.join(" | ")).collect(),
+        panels,
+    }
+}
+
+fn pareto_chart(info: &SweepInfo, summaries: &[Summary], pareto: &Pareto) -> ParetoChart {
+    let interval = |s: &Summary, m: &Metric| estimate(s, m.name).unwrap_or((0.0, f64::NAN, f64::NAN));
+    let points = summaries
+        .iter()
+        .enumerate()
+        .map(|(p, s)| {
+            let label = info.labels(p as u64).join(", ");
+            (
+                if label.is_empty() { "as written".to_string() } else { label },
+                interval(s, pareto.cost),
+                interval(s, pareto.harm),
+            )
+        })
+        .collect();
+    ParetoChart {
+        title: format!("blast radius vs {}", pareto.cost.name),
+        x_label: format!("{} per run (cost)", pareto.cost.label),
+        y_label: format!("{} per run (blast radius)", pareto.harm.heading),
+        label_keys: info.axes.iter().map(|a| key_name(&a.key).to_string()).collect(),
+        points,
+        front: pareto.front.clone(),
+    }
+}
+
+/// Every chart of a sweep with its caption, in a fixed order.
 pub fn sweep_charts(
     info: &SweepInfo,
     summaries: &[Summary],
     per_point: &[Vec<RunMetrics>],
     pareto: &Pareto,
-) -> Vec<(String, Vec<u8>)> {
-    let mut files = Vec::new();
+) -> Vec<Figure> {
+    let mut figures = Vec::new();
     let shown: Vec<&Metric> = metrics::headline()
         .into_iter()
         .filter(|(m, h)| h.always || varies(summaries, m.name))
         .map(|(m, _)| m)
         .collect();
     for axis in 0..info.axes.len() {
+        let key = &info.axes[axis].key;
+        let others = if info.axes.len() > 1 { "; a line per value of the other keys" } else { "" };
         for &metric in &shown {
-            let stem = format!("chart-{}-vs-{}", metric.name, info.axes[axis].key.replace('.', "_"));
-            files.extend(render(&stem, &metric_chart(info, summaries, axis, metric)));
+            let stem = format!("chart-{}-vs-{}", metric.name, key.replace('.', "_"));
+            let caption = format!("{}: mean and 95% interval at each value of {key}{others}.", metric.label);
+            figures.push(Figure { caption, files: render(&stem, &metric_chart(info, summaries, axis, metric)) });
         }
     }
-    let label = |p: u64| {
-        let labels = info.labels(p);
-        if labels.is_empty() {
-            "as written".to_string()
-        } else {
-            info.axes.iter().zip(labels).map(|(a, v)| format!("{}={v}", short(&a.key))).collect::<Vec<_>>().join(", ")
-        }
-    };
-    let curves = (0..info.points.min(MAX_SERIES as u64))
-        .map(|p| {
-            let runs = &per_point[p as usize];
-            let mut times: Vec<f64> = runs.iter().filter_map(|m| m.t_contain).map(|t| t as f64 / 1e6).collect();
-            times.sort_by(f64::total_cmp);
-            (label(p), times, runs.len())
-        })
-        .collect();
-    files.extend(render(
-        "chart-containment-cdf",
-        &ContainmentCdf { title: "time to containment, CDF per point".into(), curves },
-    ));
-    let points = pareto.means.iter().enumerate().map(|(p, &(c, h))| (info.labels(p as u64).join(", "), c, h)).collect();
-    let keys: Vec<&str> = info.axes.iter().map(|a| short(&a.key)).collect();
-    let title = format!("blast radius vs {} (labels: {})", pareto.cost.name, keys.join(", "));
-    let x_label = format!("{} per run (cost)", pareto.cost.label);
-    let y_label = format!("{} per run (blast radius)", pareto.harm.heading);
-    let front = pareto.front.clone();
-    files.extend(render("chart-pareto", &ParetoChart { title, x_label, y_label, points, front }));
-    files
+    figures.push(Figure {
+        caption: "Share of runs contained by each time to containment, per point: a curve ends at the point's \
+                  containment rate; runs never contained never reach it."
+            .into(),
+        files: render("chart-containment-cdf", &containment_cdf(info, per_point)),
+    });
+    figures.push(Figure {
+        caption: format!(
+            "Blast radius ({}) against cost ({}), mean per run with 95% intervals on both; the Pareto-optimal \
+             points (no other point is as good on both and better on one) are ringed and labelled.",
+            pareto.harm.heading, pareto.cost.label
+        ),
+        files: render("chart-pareto", &pareto_chart(info, summaries, pareto)),
+    });
+    figures
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! matters (corrupted input accepted, compromise, rejection, alert,
 //! blocked action, quarantine).
 
-use super::{frame, legend, Chart, Drawn};
+use super::{canvas, frame, width_with_legend, Chart, Drawn, Key};
 use crate::engine::{TraceKind, TraceRow};
 use crate::model::{Model, NONE, NO_FAULT};
 use plotters::coord::Shift;
@@ -69,10 +69,21 @@ pub fn timeline(model: &Model, trace: &[TraceRow], run: u64) -> Timeline {
     }
 }
 
+impl Timeline {
+    fn entries() -> Vec<(String, Key)> {
+        TIMELINE_KINDS.iter().map(|(name, colour)| (name.to_string(), Key::Dot(*colour))).collect()
+    }
+}
+
 impl Chart for Timeline {
+    fn size(&self) -> (u32, u32) {
+        width_with_legend(None, &Timeline::entries())
+    }
+
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        let plot = canvas(area, &self.title, None, &Timeline::entries())?;
         let n = self.agents.len().max(1) as f64;
-        let mut chart = frame(area, &self.title, 0.0..self.horizon, -0.5..n - 0.5, 110)?;
+        let mut chart = frame(&plot, 0.0..self.horizon, -0.5..n - 0.5, 110)?;
         let agents = self.agents.clone();
         let y_format = move |y: &f64| {
             let row = y.round();
@@ -81,26 +92,24 @@ impl Chart for Timeline {
             }
             agents.get(agents.len().saturating_sub(1 + row as usize)).cloned().unwrap_or_default()
         };
+        let x_format = |x: &f64| super::tick(*x);
         chart
             .configure_mesh()
             .x_desc("time (s)")
             .y_desc("agent")
             .y_labels(self.agents.len().max(1))
+            .x_label_formatter(&x_format)
             .y_label_formatter(&y_format)
             .label_style(("sans-serif", 13))
             .axis_desc_style(("sans-serif", 16))
             .draw()?;
         let flip = |row: usize| n - 1.0 - row as f64;
-        for (kind, (name, colour)) in TIMELINE_KINDS.iter().enumerate() {
+        for (kind, (_, colour)) in TIMELINE_KINDS.iter().enumerate() {
             let colour = *colour;
             let offset = (kind as f64 - 2.5) * 0.08;
             let marks = self.marks.iter().filter(|m| m.0 == kind).map(|m| (m.2, flip(m.1) + offset));
-            chart
-                .draw_series(marks.map(move |p| Circle::new(p, 3, colour.filled())))?
-                .label(*name)
-                .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
+            chart.draw_series(marks.map(move |p| Circle::new(p, 3, colour.filled())))?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
         Ok(())
     }
 }
