@@ -69,11 +69,8 @@ fn target_of(text: &str) -> Result<Target, String> {
     let (metric, stat) = match name.rsplit_once('.') {
         Some((metric, stat)) => (
             metric,
-            parse_stat(stat).ok_or_else(|| {
-                format!(
-                    "\"{text}\": unknown statistic \"{stat}\"; expected mean, ci_low, ci_high, p50, p90, p99 or max"
-                )
-            })?,
+            parse_stat(stat)
+                .ok_or_else(|| format!("\"{text}\": unknown statistic \"{stat}\"; expected {}", or_list(&STATS)))?,
         ),
         None => (name, Stat::Mean),
     };
@@ -91,6 +88,12 @@ fn target_of(text: &str) -> Result<Target, String> {
     Ok(Target { text: text.to_string(), metric: metric.to_string(), stat, op, value })
 }
 
+/// The statistics a target may name, as it names them (mean is the default).
+pub const STATS: [&str; 7] = ["mean", "ci_low", "ci_high", "p50", "p90", "p99", "max"];
+
+/// The comparisons a target may make.
+pub const OPS: [&str; 4] = ["<=", "<", ">=", ">"];
+
 fn parse_stat(text: &str) -> Option<Stat> {
     Some(match text {
         "mean" => Stat::Mean,
@@ -102,6 +105,15 @@ fn parse_stat(text: &str) -> Option<Stat> {
         "max" => Stat::Max,
         _ => return None,
     })
+}
+
+/// "a, b or c".
+fn or_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
 }
 
 /// The number a target constrains, if the metric is defined at this setting.
@@ -233,6 +245,11 @@ mod tests {
 
     #[test]
     fn targets_parse_with_statistics_and_refuse_nonsense() {
+        for stat in STATS {
+            for op in OPS {
+                assert!(parse_target(&format!("agents_reached.{stat}{op}1")).is_ok(), "{stat}{op}");
+            }
+        }
         let t = parse_target("agents_reached.p99 <= 2").unwrap();
         assert_eq!((t.metric.as_str(), t.stat, t.op, t.value), ("agents_reached", Stat::P99, Op::Le, 2.0));
         let t = parse_target("containment_rate>=0.95").unwrap();

@@ -277,6 +277,26 @@ fn help_lists_every_value_an_enumerated_flag_takes() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         assert!(completions.contains(shell), "completions --help lacks {shell}");
     }
+    let tune = String::from_utf8(cascade(&dir, &["tune", "--help"]).stdout).unwrap();
+    for word in cascade::tune::STATS.iter().chain(&cascade::tune::OPS) {
+        assert!(tune.contains(word), "tune --help lacks --target's {word}");
+    }
+    // `man` takes every command, and its help names them all.
+    let man = String::from_utf8(cascade(&dir, &["man", "--help"]).stdout).unwrap();
+    let top = String::from_utf8(cascade(&dir, &["--help"]).stdout).unwrap();
+    let listed: Vec<&str> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(listed.len() >= 11, "{top}");
+    for command in listed {
+        assert!(man.contains(command), "man --help lacks {command}");
+        assert!(cascade(&dir, &["man", command]).status.success(), "man {command}");
+    }
 }
 
 #[test]

@@ -30,13 +30,13 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Run a scenario N times in parallel and write runs.csv, summary.csv, manifest.json.
+    /// Run a scenario N times in parallel and write runs.csv, summary.csv, prevalence.csv (and its chart), manifest.json.
     #[command(
         after_help = "Examples:\n  cascade run procurement\n  cascade run procurement-guarded --runs 200 --paired-off all\n  \
                             cascade run my-system.toml --seed 7 --out results/seed-7 --format json"
     )]
     Run(RunArgs),
-    /// Re-run one replication and write its full event trace (trace.csv) and memory (memory.csv).
+    /// Re-run one replication and write its full event trace (trace.csv), memory (memory.csv) and timeline chart.
     #[command(
         after_help = "Examples:\n  cascade replay procurement --run 1\n  cascade replay procurement --run 4 --seed 11 --out out/run-4"
     )]
@@ -94,8 +94,27 @@ pub struct NameArg {
 
 #[derive(Args)]
 pub struct ManArgs {
-    /// A command, for its own page (cascade-COMMAND) with every option.
+    #[arg(help = man_help())]
     pub command: Option<String>,
+}
+
+/// The subcommands, as `man` takes them (tests/cli.rs holds it to those `--help` lists).
+pub const COMMANDS: [&str; 11] =
+    ["run", "replay", "sweep", "merge", "tune", "check", "validate", "list", "show", "completions", "man"];
+
+fn man_help() -> String {
+    format!("A command, for its own page (cascade-COMMAND) with every option: {}", COMMANDS.join(", "))
+}
+
+/// `--target`'s help, listing the statistics and comparisons it takes.
+fn target_help() -> String {
+    format!(
+        "A target every setting is checked against: METRIC[.STAT] OP VALUE, e.g. agents_reached.p99<=2 or \
+         rejected_clean_share<=0.01 (repeatable). METRIC: any summary.csv metric, containment_rate or \
+         rejected_clean_share; STAT: {} (default mean); OP: {}; times in seconds",
+        cascade::tune::STATS.join(", "),
+        cascade::tune::OPS.join(" ")
+    )
 }
 
 #[derive(Args)]
@@ -279,15 +298,14 @@ pub struct MergeArgs {
 pub struct TuneArgs {
     #[command(flatten)]
     pub shared: Shared,
-    /// A target every setting is checked against: METRIC[.STAT] OP VALUE,
-    /// e.g. agents_reached.p99<=2 or rejected_clean_share<=0.01 (repeatable).
-    #[arg(long = "target", required = true, value_name = "TARGET")]
+    #[arg(long = "target", required = true, value_name = "TARGET", help = target_help())]
     pub targets: Vec<String>,
     /// Swept keys, as for `sweep` (adds to or replaces the scenario's [sweep]).
     #[arg(long = "set", value_name = "KEY=VALUES")]
     pub set: Vec<String>,
-    /// The cost to minimise among settings that meet the targets
-    /// [default: clean messages rejected, or clean actions blocked or capped].
+    /// The cost to minimise among settings that meet the targets: any METRIC
+    /// a target may name [default: clean messages rejected, or clean actions
+    /// blocked or capped].
     #[arg(long, value_name = "METRIC")]
     pub minimize: Option<String>,
     /// Rounds of refinement between the best setting and its neighbours on numeric keys.
