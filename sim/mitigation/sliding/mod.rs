@@ -5,15 +5,23 @@
 //! the default semantics of resilience4j, Polly (v8) and Hystrix.
 //!
 //! - CLOSED: every validation is recorded; once the window holds at least
-//!   `minimum_calls` calls and the failure rate is at or above
+//!   `minimum_calls` calls (at most the window's size for a count window,
+//!   as resilience4j clamps it) and the failure rate is at or above
 //!   `failure_rate`, the breaker opens (the call that tips it is rejected if
 //!   it failed, accepted if it passed).
 //! - OPEN: every message is rejected unvalidated until strictly more than
 //!   `wait_in_open` has passed; the next message moves it to HALF_OPEN.
-//! - HALF_OPEN: the first `half_open_calls` messages are validated (later
-//!   ones rejected); when they are all in, a failure rate at or above
+//! - HALF_OPEN: up to `half_open_calls` messages are validated (later ones
+//!   rejected); at the first call that brings them to
+//!   `min(minimum_calls, half_open_calls)` (resilience4j's half-open window
+//!   has the permitted calls as its size), a failure rate at or above
 //!   `failure_rate` re-opens the breaker, otherwise it closes with an empty
 //!   window.
+//!
+//! The rate is compared as the quotient `failures / calls`, correctly
+//! rounded, so a rate written as a decimal (0.07) opens exactly at that
+//! share (7 of 100) as resilience4j's percentage does; a product
+//! `rate * calls` can round above the count and miss it.
 
 use super::breaker::{State, Verdict};
 use crate::time::{Micros, SECOND};
@@ -37,6 +45,28 @@ pub struct SlidingConfig {
     pub failure_rate: f64,
     pub wait_in_open: Micros,
     pub half_open_calls: u32,
+}
+
+impl SlidingConfig {
+    /// The calls the CLOSED window needs before it decides: a count window
+    /// can never hold more than its size.
+    pub fn closed_minimum(&self) -> u32 {
+        match self.window {
+            Window::Count(n) => self.minimum_calls.min(n),
+            Window::Time(_) => self.minimum_calls,
+        }
+    }
+
+    /// The calls HALF_OPEN decides after.
+    pub fn half_open_minimum(&self) -> u32 {
+        self.minimum_calls.min(self.half_open_calls)
+    }
+
+    /// Whether `failures` of `calls` (> 0) is at or above the failure rate.
+    pub fn exceeded(&self, failures: u32, calls: u32) -> bool {
+        debug_assert!(calls > 0 && failures <= calls);
+        failures as f64 / calls as f64 >= self.failure_rate
+    }
 }
 
 /// Library defaults a scenario can name with `preset = "..."`.
@@ -125,6 +155,18 @@ impl Ring {
         self.failures += failed as u32;
     }
 
+    /// Calls and failures the window holds at `now`, without moving it: a
+    /// time window leaves out the buckets older than its size.
+    fn counts_at(&self, window: Window, now: Micros) -> (u32, u32) {
+        let Window::Time(size) = window else { return (self.calls, self.failures) };
+        let (size, second) = (size as u64, now / SECOND);
+        if self.calls == 0 || self.slots.is_empty() {
+            return (0, 0);
+        }
+        let kept = size - second.saturating_sub(self.cursor).min(size);
+        (0..kept).map(|k| self.slots[((self.cursor - k) % size) as usize]).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    }
+
     fn evict(&mut self, slot: usize) {
         let (calls, failures) = std::mem::take(&mut self.slots[slot]);
         self.calls -= calls;
@@ -168,9 +210,15 @@ impl Default for SlidingBreaker {
 }
 
 impl SlidingBreaker {
-    /// Calls and failures currently in the CLOSED window.
-    pub fn window(&self) -> (u32, u32) {
-        (self.closed.calls, self.closed.failures)
+    /// Calls and failures in the window the breaker decides on at `now`:
+    /// HALF_OPEN's own calls in that state, else the CLOSED window's
+    /// (without the seconds a time window has left behind since its last
+    /// call).
+    pub fn window(&self, config: &SlidingConfig, now: Micros) -> (u32, u32) {
+        match self.state {
+            State::HalfOpen => (self.half_open_calls, self.half_open_failures),
+            State::Closed | State::Open => self.closed.counts_at(config.window, now),
+        }
     }
 
     /// One message: `validate` runs only when the breaker lets it through.
@@ -191,8 +239,8 @@ impl SlidingBreaker {
         }
         let failed = validate();
         self.closed.record(config.window, now, failed);
-        let (calls, failures) = self.window();
-        if calls >= config.minimum_calls && failures as f64 >= config.failure_rate * calls as f64 {
+        let (calls, failures) = (self.closed.calls, self.closed.failures);
+        if calls >= config.closed_minimum() && config.exceeded(failures, calls) {
             self.open(now);
             return if failed { Verdict::Trip } else { Verdict::AcceptThenTrip };
         }
@@ -206,10 +254,10 @@ impl SlidingBreaker {
     fn half_open(&mut self, config: &SlidingConfig, now: Micros, failed: bool) -> Verdict {
         self.half_open_calls += 1;
         self.half_open_failures += failed as u32;
-        if self.half_open_calls < config.half_open_calls {
+        if self.half_open_calls < config.half_open_minimum() {
             return if failed { Verdict::RejectInvalid } else { Verdict::Accept };
         }
-        if self.half_open_failures as f64 >= config.failure_rate * self.half_open_calls as f64 {
+        if config.exceeded(self.half_open_failures, self.half_open_calls) {
             self.open(now);
             return if failed { Verdict::Trip } else { Verdict::AcceptThenTrip };
         }

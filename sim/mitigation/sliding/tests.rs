@@ -36,7 +36,7 @@ fn resilience4j_opens_at_a_failure_rate_equal_to_the_threshold() {
     let c = Preset::Resilience4j.config();
     let mut b = SlidingBreaker::default();
     feed(&mut b, &c, 0, 1_000, &pattern(49, 51));
-    assert_eq!((b.state, b.window()), (State::Closed, (100, 49)), "49% stays closed");
+    assert_eq!((b.state, b.window(&c, 0)), (State::Closed, (100, 49)), "49% stays closed");
     let mut b = SlidingBreaker::default();
     let verdicts = feed(&mut b, &c, 0, 1_000, &pattern(50, 50));
     assert_eq!(*verdicts.last().unwrap(), Verdict::Trip, "50% opens (equal or greater)");
@@ -63,7 +63,7 @@ fn resilience4j_half_open_decides_after_its_permitted_calls() {
     let mut b = open();
     let verdicts = feed(&mut b, &c, 61 * S, 1, &pattern(4, 6));
     assert_eq!(verdicts[9], Verdict::RejectInvalid);
-    assert_eq!((b.state, b.window()), (State::Closed, (0, 0)));
+    assert_eq!((b.state, b.window(&c, 61 * S + 9)), (State::Closed, (0, 0)));
 }
 
 #[test]
@@ -79,7 +79,7 @@ fn polly_breaks_on_the_failure_ratio_within_the_sampling_duration() {
     // The same 100 actions spread over 100 s never have 100 in one 30 s slice.
     let mut b = SlidingBreaker::default();
     feed(&mut b, &c, 0, S, &pattern(10, 90));
-    assert_eq!((b.state, b.window().0), (State::Closed, 30));
+    assert_eq!((b.state, b.window(&c, 99 * S).0), (State::Closed, 30));
 }
 
 #[test]
@@ -111,7 +111,7 @@ fn hystrix_needs_the_request_volume_then_opens_at_half_errors() {
     let mut b = SlidingBreaker::default();
     feed(&mut b, &c, 0, 100_000, &[true; 15]);
     feed(&mut b, &c, 20 * S, 100_000, &[false; 10]);
-    assert_eq!((b.state, b.window()), (State::Closed, (10, 0)));
+    assert_eq!((b.state, b.window(&c, 20 * S + 900_000)), (State::Closed, (10, 0)));
 }
 
 #[test]
@@ -149,9 +149,93 @@ fn time_buckets_expire_across_long_gaps() {
     };
     let mut b = SlidingBreaker::default();
     feed(&mut b, &c, 0, S, &[false, false, false]);
-    assert_eq!(b.window(), (3, 0));
+    assert_eq!(b.window(&c, 2 * S), (3, 0));
     b.on_message(&c, 3 * S, || false);
-    assert_eq!(b.window(), (3, 0), "second 0 left the window");
+    assert_eq!(b.window(&c, 3 * S), (3, 0), "second 0 left the window");
+    // Read between calls, the window is as of the reading: no stale counts.
+    assert_eq!(b.window(&c, 4 * S + 500_000), (2, 0), "seconds 3 and 4 (empty) and 2");
+    assert_eq!(b.window(&c, 6 * S), (0, 0), "everything expired");
     b.on_message(&c, 100 * S, || false);
-    assert_eq!(b.window(), (1, 0));
+    assert_eq!(b.window(&c, 100 * S), (1, 0));
+}
+
+/// A breaker that has just gone OPEN at time 0.
+fn opened() -> SlidingBreaker {
+    SlidingBreaker { state: State::Open, opened_at: 0, ..SlidingBreaker::default() }
+}
+
+fn config(window: Window, minimum_calls: u32, failure_rate: f64, half_open_calls: u32) -> SlidingConfig {
+    SlidingConfig { window, minimum_calls, failure_rate, wait_in_open: S, half_open_calls }
+}
+
+#[test]
+fn a_count_window_smaller_than_the_minimum_clamps_it() {
+    // resilience4j: minimumNumberOfCalls = min(minimumNumberOfCalls,
+    // slidingWindowSize) for count windows. The default preset with a
+    // window of 10 opens at the 10th failure in a row (it stayed CLOSED).
+    let c = SlidingConfig { window: Window::Count(10), ..Preset::Resilience4j.config() };
+    assert_eq!(c.closed_minimum(), 10);
+    let mut b = SlidingBreaker::default();
+    let verdicts = feed(&mut b, &c, 0, 1_000, &[true; 10]);
+    assert!(verdicts[..9].iter().all(|&v| v == Verdict::RejectInvalid));
+    assert_eq!((verdicts[9], b.state), (Verdict::Trip, State::Open));
+    // A time window keeps its minimum: Hystrix's 20 requests in 10 s.
+    let hystrix = Preset::Hystrix.config();
+    assert_eq!(SlidingConfig { window: Window::Time(1), ..hystrix }.closed_minimum(), 20);
+}
+
+#[test]
+fn half_open_decides_at_the_minimum_of_its_calls() {
+    // resilience4j's half-open window has the permitted calls as its size,
+    // so it decides at min(minimumNumberOfCalls, permitted): count 4,
+    // minimum 4, 10 permitted calls decides at the 4th.
+    let c = config(Window::Count(4), 4, 0.5, 10);
+    assert_eq!(c.half_open_minimum(), 4);
+    let mut b = opened();
+    let verdicts = feed(&mut b, &c, S + 1, 1, &[false, true, false, true]);
+    assert_eq!(verdicts[3], Verdict::Trip, "2 of 4 failed: 50% re-opens at the 4th");
+    let mut b = opened();
+    let verdicts = feed(&mut b, &c, S + 1, 1, &[false, true, false, false]);
+    assert_eq!((verdicts[3], b.state), (Verdict::Accept, State::Closed), "1 of 4 closes at the 4th");
+    assert_eq!(b.window(&c, S + 4), (0, 0), "with an empty window");
+    // The later calls count in the CLOSED window, not the half-open one.
+    assert_eq!(b.on_message(&c, S + 5, || true), Verdict::RejectInvalid);
+    assert_eq!(b.window(&c, S + 5), (1, 1));
+    // While HALF_OPEN the window reported is the half-open one.
+    let mut b = opened();
+    feed(&mut b, &c, S + 1, 1, &[true, false]);
+    assert_eq!((b.state, b.window(&c, S + 2)), (State::HalfOpen, (2, 1)));
+}
+
+#[test]
+fn every_rate_opens_exactly_at_its_share_of_the_window() {
+    // failed * 100 / total >= threshold, as resilience4j's percentage: for
+    // every count window up to 1,024 calls and every whole percentage, the
+    // breaker opens at the first failure count f with 100 f >= p n (a
+    // product rate * calls rounds 0.07 * 100 up to 7.000000000000001).
+    for p in 1..=100u64 {
+        let rate = p as f64 / 100.0;
+        for n in (1..=1024u64).filter(|n| n % 97 == 1 || *n <= 128 || (p * n) % 100 == 0) {
+            let c = config(Window::Count(n as u32), n as u32, rate, 1);
+            let threshold = (p * n).div_ceil(100);
+            let exactly = |f: u64| {
+                let mut b = SlidingBreaker::default();
+                let mut outcomes = vec![true; f as usize];
+                outcomes.extend(vec![false; (n - f) as usize]);
+                feed(&mut b, &c, 0, 1, &outcomes);
+                b.state == State::Open
+            };
+            assert!(exactly(threshold), "p = {p}%, n = {n}: {threshold} failures must open it");
+            if threshold > 0 {
+                assert!(!exactly(threshold - 1), "p = {p}%, n = {n}: {} failures must not", threshold - 1);
+            }
+            // The same comparison in HALF_OPEN with n permitted calls.
+            let half = config(Window::Count(n as u32), n as u32, rate, n as u32);
+            assert!(half.exceeded(threshold as u32, n as u32), "p = {p}%, n = {n} (half-open)");
+            assert!(threshold == 0 || !half.exceeded(threshold as u32 - 1, n as u32), "p = {p}%, n = {n}");
+        }
+    }
+    // The vector that was missed: 7 of 100 at 7%.
+    let c = config(Window::Count(100), 100, 0.07, 1);
+    assert!(c.exceeded(7, 100) && !c.exceeded(6, 100));
 }
