@@ -11,8 +11,7 @@
 //!   it failed, accepted if it passed).
 //! - OPEN: every message is rejected unvalidated until strictly more than
 //!   `wait_in_open` has passed; the next message moves it to HALF_OPEN.
-//! - HALF_OPEN: up to `half_open_calls` messages are validated (later ones
-//!   rejected); at the first call that brings them to
+//! - HALF_OPEN: messages are validated; at the first call that brings them to
 //!   `min(minimum_calls, half_open_calls)` (resilience4j's half-open window
 //!   has the permitted calls as its size), a failure rate at or above
 //!   `failure_rate` re-opens the breaker, otherwise it closes with an empty
@@ -164,7 +163,8 @@ impl Ring {
             return (0, 0);
         }
         let kept = size - second.saturating_sub(self.cursor).min(size);
-        (0..kept).map(|k| self.slots[((self.cursor - k) % size) as usize]).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+        let slot = |k: u64| self.slots[((self.cursor + size - k) % size) as usize];
+        (0..kept).map(slot).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 
     fn evict(&mut self, slot: usize) {
@@ -232,9 +232,9 @@ impl SlidingBreaker {
             self.half_open_failures = 0;
         }
         if self.state == State::HalfOpen {
-            if self.half_open_calls >= config.half_open_calls {
-                return Verdict::RejectOpen;
-            }
+            // Calls are synchronous: HALF_OPEN has decided (and left) by its
+            // minimum, so no call past its permitted ones ever arrives.
+            debug_assert!(self.half_open_calls < config.half_open_minimum());
             return self.half_open(config, now, validate());
         }
         let failed = validate();

@@ -239,3 +239,175 @@ fn every_rate_opens_exactly_at_its_share_of_the_window() {
     let c = config(Window::Count(100), 100, 0.07, 1);
     assert!(c.exceeded(7, 100) && !c.exceeded(6, 100));
 }
+
+// resilience4j's own tests, replayed on a synchronous breaker (each cites
+// the test it follows; the behaviour, not the code). CircuitBreakerStateMachineTest
+// sets up: failure rate 50%, 4 permitted calls in HALF_OPEN, a time window
+// of 20 s with a minimum of 5 calls, 5 s in OPEN.
+
+fn state_machine_test() -> SlidingConfig {
+    SlidingConfig {
+        window: Window::Time(20),
+        minimum_calls: 5,
+        failure_rate: 0.5,
+        wait_in_open: 5 * S,
+        half_open_calls: 4,
+    }
+}
+
+#[test]
+fn r4j_should_open_after_failure_rate_threshold_exceeded() {
+    // CircuitBreakerStateMachineTest.shouldOpenAfterFailureRateThresholdExceeded:
+    // F F F S stays CLOSED (below the minimum); the 5th call, a success,
+    // fills it at 60%: OPEN, and the next call is not permitted.
+    let c = state_machine_test();
+    let mut b = SlidingBreaker::default();
+    let verdicts = feed(&mut b, &c, 0, 0, &[true, true, true, false]);
+    assert_eq!(verdicts, [Verdict::RejectInvalid, Verdict::RejectInvalid, Verdict::RejectInvalid, Verdict::Accept]);
+    assert_eq!((b.state, b.window(&c, 0)), (State::Closed, (4, 3)));
+    assert_eq!(b.on_message(&c, 0, || false), Verdict::AcceptThenTrip);
+    assert_eq!((b.state, b.window(&c, 0)), (State::Open, (5, 3)), "60% of 5");
+    assert_eq!(b.on_message(&c, 0, || panic!("not permitted")), Verdict::RejectOpen);
+}
+
+#[test]
+fn r4j_should_open_after_failure_rate_threshold_exceeded_2() {
+    // ...ThresholdExceeded2: S S S F F one second apart is 40% (CLOSED); a
+    // failure a second later makes 3 of 6, 50%: OPEN.
+    let c = state_machine_test();
+    let mut b = SlidingBreaker::default();
+    feed(&mut b, &c, 0, S, &[false, false, false, true, true]);
+    assert_eq!(b.state, State::Closed);
+    assert_eq!(b.on_message(&c, 5 * S, || true), Verdict::Trip);
+    assert_eq!(b.window(&c, 5 * S), (6, 3));
+}
+
+#[test]
+fn r4j_should_transition_to_half_open_after_wait_duration() {
+    // ...shouldTransitionToHalfOpenAfterWaitDuration: OPEN; not permitted
+    // at once nor 3 s later; 6 s later (past the 5 s) HALF_OPEN with empty metrics.
+    let c = state_machine_test();
+    let mut b = opened();
+    assert_eq!(b.on_message(&c, 0, || panic!("not permitted")), Verdict::RejectOpen);
+    assert_eq!(b.on_message(&c, 3 * S, || panic!("not permitted")), Verdict::RejectOpen);
+    assert_eq!(b.on_message(&c, 6 * S, || false), Verdict::Accept);
+    assert_eq!((b.state, b.window(&c, 6 * S)), (State::HalfOpen, (1, 0)));
+}
+
+#[test]
+fn r4j_should_transition_back_to_open_state_when_failure_rate_is_above_threshold() {
+    // ...shouldTransitionBackToOpenStateWhenFailureRateIsAboveThreshold:
+    // HALF_OPEN, F F S F: 75% of the 4 permitted calls, back to OPEN.
+    let c = state_machine_test();
+    let mut b = opened();
+    let verdicts = feed(&mut b, &c, 6 * S, 0, &[true, true, false, true]);
+    assert_eq!(verdicts[3], Verdict::Trip);
+    assert_eq!((b.state, b.opened_at), (State::Open, 6 * S));
+}
+
+#[test]
+fn r4j_should_transition_back_to_closed_state_when_failure_is_below_threshold() {
+    // ...shouldTransitionBackToClosedStateWhenFailureIsBelowThreshold:
+    // HALF_OPEN, F S S S: 25%, CLOSED with reset metrics; the next success
+    // is the CLOSED window's first call.
+    let c = state_machine_test();
+    let mut b = opened();
+    feed(&mut b, &c, 6 * S, 0, &[true, false, false, false]);
+    assert_eq!((b.state, b.window(&c, 6 * S)), (State::Closed, (0, 0)));
+    assert_eq!(b.on_message(&c, 6 * S, || false), Verdict::Accept);
+    assert_eq!(b.window(&c, 6 * S), (1, 0));
+}
+
+#[test]
+fn r4j_should_only_permit_four_calls_in_half_open_state() {
+    // ...shouldOnlyPermitFourCallsInHalfOpenState and
+    // ...shouldThrowCallNotPermittedExceptionWhenNotFurtherTestCallsArePermitted:
+    // four permits, then none. Calls here complete before the next starts,
+    // so the 4th call decides and a 5th is never a half-open call: after
+    // four passing calls it is CLOSED, after four failing ones OPEN.
+    let c = state_machine_test();
+    let mut b = opened();
+    feed(&mut b, &c, 6 * S, 0, &[false; 4]);
+    assert_eq!(b.state, State::Closed);
+    let mut b = opened();
+    feed(&mut b, &c, 6 * S, 0, &[true; 4]);
+    assert_eq!(b.on_message(&c, 6 * S, || panic!("not permitted")), Verdict::RejectOpen);
+}
+
+#[test]
+fn r4j_fixed_size_sliding_window_metrics() {
+    // FixedSizeSlidingWindowMetricsTest.testSlidingWindowMetrics (size 4):
+    // E, S, S, S gives 4 calls, 1 failed (100%, 50%, 33.3%, 25%); a 5th
+    // success pushes the error out: 4 calls, none failed. (A minimum the
+    // window never reaches with a rate of 100% keeps it CLOSED throughout.)
+    let c = config(Window::Count(4), 4, 1.0, 1);
+    let mut b = SlidingBreaker::default();
+    let expected = [(1, 1), (2, 1), (3, 1), (4, 1), (4, 0)];
+    for (i, (&failed, want)) in [true, false, false, false, false].iter().zip(expected).enumerate() {
+        b.on_message(&c, i as Micros, || failed);
+        assert_eq!(b.window(&c, i as Micros), want, "call {}", i + 1);
+    }
+    assert_eq!(b.state, State::Closed);
+}
+
+#[test]
+fn r4j_sliding_time_window_metrics() {
+    // SlidingTimeWindowMetricsTest.testSlidingTimeWindowMetrics (5 s): calls
+    // at 0, 0.1, 0.2, 1.2, 2.2, 3.2, 4.2, 5.2, 6.2 and 11.2 s (E S S S S E S
+    // S S S) hold 1, 2, 3, 4, 5, 6, 7, then 5, 5 and 1 calls.
+    let c = config(Window::Time(5), 1000, 1.0, 1);
+    let ms = |m: Micros| m * 1_000;
+    let calls = [
+        (0, true, (1, 1)),
+        (100, false, (2, 1)),
+        (200, false, (3, 1)),
+        (1_200, false, (4, 1)),
+        (2_200, false, (5, 1)),
+        (3_200, true, (6, 2)),
+        (4_200, false, (7, 2)),
+        (5_200, false, (5, 1)),
+        (6_200, false, (5, 1)),
+        (11_200, false, (1, 0)),
+    ];
+    let mut b = SlidingBreaker::default();
+    for (at, failed, want) in calls {
+        b.on_message(&c, ms(at), || failed);
+        assert_eq!(b.window(&c, ms(at)), want, "at {at} ms");
+    }
+}
+
+#[test]
+fn r4j_config_clamps_the_minimum_to_a_count_window() {
+    // CircuitBreakerConfigTest: for COUNT_BASED windows the minimum number
+    // of calls is min(minimumNumberOfCalls, slidingWindowSize); for
+    // TIME_BASED ones it is kept as given.
+    let count = config(Window::Count(5), 10, 0.5, 3);
+    assert_eq!(count.closed_minimum(), 5);
+    assert_eq!(config(Window::Time(5), 10, 0.5, 3).closed_minimum(), 10);
+    assert_eq!(count.half_open_minimum(), 3);
+}
+
+#[test]
+fn polly_and_hystrix_follow_their_documents_when_overridden() {
+    // Polly: "MinimumThroughput: the minimum number of actions that must
+    // pass through the circuit in the time-slice for statistics to be
+    // considered significant". Lowered to 10, 1 failure in 10 (ratio 0.1) breaks.
+    let polly = SlidingConfig { minimum_calls: 10, ..Preset::Polly.config() };
+    let mut b = SlidingBreaker::default();
+    let verdicts = feed(&mut b, &polly, 0, 100_000, &pattern(1, 9));
+    assert_eq!(*verdicts.last().unwrap(), Verdict::Trip);
+    // Its break then lasts the BreakDuration it is given, and one probe decides.
+    let polly = SlidingConfig { wait_in_open: 30 * S, ..polly };
+    let mut b = opened();
+    assert_eq!(b.on_message(&polly, 30 * S, || false), Verdict::RejectOpen);
+    assert_eq!(b.on_message(&polly, 30 * S + 1, || false), Verdict::Accept);
+    assert_eq!(b.state, State::Closed);
+    // Hystrix: requestVolumeThreshold 5 with errorThresholdPercentage 60:
+    // 3 errors of 5 in the rolling window trip it, 2 do not.
+    let hystrix = SlidingConfig { minimum_calls: 5, failure_rate: 0.6, ..Preset::Hystrix.config() };
+    let mut b = SlidingBreaker::default();
+    feed(&mut b, &hystrix, 0, 100_000, &pattern(2, 3));
+    assert_eq!(b.state, State::Closed);
+    let mut b = SlidingBreaker::default();
+    assert_eq!(*feed(&mut b, &hystrix, 0, 100_000, &pattern(3, 2)).last().unwrap(), Verdict::Trip);
+}
