@@ -64,6 +64,16 @@ pub struct MeanInterval {
     pub half_width: f64,
 }
 
+impl MeanInterval {
+    /// The 95% interval of a mean of values that cannot be negative: cut
+    /// at 0, which removes only impossible values and keeps the t
+    /// interval's coverage (NaN ends with fewer than two values).
+    pub fn nonnegative(&self) -> (f64, f64) {
+        let low = self.mean - self.half_width;
+        (if low < 0.0 { 0.0 } else { low }, self.mean + self.half_width)
+    }
+}
+
 /// Mean, standard deviation and 95% t half-width of `values`, summed in
 /// the order given. `None` when there are no values.
 pub fn mean_interval(values: impl Iterator<Item = f64> + Clone) -> Option<MeanInterval> {
@@ -82,11 +92,11 @@ pub fn mean_interval(values: impl Iterator<Item = f64> + Clone) -> Option<MeanIn
 }
 
 /// Mean, t-interval and quantiles of integer values (µs or counts).
-/// `None` when there are no values. The interval is cut at 0: the mean of
-/// values that cannot be negative cannot be, so this removes only
-/// impossible values and keeps the t interval's coverage.
+/// `None` when there are no values. The interval is cut at 0
+/// ([`MeanInterval::nonnegative`]).
 pub fn distribution(values: &[u64]) -> Option<Distribution> {
-    let MeanInterval { n, mean, sd, half_width } = mean_interval(values.iter().map(|&v| v as f64))?;
+    let interval = mean_interval(values.iter().map(|&v| v as f64))?;
+    let (MeanInterval { n, mean, sd, .. }, (ci_low, ci_high)) = (interval, interval.nonnegative());
     // HdrHistogram reports a bucket's highest equivalent value; never above the true max.
     let max = values.iter().copied().max().unwrap_or(0);
     let mut histogram = Histogram::<u64>::new(3).expect("3 significant figures is a valid histogram");
@@ -97,8 +107,8 @@ pub fn distribution(values: &[u64]) -> Option<Distribution> {
         n,
         mean,
         sd,
-        ci_low: if mean - half_width < 0.0 { 0.0 } else { mean - half_width },
-        ci_high: mean + half_width,
+        ci_low,
+        ci_high,
         p50: histogram.value_at_quantile(0.50).min(max),
         p90: histogram.value_at_quantile(0.90).min(max),
         p99: histogram.value_at_quantile(0.99).min(max),
@@ -254,12 +264,12 @@ pub fn prevalence(runs: &[RunMetrics]) -> Vec<PrevalenceSample> {
             counts.extend(runs.iter().map(|r| r.prevalence.counts[k]));
             let interval = mean_interval(counts.iter().map(|&c| c as f64)).expect("at least one run");
             counts.sort_unstable();
-            let ci_low = interval.mean - interval.half_width;
+            let (ci_low, ci_high) = interval.nonnegative();
             PrevalenceSample {
                 time: first.prevalence.time(k),
                 mean: interval.mean,
-                ci_low: if ci_low < 0.0 { 0.0 } else { ci_low },
-                ci_high: interval.mean + interval.half_width,
+                ci_low,
+                ci_high,
                 low: counts[rank(0.025)],
                 high: counts[rank(0.975)],
             }

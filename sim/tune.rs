@@ -60,7 +60,7 @@ pub fn parse_cost(metric: &str) -> Result<&'static metrics::Metric, Error> {
 
 fn target_of(text: &str) -> Result<Target, String> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let (split, op) = [("<=", Op::Le), (">=", Op::Ge), ("<", Op::Lt), (">", Op::Gt)]
+    let (split, op) = OPS
         .into_iter()
         .find_map(|(symbol, op)| compact.find(symbol).map(|i| ((i, symbol.len()), op)))
         .ok_or_else(|| format!("\"{text}\": expected METRIC[.STAT] OP VALUE, e.g. agents_reached.p99<=2"))?;
@@ -69,8 +69,9 @@ fn target_of(text: &str) -> Result<Target, String> {
     let (metric, stat) = match name.rsplit_once('.') {
         Some((metric, stat)) => (
             metric,
-            parse_stat(stat)
-                .ok_or_else(|| format!("\"{text}\": unknown statistic \"{stat}\"; expected {}", or_list(&STATS)))?,
+            parse_stat(stat).ok_or_else(|| {
+                format!("\"{text}\": unknown statistic \"{stat}\"; expected {}", or_list(&STATS.map(|(name, _)| name)))
+            })?,
         ),
         None => (name, Stat::Mean),
     };
@@ -89,22 +90,22 @@ fn target_of(text: &str) -> Result<Target, String> {
 }
 
 /// The statistics a target may name, as it names them (mean is the default).
-pub const STATS: [&str; 7] = ["mean", "ci_low", "ci_high", "p50", "p90", "p99", "max"];
+pub const STATS: [(&str, Stat); 7] = [
+    ("mean", Stat::Mean),
+    ("ci_low", Stat::CiLow),
+    ("ci_high", Stat::CiHigh),
+    ("p50", Stat::P50),
+    ("p90", Stat::P90),
+    ("p99", Stat::P99),
+    ("max", Stat::Max),
+];
 
-/// The comparisons a target may make.
-pub const OPS: [&str; 4] = ["<=", "<", ">=", ">"];
+/// The comparisons a target may make, two-character ones first (the
+/// order a target is parsed in).
+pub const OPS: [(&str, Op); 4] = [("<=", Op::Le), (">=", Op::Ge), ("<", Op::Lt), (">", Op::Gt)];
 
 fn parse_stat(text: &str) -> Option<Stat> {
-    Some(match text {
-        "mean" => Stat::Mean,
-        "ci_low" => Stat::CiLow,
-        "ci_high" => Stat::CiHigh,
-        "p50" => Stat::P50,
-        "p90" => Stat::P90,
-        "p99" => Stat::P99,
-        "max" => Stat::Max,
-        _ => return None,
-    })
+    STATS.iter().find(|(name, _)| *name == text).map(|&(_, stat)| stat)
 }
 
 /// "a, b or c".
@@ -245,9 +246,10 @@ mod tests {
 
     #[test]
     fn targets_parse_with_statistics_and_refuse_nonsense() {
-        for stat in STATS {
-            for op in OPS {
-                assert!(parse_target(&format!("agents_reached.{stat}{op}1")).is_ok(), "{stat}{op}");
+        for (name, stat) in STATS {
+            for (symbol, op) in OPS {
+                let t = parse_target(&format!("agents_reached.{name}{symbol}1")).unwrap();
+                assert_eq!((t.stat, t.op), (stat, op), "{name}{symbol}");
             }
         }
         let t = parse_target("agents_reached.p99 <= 2").unwrap();

@@ -278,7 +278,8 @@ fn help_lists_every_value_an_enumerated_flag_takes() {
         assert!(completions.contains(shell), "completions --help lacks {shell}");
     }
     let tune = String::from_utf8(cascade(&dir, &["tune", "--help"]).stdout).unwrap();
-    for word in cascade::tune::STATS.iter().chain(&cascade::tune::OPS) {
+    let stats = cascade::tune::STATS.map(|(name, _)| name);
+    for word in stats.iter().chain(&cascade::tune::OPS.map(|(symbol, _)| symbol)) {
         assert!(tune.contains(word), "tune --help lacks --target's {word}");
     }
     // `man` takes every command, and its help names them all.

@@ -112,8 +112,8 @@ fn target_help() -> String {
         "A target every setting is checked against: METRIC[.STAT] OP VALUE, e.g. agents_reached.p99<=2 or \
          rejected_clean_share<=0.01 (repeatable). METRIC: any summary.csv metric, containment_rate or \
          rejected_clean_share; STAT: {} (default mean); OP: {}; times in seconds",
-        cascade::tune::STATS.join(", "),
-        cascade::tune::OPS.join(" ")
+        cascade::tune::STATS.map(|(name, _)| name).join(", "),
+        cascade::tune::OPS.map(|(symbol, _)| symbol).join(" ")
     )
 }
 

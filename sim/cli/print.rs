@@ -212,16 +212,12 @@ pub fn tune(outcome: &TuneOutcome, targets: &[Target]) {
             println!("  {}", describe(i));
             let s = &summaries[i];
             for target in targets {
-                let value = tune::observed(s, target).map_or("undefined".into(), |v| format!("{v:.4}"));
-                let verdict = match tune::shortfall(s, target) {
-                    Some(0.0) => "met".to_string(),
-                    Some(_) => {
-                        let value = tune::observed(s, target).unwrap_or(target.value);
-                        format!("short by {:.4}", (value - target.value).abs())
-                    }
-                    None => "not met".to_string(),
+                let line = match tune::observed(s, target) {
+                    None => "undefined (not met)".to_string(),
+                    Some(v) if tune::meets(s, target) => format!("{v:.4} (met)"),
+                    Some(v) => format!("{v:.4} (short by {:.4})", (v - target.value).abs()),
                 };
-                println!("    {}: {value} ({verdict})", target.text);
+                println!("    {}: {line}", target.text);
             }
             let price = s.estimate(cost).map_or("-".to_string(), |(m, _, _)| format!("{m:.4}"));
             println!("    {cost}: {price}");

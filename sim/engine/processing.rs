@@ -37,7 +37,7 @@ impl Engine {
         if corrupted != state.corrupt_now && !state.quarantined {
             self.set_corrupt_now(agent, corrupted);
         }
-        if self.claim_effects(model, &input, output.root != NO_FAULT) {
+        if self.claim_effects(model, &input, corrupted) {
             self.effects(model, graph, agent, id, &input, output);
         }
         let state = &mut self.agents[agent as usize];

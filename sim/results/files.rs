@@ -75,17 +75,9 @@ pub fn sweep_files(
 ) -> Files {
     let (keys, labels) = (info.keys(), info.all_labels());
     let pareto = charts::Pareto::of(summaries);
-    let mut figures = charts::sweep_charts(info, summaries, per_point, &pareto);
-    let front: Vec<u64> = pareto.front.iter().map(|&i| i as u64).collect();
     let curves: Vec<_> = per_point.iter().map(|runs| summary::prevalence(runs)).collect();
-    if per_point.iter().all(|runs| !runs.is_empty()) {
-        figures.push(charts::Figure {
-            caption: "Agents corrupted over time at each point: the mean across runs, its 95% interval, and the \
-                      band 95% of runs lie in."
-                .into(),
-            files: charts::render("chart-prevalence", &charts::sweep_prevalence(info, &curves)),
-        });
-    }
+    let figures = charts::sweep_charts(info, summaries, per_point, &curves, &pareto);
+    let front: Vec<u64> = pareto.front.iter().map(|&i| i as u64).collect();
     let report = report::sweep_report(title, seed, info, summaries, (&pareto, &front), &figures);
     let mut files = vec![
         ("runs.csv".to_string(), csv::sweep_runs_csv(&keys, &labels, results)),

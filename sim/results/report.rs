@@ -2,7 +2,7 @@
 //! as inline SVG) that opens offline and can be attached to a review.
 
 use crate::metrics::{self, Metric};
-use crate::results::charts::{key_name, Figure, Pareto};
+use crate::results::charts::{key_name, varies, Figure, Pareto};
 use crate::results::SweepInfo;
 use crate::summary::Summary;
 use std::fmt::Write;
@@ -19,11 +19,6 @@ fn cell(summary: &Summary, metric: &str) -> String {
         Some((mean, low, high)) => format!("{mean:.3}<br><small>[{low:.3}, {high:.3}]</small>"),
         None => "–".into(),
     }
-}
-
-/// Whether some point has a non-zero mean of `metric`.
-fn nonzero(summaries: &[Summary], metric: &Metric) -> bool {
-    summaries.iter().any(|s| s.estimate(metric.name).is_some_and(|(mean, _, _)| mean != 0.0))
 }
 
 /// `report.html` for a sweep. `figures` are the charts; their SVGs are
@@ -82,7 +77,7 @@ pub fn sweep_report(
         .into_iter()
         .filter(|(_, h)| h.report)
         .map(|(m, _)| m)
-        .partition(|m| m.headline.is_some_and(|h| h.always) || nonzero(summaries, m));
+        .partition(|m| m.headline.is_some_and(|h| h.always) || varies(summaries, m.name));
     for metric in &columns {
         let _ = write!(html, "<th>{}</th>", metric.heading);
     }

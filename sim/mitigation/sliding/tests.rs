@@ -319,15 +319,18 @@ fn r4j_should_transition_back_to_closed_state_when_failure_is_below_threshold() 
 }
 
 #[test]
-fn r4j_should_only_permit_four_calls_in_half_open_state() {
+fn r4j_half_open_permits_four_calls_and_the_fourth_decides() {
     // ...shouldOnlyPermitFourCallsInHalfOpenState and
     // ...shouldThrowCallNotPermittedExceptionWhenNotFurtherTestCallsArePermitted:
     // four permits, then none. Calls here complete before the next starts,
-    // so the 4th call decides and a 5th is never a half-open call: after
-    // four passing calls it is CLOSED, after four failing ones OPEN.
+    // so what can be checked is that the first three are validated in
+    // HALF_OPEN and the 4th decides, so a 5th is never a half-open call:
+    // after four passing calls it is CLOSED, after four failing ones OPEN.
     let c = state_machine_test();
     let mut b = opened();
-    feed(&mut b, &c, 6 * S, 0, &[false; 4]);
+    assert_eq!(feed(&mut b, &c, 6 * S, 0, &[false; 3]), [Verdict::Accept; 3]);
+    assert_eq!((b.state, b.window(&c, 6 * S)), (State::HalfOpen, (3, 0)));
+    assert_eq!(b.on_message(&c, 6 * S, || false), Verdict::Accept);
     assert_eq!(b.state, State::Closed);
     let mut b = opened();
     feed(&mut b, &c, 6 * S, 0, &[true; 4]);
@@ -338,8 +341,8 @@ fn r4j_should_only_permit_four_calls_in_half_open_state() {
 fn r4j_fixed_size_sliding_window_metrics() {
     // FixedSizeSlidingWindowMetricsTest.testSlidingWindowMetrics (size 4):
     // E, S, S, S gives 4 calls, 1 failed (100%, 50%, 33.3%, 25%); a 5th
-    // success pushes the error out: 4 calls, none failed. (A minimum the
-    // window never reaches with a rate of 100% keeps it CLOSED throughout.)
+    // success pushes the error out: 4 calls, none failed. (A failure rate
+    // of 100%, which the window never reaches, keeps it CLOSED throughout.)
     let c = config(Window::Count(4), 4, 1.0, 1);
     let mut b = SlidingBreaker::default();
     let expected = [(1, 1), (2, 1), (3, 1), (4, 1), (4, 0)];

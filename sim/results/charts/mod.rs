@@ -10,8 +10,8 @@ mod timeline;
 
 pub use prevalence::{run_prevalence, sweep_prevalence, PrevalenceChart};
 pub use sweep::{
-    cost_metric, metric_chart, pareto_front, place_labels, point_panels, sweep_charts, CdfCurve, ContainmentCdf,
-    Estimate, MetricChart, Pareto, ParetoChart, Series,
+    cost_metric, metric_chart, pareto_front, place_labels, point_panels, sweep_charts, varies, CdfCurve,
+    ContainmentCdf, Estimate, MetricChart, Pareto, ParetoChart, Series,
 };
 pub use timeline::{timeline, Timeline, TIMELINE_AGENTS};
 
@@ -114,9 +114,9 @@ fn canvas<DB: DrawingBackend>(
     Ok(plot)
 }
 
-/// The width of a chart whose plot is `SIZE` wide, with a legend beside it.
+/// The size of a one-panel chart with a legend of `entries` beside it.
 fn width_with_legend(heading: Option<&str>, entries: &[(String, Key)]) -> (u32, u32) {
-    (SIZE.0 + legend_width(heading, entries), SIZE.1)
+    panels_size(1, legend_width(heading, entries))
 }
 
 /// Small multiples drawn per panel, at most this many per chart.

@@ -9,12 +9,12 @@ use super::{
 };
 use crate::metrics::{self, Metric, RunMetrics, Unit};
 use crate::results::SweepInfo;
-use crate::summary::Summary;
+use crate::summary::{PrevalenceSample, Summary};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// Whether some point has a non-zero mean of `metric`.
-fn varies(summaries: &[Summary], metric: &str) -> bool {
+pub fn varies(summaries: &[Summary], metric: &str) -> bool {
     summaries.iter().any(|s| estimate(s, metric).is_some_and(|(mean, _, _)| mean != 0.0))
 }
 
@@ -162,6 +162,8 @@ pub struct ParetoChart {
     pub y_label: String,
     /// What a point's label lists.
     pub label_keys: Vec<String>,
+    /// The units of cost and harm (each axis stays inside its bounds).
+    pub units: (Unit, Unit),
     /// (point label, cost, harm).
     pub points: Vec<(String, Estimate, Estimate)>,
     /// The indices of the Pareto-optimal points.
@@ -264,11 +266,11 @@ impl Chart for ParetoChart {
 
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
         let plot = canvas(area, &self.title, Some(&self.heading()), &self.entries())?;
-        let values = |pick: fn(&(String, Estimate, Estimate)) -> Estimate| {
+        let values = |pick: fn(&(String, Estimate, Estimate)) -> Estimate, unit: Unit| {
             let all = self.points.iter().map(pick).flat_map(|e| [e.0, e.1, e.2]).filter(|v| v.is_finite());
-            bounded(range(all), Unit::Count)
+            bounded(range(all), unit)
         };
-        let ((x0, x1), (y0, y1)) = (values(|p| p.1), values(|p| p.2));
+        let ((x0, x1), (y0, y1)) = (values(|p| p.1, self.units.0), values(|p| p.2, self.units.1));
         let mut chart = frame(&plot, x0..x1, y0..y1, 72)?;
         mesh(&mut chart, (&self.x_label, &self.y_label), None, false)?;
         let faint = palette(0).mix(0.45);
@@ -332,15 +334,7 @@ pub fn metric_chart(info: &SweepInfo, summaries: &[Summary], axis: usize, metric
     for point in 0..info.points {
         let labels = info.labels(point);
         let x = xs[values.iter().position(|v| *v == labels[axis]).expect("a point's value is on its axis")];
-        let others: Vec<String> = info
-            .axes
-            .iter()
-            .zip(&labels)
-            .enumerate()
-            .filter(|(i, _)| *i != axis)
-            .map(|(_, (a, v))| format!("{}={v}", key_name(&a.key)))
-            .collect();
-        let name = others.join(", ");
+        let name = pairs(info, (0..info.axes.len()).filter(|&i| i != axis), &labels);
         if !names.contains(&name) {
             names.push(name.clone());
         }
@@ -366,15 +360,20 @@ pub fn metric_chart(info: &SweepInfo, summaries: &[Summary], axis: usize, metric
     }
 }
 
-/// A point's values as `key=value` pairs, or "as written" for the
-/// scenario's own point.
+/// `key=value` for the `axes` of a point whose values are `labels`,
+/// comma-separated (empty for no axes).
+fn pairs(info: &SweepInfo, axes: impl Iterator<Item = usize>, labels: &[String]) -> String {
+    axes.map(|i| format!("{}={}", key_name(&info.axes[i].key), labels[i])).collect::<Vec<_>>().join(", ")
+}
+
+/// A point's values on `axes` as `key=value` pairs, or "as written" for
+/// the scenario's own point.
 pub(super) fn point_name(info: &SweepInfo, axes: std::ops::Range<usize>, point: u64) -> String {
-    let labels = info.labels(point);
-    let pairs: Vec<String> = axes.map(|i| format!("{}={}", key_name(&info.axes[i].key), labels[i])).collect();
-    if pairs.is_empty() {
+    let name = pairs(info, axes, &info.labels(point));
+    if name.is_empty() {
         "as written".to_string()
     } else {
-        pairs.join(", ")
+        name
     }
 }
 
@@ -456,16 +455,19 @@ fn pareto_chart(info: &SweepInfo, summaries: &[Summary], pareto: &Pareto) -> Par
         x_label: format!("{} per run (cost)", pareto.cost.label),
         y_label: format!("{} per run (blast radius)", pareto.harm.heading),
         label_keys: info.axes.iter().map(|a| key_name(&a.key).to_string()).collect(),
+        units: (pareto.cost.unit(), pareto.harm.unit()),
         points,
         front: pareto.front.clone(),
     }
 }
 
-/// Every chart of a sweep with its caption, in a fixed order.
+/// Every chart of a sweep with its caption, in a fixed order; `curves`
+/// are each point's prevalence.
 pub fn sweep_charts(
     info: &SweepInfo,
     summaries: &[Summary],
     per_point: &[Vec<RunMetrics>],
+    curves: &[Vec<PrevalenceSample>],
     pareto: &Pareto,
 ) -> Vec<Figure> {
     let mut figures = Vec::new();
@@ -497,6 +499,14 @@ pub fn sweep_charts(
         ),
         files: render("chart-pareto", &pareto_chart(info, summaries, pareto)),
     });
+    if curves.iter().all(|curve| !curve.is_empty()) {
+        figures.push(Figure {
+            caption: "Agents corrupted over time at each point: the mean across runs, its 95% interval, and the \
+                      band 95% of runs lie in."
+                .into(),
+            files: render("chart-prevalence", &super::sweep_prevalence(info, curves)),
+        });
+    }
     figures
 }
 
