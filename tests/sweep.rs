@@ -306,3 +306,100 @@ fn the_sweep_table_lines_up_however_long_the_keys() {
         assert_eq!(line.chars().count(), lines[0].chars().count(), "a column overflows:\n{}\n{line}", lines[0]);
     }
 }
+
+/// Shard `dir`'s `runs.jsonl` edited line by line, with the manifest's
+/// digest updated to match when `rehash` (so what is left to catch it is
+/// the line checks themselves).
+fn tamper(dir: &std::path::Path, edit: impl Fn(&mut Vec<serde_json::Value>), rehash: bool) {
+    let path = dir.join("runs.jsonl");
+    let mut lines: Vec<serde_json::Value> =
+        fs::read_to_string(&path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    edit(&mut lines);
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    fs::write(&path, &text).unwrap();
+    if rehash {
+        let manifest_path = dir.join("manifest.json");
+        let mut manifest: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&manifest_path).unwrap()).unwrap();
+        manifest["sweep"]["runs_sha256"] = cascade::results::scenario_hash(text.as_bytes()).into();
+        fs::write(&manifest_path, manifest.to_string()).unwrap();
+    }
+}
+
+/// Each way a shard's runs can be wrong is refused in one line naming the
+/// shard's directory, with exit code 2 and no merged output: an edited
+/// value, a moved or repeated line, a point outside the grid (each caught
+/// by the digest, and by the line checks when the digest is forged to
+/// match), and the runs of another seed's or another scenario's shard.
+#[test]
+fn merge_verifies_every_line_of_every_shard() {
+    let dir = scratch("merge-verify");
+    let shard = |out: &str, scenario: &str, seed: &str, index: &str| {
+        let args = ["sweep", scenario, "--runs", "4", "--seed", seed, "--quiet", "--out", out, "--shard", index];
+        let result = cascade(&dir, &args);
+        assert!(result.status.success(), "{}", stderr(&result));
+    };
+    shard("s2", "procurement-guarded", "1", "2/2");
+    shard("seed2", "procurement-guarded", "2", "1/2");
+    shard("other", "procurement-mitigated", "1", "1/2");
+    let set_field = |line: usize, field: &'static str, value: u64| {
+        move |lines: &mut Vec<serde_json::Value>| lines[line]["metrics"][field] = value.into()
+    };
+    let set_point =
+        |line: usize, point: u64| move |lines: &mut Vec<serde_json::Value>| lines[line]["point"] = point.into();
+    let cases: Vec<(&str, Box<dyn Fn(&std::path::Path)>, &str)> = vec![
+        ("edited", Box::new(move |d| tamper(d, set_field(0, "agents_reached", 999), false)), "SHA-256 is not the one"),
+        (
+            "bounds",
+            Box::new(move |d| tamper(d, set_field(0, "agents_reached", 999), true)),
+            "line 1: agents_reached = 999, expected at most 4",
+        ),
+        ("moved", Box::new(move |d| tamper(d, set_point(0, 1), true)), "line 1: point 1 run 0, expected point 0 run 0"),
+        (
+            "outside",
+            Box::new(move |d| tamper(d, set_point(3, 99), true)),
+            "line 4: point 99 run 3, expected point 0 run 3",
+        ),
+        (
+            "repeated",
+            Box::new(move |d| tamper(d, |l| l[6] = l[5].clone(), true)),
+            "line 7: point 1 run 1, expected point 1 run 2",
+        ),
+        (
+            "dropped",
+            Box::new(move |d| {
+                tamper(
+                    d,
+                    |l| {
+                        l.pop();
+                    },
+                    true,
+                )
+            }),
+            "runs.jsonl: 39 runs; its manifest says 40",
+        ),
+        (
+            "seed",
+            Box::new(|d| fs::copy(d.join("../seed2/runs.jsonl"), d.join("runs.jsonl")).map(drop).unwrap()),
+            "SHA-256 is not the one",
+        ),
+        (
+            "scenario",
+            Box::new(|d| fs::copy(d.join("../other/runs.jsonl"), d.join("runs.jsonl")).map(drop).unwrap()),
+            "SHA-256 is not the one",
+        ),
+    ];
+    for (name, spoil, fragment) in cases {
+        shard(name, "procurement-guarded", "1", "1/2");
+        spoil(&dir.join(name));
+        let out = cascade(&dir, &["merge", name, "s2", "--out", "m"]);
+        let message = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{name}: {message}");
+        assert!(message.starts_with(&format!("error: {name}: ")), "{name}: names the shard: {message}");
+        assert!(message.contains(fragment) && message.trim().lines().count() == 1, "{name}: {message}");
+        assert!(!dir.join("m").exists(), "{name}: left output behind");
+    }
+    shard("good", "procurement-guarded", "1", "1/2");
+    let out = cascade(&dir, &["merge", "good", "s2", "--out", "m"]);
+    assert!(out.status.success(), "the untouched shards merge: {}", stderr(&out));
+}

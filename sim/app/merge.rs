@@ -3,8 +3,8 @@
 
 use super::{read_manifest, read_output, write};
 use crate::error::{Error, Result};
-use crate::results::{files, jsonl, Manifest};
-use crate::sweep;
+use crate::results::{files, jsonl, scenario_hash, Manifest, SweepInfo};
+use crate::sweep::{self, PointRun, Shard};
 use std::path::{Path, PathBuf};
 
 /// What `merge` joined and where it wrote it.
@@ -17,8 +17,10 @@ pub struct MergeOutcome {
 
 const EXPECTED: &str = "a shard directory";
 
-/// Checks that `dirs` are the shards of one sweep, each once, and writes
-/// the whole sweep's files into `out` (replacing another command's output
+/// Checks that `dirs` are the shards of one sweep, each once, that each
+/// shard's `runs.jsonl` is the one its manifest records and holds exactly
+/// its slice of the runs, each within its point's bounds, and writes the
+/// whole sweep's files into `out` (replacing another command's output
 /// there only with `force`).
 pub fn merge(dirs: &[PathBuf], out: &Path, force: bool, command_line: Vec<String>) -> Result<MergeOutcome> {
     crate::results::prepare_dir(out, "merge", force)?;
@@ -27,26 +29,19 @@ pub fn merge(dirs: &[PathBuf], out: &Path, force: bool, command_line: Vec<String
     let mut results = Vec::new();
     for &i in &order {
         let dir = &dirs[i];
-        let part = jsonl::parse_jsonl(&read_output(dir, "runs.jsonl", EXPECTED)?)
-            .map_err(|e| e.in_file(dir.display().to_string()))?;
-        if part.len() as u64 != manifests[i].runs {
-            return Err(Error::input(
-                dir.display().to_string(),
-                format!("runs.jsonl has {} runs; its manifest says {}", part.len(), manifests[i].runs),
-            ));
-        }
+        let text = read_output(dir, "runs.jsonl", EXPECTED)?;
+        let part = shard_runs(&manifests[i], &text).map_err(|(key, expected)| Error::Input {
+            file: dir.display().to_string(),
+            key: key.into(),
+            expected,
+        })?;
         results.extend(part);
     }
     let mut manifest = manifests[order[0]].clone();
     let info = manifest.sweep.as_mut().expect("checked shards have a sweep");
     info.shard = None;
+    info.runs_sha256 = None;
     let info = info.clone();
-    if results.len() as u64 != info.points * info.runs_per_point {
-        return Err(Error::argument(
-            "DIR",
-            format!("the shards hold {} runs; the sweep has {}", results.len(), info.points * info.runs_per_point),
-        ));
-    }
     let per_point = sweep::per_point(info.points, &results);
     let summaries = sweep::summaries(&per_point);
     let files = files::sweep_files(&manifest.scenario_name, manifest.seed, &info, &results, &per_point, &summaries);
@@ -57,6 +52,46 @@ pub fn merge(dirs: &[PathBuf], out: &Path, force: bool, command_line: Vec<String
     manifest.files = files.iter().map(|(n, _)| n.to_string()).collect();
     write(out, &files, &manifest)?;
     Ok(MergeOutcome { dir: out.to_path_buf(), shards: order.len(), runs: results.len() as u64 })
+}
+
+/// A shard's runs from its `runs.jsonl` text, checked against its
+/// manifest (which [`check_shards`] checked against the others): the
+/// text's SHA-256 is the one the manifest records, and line `k` is run
+/// `first_run + k` of the sweep in (point, replication) order, within
+/// that point's bounds. The error is the key at fault (the manifest or
+/// `runs.jsonl`) and what differs.
+pub fn shard_runs(manifest: &Manifest, text: &str) -> std::result::Result<Vec<PointRun>, (&'static str, String)> {
+    let info = manifest.sweep.as_ref().expect("a checked shard has a sweep");
+    let [index, count] = info.shard.expect("a checked shard has a shard index");
+    let total = info.points * info.runs_per_point;
+    let slice = Shard { index, count }.slice(total);
+    let recorded = info.runs_sha256.as_deref().ok_or((
+        "manifest.json",
+        "sweep.runs_sha256 is missing (a shard from an earlier build of cascade); run the shard again".to_string(),
+    ))?;
+    if scenario_hash(text.as_bytes()) != recorded {
+        let differs = "its SHA-256 is not the one its manifest records: it was edited, or copied from another shard";
+        return Err(("runs.jsonl", differs.to_string()));
+    }
+    if (manifest.first_run, manifest.runs) != (slice.start, slice.end - slice.start) {
+        let expected = format!("runs {}..{} of the sweep (shard {index}/{count})", slice.start, slice.end);
+        let found = format!("first_run = {}, runs = {}", manifest.first_run, manifest.runs);
+        return Err(("manifest.json", format!("{found}; expected {expected}")));
+    }
+    let runs = jsonl::parse_jsonl(text).map_err(|e| ("runs.jsonl", e.to_string()))?;
+    if runs.len() as u64 != manifest.runs {
+        return Err(("runs.jsonl", format!("{} runs; its manifest says {}", runs.len(), manifest.runs)));
+    }
+    for (line, (flat, (point, metrics))) in (slice.start..).zip(&runs).enumerate() {
+        let at = |what: String| ("runs.jsonl", format!("line {}: {what}", line + 1));
+        let (p, r) = (flat / info.runs_per_point, flat % info.runs_per_point);
+        if (*point, metrics.run) != (p, r) {
+            let found = format!("point {point} run {}", metrics.run);
+            return Err(at(format!("{found}, expected point {p} run {r} (the shard's runs in order)")));
+        }
+        metrics.check(info.agents[p as usize], info.horizons[p as usize]).map_err(at)?;
+    }
+    Ok(runs)
 }
 
 /// Checks that the manifests of `dirs` belong to one sweep and cover it
@@ -72,6 +107,8 @@ pub fn check_shards(manifests: &[Manifest], dirs: &[PathBuf]) -> Result<Vec<usiz
             && a.points == b.points
             && a.runs_per_point == b.runs_per_point
             && a.common_random_numbers == b.common_random_numbers
+            && a.agents == b.agents
+            && a.horizons == b.horizons
             && a.shard?[1] == b.shard?[1];
         Some(
             sweep_matches
@@ -82,9 +119,12 @@ pub fn check_shards(manifests: &[Manifest], dirs: &[PathBuf]) -> Result<Vec<usiz
     };
     let mut order: Vec<(u64, usize)> = Vec::with_capacity(manifests.len());
     for (i, m) in manifests.iter().enumerate() {
-        let Some(shard) = m.sweep.as_ref().and_then(|s| s.shard) else {
+        let Some((info, shard)) = m.sweep.as_ref().and_then(|s| Some((s, s.shard?))) else {
             return Err(dir(i, "not a shard of a sweep (no sweep.shard in its manifest)".into()));
         };
+        if let Some(problem) = inconsistent(info) {
+            return Err(dir(i, format!("manifest.json: {problem}")));
+        }
         if same(m) != Some(true) {
             let differ = "comes from a different sweep (scenario, seed, grid, runs or model version differ)";
             return Err(dir(i, format!("shard {}/{} {differ}", shard[0], shard[1])));
@@ -93,11 +133,61 @@ pub fn check_shards(manifests: &[Manifest], dirs: &[PathBuf]) -> Result<Vec<usiz
     }
     order.sort_unstable();
     let count = first.sweep.as_ref().and_then(|s| s.shard).map_or(0, |s| s[1]);
-    let indices: Vec<u64> = order.iter().map(|(k, _)| *k).collect();
-    if indices != (1..=count).collect::<Vec<_>>() {
-        return Err(set(format!("expected shards 1 to {count} exactly once each, got {indices:?}")));
+    let twice: Vec<u64> = order.windows(2).filter(|w| w[0].0 == w[1].0).map(|w| w[0].0).collect();
+    if !twice.is_empty() {
+        return Err(set(format!("expected each shard once; given twice or more: {}", listed(&twice))));
+    }
+    if order.len() as u64 != count {
+        let mut present = order.iter().map(|(k, _)| *k).peekable();
+        let missing: Vec<u64> = (1..=count)
+            .filter(|k| {
+                let given = present.peek() == Some(k);
+                if given {
+                    present.next();
+                }
+                !given
+            })
+            .take(LISTED + 1)
+            .collect();
+        let given = order.len();
+        return Err(set(format!(
+            "expected shards 1 to {count} exactly once each; {given} given, missing {}",
+            listed(&missing)
+        )));
     }
     Ok(order.into_iter().map(|(_, i)| i).collect())
+}
+
+/// At most this many shard numbers in an error.
+const LISTED: usize = 10;
+
+/// `numbers` as a list, cut after [`LISTED`].
+fn listed(numbers: &[u64]) -> String {
+    let shown: Vec<String> = numbers.iter().take(LISTED).map(u64::to_string).collect();
+    let more = if numbers.len() > LISTED { ", ..." } else { "" };
+    format!("{}{more}", shown.join(", "))
+}
+
+/// What is wrong with a shard manifest's sweep, whatever the other
+/// shards say: a shard index outside its count, a grid whose size is not
+/// its axes', runs that overflow, points without bounds.
+fn inconsistent(info: &SweepInfo) -> Option<String> {
+    let [index, count] = info.shard?;
+    let points: Option<u64> = info.axes.iter().try_fold(1u64, |n, a| n.checked_mul(a.values.len() as u64));
+    if index == 0 || index > count {
+        Some(format!("sweep.shard = [{index}, {count}], expected 1 <= index <= count"))
+    } else if points != Some(info.points) {
+        Some(format!("sweep.points = {}, expected the product of the axes' sizes", info.points))
+    } else if info.points.checked_mul(info.runs_per_point).is_none() {
+        Some(format!("sweep: {} points x {} runs overflows a count of runs", info.points, info.runs_per_point))
+    } else if info.agents.len() as u64 != info.points || info.horizons.len() as u64 != info.points {
+        Some(
+            "sweep.agents and sweep.horizons must give one value per point (a shard from an earlier build of cascade?)"
+                .into(),
+        )
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -123,7 +213,11 @@ mod tests {
             runs: 1,
             command_line: vec![],
             files: vec![],
-            sweep: Some(SweepInfo::of(&grid, 5, true, Some(Shard { index, count }))),
+            sweep: Some(SweepInfo {
+                agents: vec![4, 4],
+                horizons: vec![60, 60],
+                ..SweepInfo::of(&grid, 5, true, Some(Shard { index, count }))
+            }),
         };
         let dirs: Vec<PathBuf> = ["a", "b"].iter().map(PathBuf::from).collect();
         let check = |m: &[Manifest]| check_shards(m, &dirs).map_err(|e| e.to_string());
@@ -139,5 +233,28 @@ mod tests {
         whole.sweep.as_mut().unwrap().shard = None;
         assert_eq!(check(&[whole]).unwrap_err(), "a: not a shard of a sweep (no sweep.shard in its manifest)");
         assert!(check(&[]).is_err());
+        let missing = check(&[manifest(2, 40), manifest(5, 40)]).unwrap_err();
+        assert_eq!(
+            missing,
+            "DIR: expected shards 1 to 40 exactly once each; 2 given, missing 1, 3, 4, 6, 7, 8, 9, 10, 11, 12, ..."
+        );
+        let twice = check(&[manifest(2, 3), manifest(2, 3), manifest(1, 3)]).unwrap_err();
+        assert_eq!(twice, "DIR: expected each shard once; given twice or more: 2");
+        // A forged count is not enumerated.
+        assert!(check(&[manifest(1, u64::MAX), manifest(2, u64::MAX)]).unwrap_err().contains("missing 3, 4,"));
+        let mut unbounded = manifest(1, 2);
+        unbounded.sweep.as_mut().unwrap().agents.pop();
+        assert!(check(&[unbounded, manifest(2, 2)])
+            .unwrap_err()
+            .starts_with("a: manifest.json: sweep.agents and sweep.horizons"));
+        let mut outside = manifest(3, 2);
+        outside.sweep.as_mut().unwrap().shard = Some([3, 2]);
+        assert!(check(&[outside]).unwrap_err().contains("sweep.shard = [3, 2], expected 1 <= index <= count"));
+        let mut wrapping = manifest(1, 2);
+        wrapping.sweep.as_mut().unwrap().runs_per_point = u64::MAX;
+        assert!(check(&[wrapping]).unwrap_err().contains("overflows"));
+        let mut grid_size = manifest(1, 2);
+        grid_size.sweep.as_mut().unwrap().points = 3;
+        assert!(check(&[grid_size]).unwrap_err().contains("sweep.points = 3"));
     }
 }

@@ -3,7 +3,7 @@
 
 use super::{write, Common, Progress, Scenario};
 use crate::error::Result;
-use crate::results::{files, SweepInfo};
+use crate::results::{files, scenario_hash, SweepInfo};
 use crate::runner;
 use crate::summary::Summary;
 use crate::sweep::{self, Axis, Shard};
@@ -54,13 +54,19 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions, progress: &dyn Progres
     let (seed, threads) = (options.common.seed, options.common.threads);
     let results =
         runner::run_points(&models, options.runs, seed, common, slice.clone(), threads, &|done| progress.done(done));
-    let info = SweepInfo::of(&grid, options.runs, common, options.shard);
+    let mut info = SweepInfo::of(&grid, options.runs, common, options.shard);
+    info.agents = models.iter().map(|m| m.agents.len() as u32).collect();
+    info.horizons = models.iter().map(|m| m.horizon).collect();
     let per_point = sweep::per_point(info.points, &results);
     let summaries = sweep::summaries(&per_point);
     let files = match options.shard {
         Some(_) => files::shard_files(&info, &results),
         None => files::sweep_files(&scenario.model.name, seed, &info, &results, &per_point, &summaries),
     };
+    info.runs_sha256 = options
+        .shard
+        .and_then(|_| files.iter().find(|(name, _)| name == "runs.jsonl"))
+        .map(|(_, bytes)| scenario_hash(bytes));
     let mut manifest = scenario.manifest("sweep", &options.common, slice.start, slice.end - slice.start, &files);
     manifest.sweep = Some(info.clone());
     write(&dir, &files, &manifest)?;

@@ -500,6 +500,7 @@ impl Engine {
                 }
             }
         }
+        debug_assert_eq!(metrics.check(model.agents.len() as u32, model.horizon), Ok(()));
         metrics
     }
 }

@@ -150,6 +150,61 @@ impl<'de> serde::Deserialize<'de> for Prevalence {
 }
 
 impl RunMetrics {
+    /// Checks what every run of a scenario with `agents` agents and this
+    /// `horizon` satisfies (the engine asserts it; `merge` checks each line
+    /// of a shard's `runs.jsonl` with it): counts of agents within the
+    /// agents, parts within their wholes, times within the horizon. The
+    /// error names the first field at fault and its bound.
+    pub fn check(&self, agents: u32, horizon: Micros) -> Result<(), String> {
+        let at_most = |name: &str, value: u64, bound: u64, what: &str| {
+            if value <= bound {
+                Ok(())
+            } else {
+                Err(format!("{name} = {value}, expected at most {bound} ({what})"))
+            }
+        };
+        let agents = u64::from(agents);
+        at_most("agents_reached", self.agents_reached.into(), agents, "the agents")?;
+        at_most("agents_corrupted", self.agents_corrupted.into(), agents, "the agents")?;
+        at_most("agents_quarantined", self.agents_quarantined.into(), agents, "the agents")?;
+        at_most(
+            "wrong_quarantines",
+            self.wrong_quarantines.into(),
+            self.agents_quarantined.into(),
+            "agents_quarantined",
+        )?;
+        at_most("corrupted_messages", self.corrupted_messages, self.messages, "messages")?;
+        at_most("false_trips", self.false_trips, self.breaker_trips, "breaker_trips")?;
+        at_most(
+            "out_of_scope_blocked_writes",
+            self.out_of_scope_blocked_writes,
+            self.out_of_scope_blocked,
+            "out_of_scope_blocked",
+        )?;
+        at_most(
+            "out_of_scope_blocked_injected",
+            self.out_of_scope_blocked_injected,
+            self.out_of_scope_blocked,
+            "out_of_scope_blocked",
+        )?;
+        at_most("processed", self.processed, self.events, "events")?;
+        at_most("onset", self.onset.unwrap_or(0), horizon, "the horizon")?;
+        let since_onset = horizon - self.onset.unwrap_or(0).min(horizon);
+        for (name, time) in
+            [("t_detect", self.t_detect), ("t_contain", self.t_contain), ("t_attribute", self.t_attribute)]
+        {
+            at_most(name, time.unwrap_or(0), since_onset, "the time from onset to the horizon")?;
+        }
+        if self.t_contain.is_some() && !self.contained {
+            return Err("t_contain is set in a run that was not contained".into());
+        }
+        if self.prevalence.horizon != horizon {
+            return Err(format!("prevalence.horizon = {}, expected the horizon, {horizon}", self.prevalence.horizon));
+        }
+        let most = self.prevalence.counts.iter().copied().max().unwrap_or(0);
+        at_most("prevalence.counts", most.into(), self.agents_corrupted.into(), "agents_corrupted")
+    }
+
     /// Mean time in system of processed inputs, in microseconds.
     pub fn mean_sojourn(&self) -> Option<f64> {
         (self.processed > 0).then(|| self.sojourn_total as f64 / self.processed as f64)

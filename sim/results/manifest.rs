@@ -42,6 +42,15 @@ pub struct SweepInfo {
     /// `[index, count]` (1-based) for a shard; `None` for a whole sweep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<[u64; 2]>,
+    /// Each point's number of agents and horizon (µs), which bound its
+    /// runs' metrics ([`crate::metrics::RunMetrics::check`]).
+    #[serde(default)]
+    pub agents: Vec<u32>,
+    #[serde(default)]
+    pub horizons: Vec<u64>,
+    /// A shard's `runs.jsonl`, bound to this manifest by its SHA-256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_sha256: Option<String>,
 }
 
 /// One swept key and its values.
@@ -69,6 +78,9 @@ impl SweepInfo {
             runs_per_point,
             common_random_numbers,
             shard: shard.map(|s| [s.index, s.count]),
+            agents: Vec::new(),
+            horizons: Vec::new(),
+            runs_sha256: None,
         }
     }
 
