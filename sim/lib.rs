@@ -36,8 +36,8 @@
 //!     duration = "1m"
 //!     shift = -30.0
 //! "#).expect("a valid scenario");
-//! let plan = runner::Plan { seed: 7, point: 0, first: 0, count: 4 };
-//! let runs = runner::run_plan(&model, plan, 1, &|_| {});
+//! // Four replications from seed 7, each held to the default event budget.
+//! let runs = runner::run_plan(&model, runner::Plan::new(7, 4), 1, &|_| {}).expect("within budget");
 //! // B is the only agent reached; both agents emit corrupted output; the
 //! // 60 poisoned tasks (one per second for a minute) each end in an action.
 //! assert!(runs.iter().all(|r| r.agents_reached == 1 && r.agents_corrupted == 2));
@@ -52,6 +52,7 @@ pub mod check;
 pub mod dist;
 pub mod engine;
 pub mod error;
+pub mod limits;
 pub mod metrics;
 pub mod mitigation;
 pub mod model;

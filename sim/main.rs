@@ -115,8 +115,8 @@ fn execute(command: Command, quiet: bool) -> Result<(), Error> {
             }
         }
         Command::Validate(args) => {
-            let scenario = Scenario::resolve(&args.scenario)?;
-            let validation = app::validate::validate(&scenario)?;
+            let scenario = Scenario::resolve(&args.scenario.scenario)?;
+            let validation = app::validate::validate(&scenario, args.events.max_events)?;
             if !quiet {
                 print::validate(&scenario, &validation);
             }

@@ -4,6 +4,7 @@
 //! `(seed, p, r)`, whichever thread computes it; results are collected in
 //! run-index order, so outputs are identical for any thread count.
 
+pub use crate::engine::{Budget, Overrun};
 use crate::engine::{Engine, Replayed};
 use crate::metrics::RunMetrics;
 use crate::model::{Model, Topology};
@@ -22,6 +23,24 @@ pub struct Plan {
     /// Replications `first .. first + count`.
     pub first: u64,
     pub count: u64,
+    /// What each run may use.
+    pub budget: Budget,
+}
+
+impl Plan {
+    /// Replications `0 .. count` of point 0 from `seed`, on the default budget.
+    pub fn new(seed: u64, count: u64) -> Plan {
+        Plan { seed, point: 0, first: 0, count, budget: Budget::default() }
+    }
+}
+
+/// A run that used its whole budget before its horizon: which one (its
+/// point as the plan numbers it, and its replication) and what it used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overran {
+    pub point: u64,
+    pub run: u64,
+    pub overrun: Overrun,
 }
 
 /// The replication index used for a topology that is fixed across replications.
@@ -45,18 +64,36 @@ fn draw_graph(graph: &mut Graph, model: &Model, seed: u64, point: u64, replicati
     graph.rebuild(model, &mut topology_rng);
 }
 
-/// One run, alone, with its trace (for `replay`).
-pub fn replay(model: &Model, plan_seed: u64, point: u64, replication: u64) -> Replayed {
+/// One run, alone, with its trace (for `replay`), held to `budget`.
+pub fn replay(
+    model: &Model,
+    plan_seed: u64,
+    point: u64,
+    replication: u64,
+    budget: Budget,
+) -> Result<Replayed, Overran> {
     let graph = graph_for(model, plan_seed, point, replication);
     let mut engine = Engine::new(model);
+    engine.set_budget(budget);
     let mut metrics = engine.run(model, &graph, &rng::run_key(plan_seed, point, replication), true);
+    if let Some(overrun) = engine.overrun() {
+        return Err(Overran { point, run: replication, overrun });
+    }
     metrics.run = replication;
-    engine.replayed(metrics)
+    Ok(engine.replayed(metrics))
 }
 
-/// Runs the plan on `threads` worker threads (0 = all cores), calling
-/// `progress` with the number of runs finished so far.
-pub fn run_plan(model: &Model, plan: Plan, threads: usize, progress: &(dyn Fn(u64) + Sync)) -> Vec<RunMetrics> {
+/// Runs the plan on `threads` worker threads (0 = all cores, never more
+/// than runs), calling `progress` with the number of runs finished so
+/// far. When a run uses its whole budget, the plan stops (runs under way
+/// finish) and that run is named.
+pub fn run_plan(
+    model: &Model,
+    plan: Plan,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<RunMetrics>, Overran> {
+    let threads = if threads == 0 { 0 } else { threads.min(plan.count.max(1) as usize) };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
     let shared_graph = (!redraws(model)).then(|| graph_for(model, plan.seed, plan.point, 0));
     let done = AtomicU64::new(0);
@@ -64,7 +101,11 @@ pub fn run_plan(model: &Model, plan: Plan, threads: usize, progress: &(dyn Fn(u6
         (plan.first..plan.first + plan.count)
             .into_par_iter()
             .map_init(
-                || (Engine::new(model), Graph::default()),
+                || {
+                    let mut engine = Engine::new(model);
+                    engine.set_budget(plan.budget);
+                    (engine, Graph::default())
+                },
                 |(engine, own_graph), replication| {
                     let graph = match &shared_graph {
                         Some(graph) => graph,
@@ -75,9 +116,12 @@ pub fn run_plan(model: &Model, plan: Plan, threads: usize, progress: &(dyn Fn(u6
                     };
                     let key = rng::run_key(plan.seed, plan.point, replication);
                     let mut metrics = engine.run(model, graph, &key, false);
+                    if let Some(overrun) = engine.overrun() {
+                        return Err(Overran { point: plan.point, run: replication, overrun });
+                    }
                     metrics.run = replication;
                     progress(done.fetch_add(1, Ordering::Relaxed) + 1);
-                    metrics
+                    Ok(metrics)
                 },
             )
             .collect()
@@ -87,7 +131,9 @@ pub fn run_plan(model: &Model, plan: Plan, threads: usize, progress: &(dyn Fn(u6
 /// Runs the flat indices `slice` of a sweep's `models.len()` points x `runs`
 /// replications on `threads` threads, in index order. Run `r` of point `p`
 /// uses the key of `(seed, 0, r)` (common random numbers), or of
-/// `(seed, p, r)` when `!common`.
+/// `(seed, p, r)` when `!common`; each run held to `budget`. An overrun
+/// names the sweep's point.
+#[allow(clippy::too_many_arguments)]
 pub fn run_points(
     models: &[Model],
     runs: u64,
@@ -95,8 +141,9 @@ pub fn run_points(
     common: bool,
     slice: Range<u64>,
     threads: usize,
+    budget: Budget,
     progress: &(dyn Fn(u64) + Sync),
-) -> Vec<PointRun> {
+) -> Result<Vec<PointRun>, Overran> {
     let mut results = Vec::with_capacity((slice.end - slice.start) as usize);
     for (point, model) in models.iter().enumerate() {
         let point = point as u64;
@@ -104,11 +151,12 @@ pub fn run_points(
         if start >= end {
             continue;
         }
-        let plan =
-            Plan { seed, point: if common { 0 } else { point }, first: start - point * runs, count: end - start };
+        let first = start - point * runs;
+        let plan = Plan { seed, point: if common { 0 } else { point }, first, count: end - start, budget };
         let done_before = results.len() as u64;
-        let batch = run_plan(model, plan, threads, &|done| progress(done_before + done));
+        let batch = run_plan(model, plan, threads, &|done| progress(done_before + done))
+            .map_err(|overran| Overran { point, ..overran })?;
         results.extend(batch.into_iter().map(|m| (point, m)));
     }
-    results
+    Ok(results)
 }

@@ -14,6 +14,7 @@
 //! [`crate::results::files`].
 
 use crate::error::Error;
+use crate::limits::MAX_POINTS;
 use crate::metrics::RunMetrics;
 use crate::model::Model;
 use crate::scenario;
@@ -28,9 +29,6 @@ pub struct Axis {
     pub values: Vec<Value>,
 }
 
-/// The most points one sweep may have.
-pub const MAX_POINTS: u64 = 1_000_000;
-
 /// A grid of points: the cartesian product of its axes.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Grid {
@@ -38,9 +36,10 @@ pub struct Grid {
 }
 
 impl Grid {
-    /// Number of points (1 for an empty grid: the scenario as written).
+    /// Number of points (1 for an empty grid: the scenario as written),
+    /// `u64::MAX` when the product does not fit.
     pub fn points(&self) -> u64 {
-        self.axes.iter().map(|a| a.values.len() as u64).product()
+        self.axes.iter().try_fold(1u64, |n, a| n.checked_mul(a.values.len() as u64)).unwrap_or(u64::MAX)
     }
 
     /// The index into each axis of point `point` (the last axis fastest).

@@ -15,6 +15,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The one error type, which every layer above the scenario reports in.
     ("error", &[]),
     ("time", &[]),
+    // Limits on every input, which the layers that read inputs check.
+    ("limits", &["error"]),
     // The samplers and the streams they draw from are one layer.
     ("ziggurat", &["rng"]),
     ("rng", &["ziggurat"]),
@@ -22,22 +24,22 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("mitigation", &["dist", "error", "rng", "time"]),
     ("model", &["dist", "mitigation", "time"]),
     ("topology", &["model", "rng"]),
-    ("scenario", &["dist", "error", "mitigation", "model", "time", "topology"]),
+    ("scenario", &["dist", "error", "limits", "mitigation", "model", "time", "topology"]),
     ("metrics", &["model", "time"]),
-    ("engine", &["dist", "metrics", "mitigation", "model", "rng", "time", "topology"]),
+    ("engine", &["dist", "limits", "metrics", "mitigation", "model", "rng", "time", "topology"]),
     ("summary", &["metrics"]),
-    ("sweep", &["error", "metrics", "model", "scenario", "summary"]),
+    ("sweep", &["error", "limits", "metrics", "model", "scenario", "summary"]),
     ("runner", &["engine", "metrics", "model", "rng", "sweep", "topology"]),
     ("paired", &["metrics", "summary"]),
     ("tune", &["error", "metrics", "summary"]),
     ("results", &["engine", "error", "metrics", "model", "paired", "summary", "sweep", "time", "tune"]),
-    ("check", &["error", "metrics", "results", "scenario", "summary"]),
+    ("check", &["error", "limits", "metrics", "results", "scenario", "summary"]),
     ("bundled", &[]),
     (
         "app",
         &[
-            "bundled", "check", "error", "metrics", "model", "paired", "results", "runner", "scenario", "summary",
-            "sweep", "tune",
+            "bundled", "check", "error", "limits", "metrics", "model", "paired", "results", "runner", "scenario",
+            "summary", "sweep", "time", "tune",
         ],
     ),
 ];

@@ -347,7 +347,8 @@ fn merge_verifies_every_line_of_every_shard() {
     };
     let set_point =
         |line: usize, point: u64| move |lines: &mut Vec<serde_json::Value>| lines[line]["point"] = point.into();
-    let cases: Vec<(&str, Box<dyn Fn(&std::path::Path)>, &str)> = vec![
+    type Spoil = Box<dyn Fn(&std::path::Path)>;
+    let cases: Vec<(&str, Spoil, &str)> = vec![
         ("edited", Box::new(move |d| tamper(d, set_field(0, "agents_reached", 999), false)), "SHA-256 is not the one"),
         (
             "bounds",

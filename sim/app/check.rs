@@ -92,7 +92,12 @@ pub fn check(scenario: &Scenario, options: &CheckOptions) -> Result<CheckOutcome
     }
     let (estimates, seed, runs) = if options.results.is_empty() {
         let points = models.len() as u64;
-        let results = runner::run_points(&models, runs, seed, true, 0..points * runs, options.common.threads, &|_| {});
+        let flag = if existing.is_some() { format!("{path}: runs") } else { "--runs".to_string() };
+        let total = crate::limits::runs(&flag, runs, points, 1)?;
+        options.common.admit(scenario, &models)?;
+        let (threads, budget) = (options.common.threads, options.common.budget);
+        let results = runner::run_points(&models, runs, seed, true, 0..total, threads, budget, &|_| {})
+            .map_err(|o| super::overran(&scenario.label, o))?;
         (check::estimates_of(&sweep::summaries(&sweep::per_point(points, &results))), seed, runs)
     } else {
         read_results(&options.results, &hash, &labels)?
@@ -119,7 +124,7 @@ pub fn check(scenario: &Scenario, options: &CheckOptions) -> Result<CheckOutcome
 /// even with `update`: its rules would be lost.
 fn read_baseline(path: &Path, update: bool) -> Result<Option<Baseline>> {
     let name = path.display().to_string();
-    match std::fs::read_to_string(path) {
+    match super::read_text(path, crate::limits::MAX_INPUT_BYTES) {
         Ok(text) => Ok(Some(check::parse_baseline(&text).map_err(|e| e.in_file(&name))?)),
         Err(e) if update && e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

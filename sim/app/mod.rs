@@ -18,8 +18,10 @@ pub mod validate;
 
 use crate::bundled;
 use crate::error::{Error, Result};
+use crate::limits;
 use crate::model::Model;
 use crate::results::{self, Files, Manifest, MODEL_VERSION};
+use crate::runner::{Budget, Overran, Overrun};
 use crate::scenario;
 use crate::sweep::{Axis, Grid};
 use std::borrow::Cow;
@@ -43,7 +45,7 @@ impl Scenario {
     pub fn resolve(name: &str) -> Result<Scenario> {
         let path = Path::new(name);
         if path.exists() || name.ends_with(".toml") || name.contains('/') {
-            let bytes = std::fs::read(path).map_err(|e| {
+            let bytes = read_bounded(path, limits::MAX_INPUT_BYTES).map_err(|e| {
                 Error::input(
                     name,
                     format!(
@@ -147,16 +149,40 @@ pub struct Common {
     pub force: bool,
     /// The command line, as the manifest records it.
     pub command_line: Vec<String>,
+    /// What each run may use (events; trace rows for a replay).
+    pub budget: Budget,
 }
 
 impl Default for Common {
-    /// Seed 1, one thread per core, `out/<scenario name>/<command>`.
+    /// Seed 1, one thread per core, `out/<scenario name>/<command>`, the default budget.
     fn default() -> Common {
-        Common { seed: 1, threads: 0, out: None, force: false, command_line: Vec::new() }
+        Common { seed: 1, threads: 0, out: None, force: false, command_line: Vec::new(), budget: Budget::default() }
     }
 }
 
 impl Common {
+    /// Checks the options against the limits ([`limits::threads`], a
+    /// budget of at least one event) and `scenario`'s points (`models`)
+    /// against the event budget ([`crate::scenario::budget::check`]),
+    /// before anything runs.
+    pub fn admit(&self, scenario: &Scenario, models: &[Model]) -> Result<()> {
+        limits::threads(self.threads)?;
+        if self.budget.events == 0 {
+            return Err(Error::argument("--max-events", "0; expected at least 1 event per run"));
+        }
+        for (point, model) in models.iter().enumerate() {
+            crate::scenario::budget::check(model, self.budget.events).map_err(|e| match e {
+                Error::Input { key, expected, .. } if models.len() > 1 => Error::Input {
+                    file: scenario.label.clone(),
+                    key,
+                    expected: format!("{expected} (at sweep point {point})"),
+                },
+                e => e.in_file(scenario.label.as_str()),
+            })?;
+        }
+        Ok(())
+    }
+
     /// The output directory of `command` on `model` (`leaf` names it
     /// under `out/<scenario name>/`, e.g. `run` or `replay-4`), checked
     /// before any computing: [`results::prepare_dir`].
@@ -183,14 +209,55 @@ impl Progress for Silent {
     fn done(&self, _: u64) {}
 }
 
+/// A run that used its whole budget, as the error naming it (the
+/// scenario's `label`).
+fn overran(label: &str, overran: Overran) -> Error {
+    let run = format!("run {} of point {}", overran.run, overran.point);
+    let (what, at, remedy) = match overran.overrun {
+        Overrun::Events { at, budget } => (format!("{budget} events"), at, "--max-events"),
+        Overrun::TraceRows { at, budget } => (format!("{budget} trace rows"), at, "--max-trace-rows"),
+    };
+    let at = crate::time::format_seconds(at);
+    Error::input(
+        label,
+        format!("{run} used its budget of {what} at simulated time {at} s, before its horizon; expected a scenario that does less (a lower rate, a shorter horizon), or a larger {remedy}"),
+    )
+}
+
 /// Writes `files` and `manifest` into `dir` as one result.
 fn write(dir: &Path, files: &Files, manifest: &Manifest) -> Result<()> {
     results::write_dir(dir, files, manifest).map_err(|e| Error::io(dir, e))
 }
 
+/// The bytes of the regular file at `path`, refused (as invalid data) when
+/// it is anything else (a FIFO would block, a device never end) or longer
+/// than `limit`.
+pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error as IoError, ErrorKind, Read};
+    // Looked at before opening: opening a FIFO blocks until a writer comes.
+    let metadata = std::fs::metadata(path)?;
+    if !metadata.is_file() {
+        return Err(IoError::new(ErrorKind::InvalidData, "not a regular file"));
+    }
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(metadata.len().min(limit) as usize);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(IoError::new(ErrorKind::InvalidData, format!("longer than {limit} bytes")));
+    }
+    Ok(bytes)
+}
+
+/// [`read_bounded`] as UTF-8 text.
+fn read_text(path: &Path, limit: u64) -> std::io::Result<String> {
+    String::from_utf8(read_bounded(path, limit)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
 /// A file of an output directory; `expected` says what the directory should be.
 fn read_output(dir: &Path, name: &str, expected: &str) -> Result<String> {
-    std::fs::read_to_string(dir.join(name))
+    let limit = if name == "runs.jsonl" { limits::MAX_RUNS_JSONL_BYTES } else { limits::MAX_MANIFEST_BYTES };
+    read_text(&dir.join(name), limit)
         .map_err(|e| Error::input(dir.display().to_string(), format!("cannot read {name} ({e}); expected {expected}")))
 }
 
@@ -250,7 +317,7 @@ mod tests {
         assert!(outcome.paired.is_some() && dir.join("run/paired.csv").exists());
         let replay = replay::replay(&s, &replay::ReplayOptions { common: common("replay"), run: 2 }).unwrap();
         assert!(replay.trace_rows > 0 && dir.join("replay/trace.csv").exists());
-        let validation = validate::validate(&s).unwrap();
+        let validation = validate::validate(&s, crate::limits::EVENTS_PER_RUN).unwrap();
         assert_eq!((validation.agents, validation.points), (2, Some(2)));
         assert_eq!(validation.mitigations, ["validation", "breaker"]);
         let shard = |i| sweep::SweepOptions {

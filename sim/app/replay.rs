@@ -1,6 +1,6 @@
 //! `cascade replay`: one replication alone, with its full event trace.
 
-use super::{write, Common, Scenario};
+use super::{overran, write, Common, Scenario};
 use crate::error::Result;
 use crate::results::files;
 use crate::runner;
@@ -32,8 +32,10 @@ pub struct ReplayOutcome {
 /// `memory.csv`, its `runs.csv` row and the timeline chart.
 pub fn replay(scenario: &Scenario, options: &ReplayOptions) -> Result<ReplayOutcome> {
     let model = &scenario.model;
+    options.common.admit(scenario, std::slice::from_ref(model))?;
     let dir = options.common.out_dir(model, "replay", &format!("replay-{}", options.run))?;
-    let replayed = runner::replay(model, options.common.seed, 0, options.run);
+    let replayed = runner::replay(model, options.common.seed, 0, options.run, options.common.budget)
+        .map_err(|o| overran(&scenario.label, o))?;
     let files = files::replay_files(model, &replayed, options.run);
     write(&dir, &files, &scenario.manifest("replay", &options.common, options.run, 1, &files))?;
     Ok(ReplayOutcome { dir, trace_rows: replayed.trace.len() })

@@ -40,6 +40,9 @@ pub struct RunOutcome {
 /// files) with `manifest.json`, and returns the summary.
 pub fn run(scenario: &Scenario, options: &RunOptions, progress: &dyn Progress) -> Result<RunOutcome> {
     let model = &scenario.model;
+    let copies = if options.paired_off.is_empty() { 1 } else { 2 };
+    crate::limits::runs("--runs", options.runs, 1, copies)?;
+    options.common.admit(scenario, std::slice::from_ref(model))?;
     let dir = options.common.out_dir(model, "run", "run")?;
     let without = if options.paired_off.is_empty() {
         None
@@ -47,11 +50,15 @@ pub fn run(scenario: &Scenario, options: &RunOptions, progress: &dyn Progress) -
         let mitigations = model.mitigations.without(&options.paired_off)?;
         Some(Model { mitigations, ..model.clone() })
     };
-    let plan = Plan { seed: options.common.seed, point: 0, first: 0, count: options.runs };
+    let plan = Plan { budget: options.common.budget, ..Plan::new(options.common.seed, options.runs) };
     let threads = options.common.threads;
-    progress.planned(options.runs * if without.is_some() { 2 } else { 1 });
-    let runs = runner::run_plan(model, plan, threads, &|done| progress.done(done));
-    let without = without.map(|m| runner::run_plan(&m, plan, threads, &|done| progress.done(options.runs + done)));
+    progress.planned(options.runs * copies);
+    let overran = |o| super::overran(&scenario.label, o);
+    let runs = runner::run_plan(model, plan, threads, &|done| progress.done(done)).map_err(overran)?;
+    let without = without
+        .map(|m| runner::run_plan(&m, plan, threads, &|done| progress.done(options.runs + done)))
+        .transpose()
+        .map_err(overran)?;
     let summary = summary::summarize(&runs);
     let paired = without.as_ref().map(|without| paired::compare(&runs, without));
     let files = files::run_files(&model.name, &runs, &summary, without.as_deref().zip(paired.as_deref()));

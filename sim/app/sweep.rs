@@ -1,7 +1,7 @@
 //! `cascade sweep`: a grid of scenario values x R replications on common
 //! random numbers, whole or one shard of it.
 
-use super::{write, Common, Progress, Scenario};
+use super::{overran, write, Common, Progress, Scenario};
 use crate::error::Result;
 use crate::results::{files, scenario_hash, SweepInfo};
 use crate::runner;
@@ -44,16 +44,20 @@ pub struct SweepOutcome {
 /// sweep, `runs.jsonl` and `runs.csv` for a shard.
 pub fn sweep(scenario: &Scenario, options: &SweepOptions, progress: &dyn Progress) -> Result<SweepOutcome> {
     let grid = scenario.grid(&options.set)?;
+    let total = crate::limits::runs("--runs", options.runs, grid.points(), 1)?;
     let models = scenario.points(&grid)?;
-    let total = grid.points() * options.runs;
+    options.common.admit(scenario, &models)?;
     let slice = options.shard.map_or(0..total, |s| s.slice(total));
     let leaf = options.shard.map_or("sweep".to_string(), |s| format!("sweep-shard-{}-of-{}", s.index, s.count));
     let dir = options.common.out_dir(&scenario.model, "sweep", &leaf)?;
     progress.planned(slice.end - slice.start);
     let common = !options.independent;
     let (seed, threads) = (options.common.seed, options.common.threads);
-    let results =
-        runner::run_points(&models, options.runs, seed, common, slice.clone(), threads, &|done| progress.done(done));
+    let budget = options.common.budget;
+    let results = runner::run_points(&models, options.runs, seed, common, slice.clone(), threads, budget, &|done| {
+        progress.done(done)
+    })
+    .map_err(|o| overran(&scenario.label, o))?;
     let mut info = SweepInfo::of(&grid, options.runs, common, options.shard);
     info.agents = models.iter().map(|m| m.agents.len() as u32).collect();
     info.horizons = models.iter().map(|m| m.horizon).collect();

@@ -1,7 +1,7 @@
 //! `cascade tune`: the cheapest setting on a grid that meets every
 //! target, refined between neighbours on numeric keys.
 
-use super::{write, Common, Progress, Scenario};
+use super::{overran, write, Common, Progress, Scenario};
 use crate::error::Result;
 use crate::metrics::Metric;
 use crate::results::{charts, csv};
@@ -59,6 +59,9 @@ pub struct TuneOutcome {
 /// targets, and writes `tune.csv`.
 pub fn tune(scenario: &Scenario, options: &TuneOptions, progress: &dyn Progress) -> Result<TuneOutcome> {
     let grid = scenario.grid(&options.set)?;
+    // Each setting's runs are summarised before the next one's run.
+    crate::limits::runs("--runs", options.runs, 1, 1)?;
+    options.common.admit(scenario, &[])?;
     let dir = options.common.out_dir(&scenario.model, "tune", "tune")?;
     let keys: Vec<String> = grid.axes.iter().map(|a| a.key.clone()).collect();
     let mut settings: Vec<Vec<Value>> =
@@ -101,9 +104,11 @@ fn evaluate(
     for (i, values) in settings.iter().enumerate() {
         let assignment: Vec<(&str, &Value)> = keys.iter().map(String::as_str).zip(values).collect();
         let model = sweep::compile_assignment(&scenario.label, &scenario.document, &assignment, "a tuned setting")?;
-        let plan = Plan { seed: options.common.seed, point: 0, first: 0, count: options.runs };
+        options.common.admit(scenario, std::slice::from_ref(&model))?;
+        let plan = Plan { budget: options.common.budget, ..Plan::new(options.common.seed, options.runs) };
         let before = done + i as u64 * options.runs;
-        let runs = runner::run_plan(&model, plan, options.common.threads, &|d| progress.done(before + d));
+        let runs = runner::run_plan(&model, plan, options.common.threads, &|d| progress.done(before + d))
+            .map_err(|o| overran(&scenario.label, o))?;
         summaries.push(summary::summarize(&runs));
     }
     Ok(summaries)

@@ -1,12 +1,13 @@
 //! `cascade validate`: a scenario checked as every command would check it,
 //! every sweep point compiled.
 
-use super::Scenario;
+use super::{Common, Scenario};
 use crate::error::Result;
 use crate::model::Topology;
+use crate::runner::Budget;
 
 /// What a valid scenario holds.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Validation {
     pub agents: usize,
     /// Explicit channels (`None`: a generated topology).
@@ -17,12 +18,19 @@ pub struct Validation {
     pub mitigations: Vec<&'static str>,
     /// Points of its `[sweep]` (`None`: no `[sweep]` table).
     pub points: Option<u64>,
+    /// The estimated events of a run (the most of any point):
+    /// [`crate::scenario::budget`].
+    pub events: f64,
 }
 
-/// Checks the scenario and every point of its `[sweep]`.
-pub fn validate(scenario: &Scenario) -> Result<Validation> {
+/// Checks the scenario and every point of its `[sweep]`, as the commands
+/// that run it would on a budget of `max_events` events per run.
+pub fn validate(scenario: &Scenario, max_events: u64) -> Result<Validation> {
     let grid = scenario.grid(&[])?;
-    scenario.points(&grid)?;
+    let models = scenario.points(&grid)?;
+    let common = Common { budget: Budget { events: max_events, ..Budget::default() }, ..Common::default() };
+    common.admit(scenario, &models)?;
+    let events = models.iter().map(crate::scenario::budget::events).fold(0.0, f64::max);
     let m = &scenario.model;
     Ok(Validation {
         agents: m.agents.len(),
@@ -34,5 +42,6 @@ pub fn validate(scenario: &Scenario) -> Result<Validation> {
         faults: m.faults.len(),
         mitigations: m.mitigations.enabled(),
         points: (!grid.axes.is_empty()).then(|| grid.points()),
+        events,
     })
 }

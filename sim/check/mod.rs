@@ -179,6 +179,13 @@ fn validate(baseline: &Baseline) -> Result<(), Error> {
     if baseline.runs < 2 {
         return Err(Error::key("runs", "must be at least 2 (a standard deviation per point)"));
     }
+    if baseline.runs > crate::limits::MAX_RUNS {
+        let most = crate::limits::MAX_RUNS;
+        return Err(Error::key(
+            "runs",
+            format!("{}; expected at most {most} (the runs a command may hold)", baseline.runs),
+        ));
+    }
     if baseline.rules.is_empty() {
         return Err(Error::key("rules", "expected at least one rule; a baseline without rules checks nothing"));
     }

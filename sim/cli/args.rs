@@ -4,6 +4,7 @@
 //! a bad one is refused with one line and exit code 2.
 
 use cascade::app::{self, Common};
+use cascade::runner::Budget;
 use cascade::sweep::{self, Axis, Shard};
 use cascade::tune::{self, Target};
 use cascade::Error;
@@ -61,7 +62,7 @@ pub enum Command {
     Check(CheckArgs),
     /// Check a scenario file and report the first problem, if any.
     #[command(after_help = "Example:\n  cascade validate my-system.toml")]
-    Validate(ScenarioArg),
+    Validate(ValidateArgs),
     /// List the bundled scenarios.
     #[command(after_help = "Example:\n  cascade list")]
     List,
@@ -134,9 +135,20 @@ pub struct Replications {
     /// [default: 1000 for run, 200 for sweep, tune and check].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub runs: Option<u64>,
-    /// Worker threads (0 = one per core). Results do not depend on it.
+    /// Worker threads (0 = one per core, at most 256). Results do not depend on it.
     #[arg(long, default_value_t = Common::default().threads)]
     pub threads: usize,
+    #[command(flatten)]
+    pub events: EventBudget,
+}
+
+/// The event budget: every command that runs the engine.
+#[derive(Args)]
+pub struct EventBudget {
+    /// Events one run may process; a scenario estimated to need more is
+    /// refused before it runs, and a run that reaches it is stopped.
+    #[arg(long, value_name = "N", default_value_t = Budget::default().events)]
+    pub max_events: u64,
 }
 
 impl Replications {
@@ -147,6 +159,7 @@ impl Replications {
             out: destination.out.clone(),
             force: destination.force,
             command_line: std::env::args().collect(),
+            budget: Budget { events: self.events.max_events, ..Budget::default() },
         }
     }
 }
@@ -220,6 +233,14 @@ impl RunArgs {
 }
 
 #[derive(Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArg,
+    #[command(flatten)]
+    pub events: EventBudget,
+}
+
+#[derive(Args)]
 pub struct ReplayArgs {
     #[command(flatten)]
     pub scenario: ScenarioArg,
@@ -235,6 +256,12 @@ pub struct ReplayArgs {
     /// Replace an output directory another command made.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub events: EventBudget,
+    /// Rows the trace may hold (about 110 bytes each in trace.csv); a run
+    /// that reaches it is stopped.
+    #[arg(long, value_name = "N", default_value_t = Budget::default().trace_rows)]
+    pub max_trace_rows: u64,
 }
 
 impl ReplayArgs {
@@ -245,6 +272,7 @@ impl ReplayArgs {
             out: self.out.clone(),
             force: self.force,
             command_line: std::env::args().collect(),
+            budget: Budget { events: self.events.max_events, trace_rows: self.max_trace_rows },
         };
         app::replay::ReplayOptions { common, run: self.run }
     }

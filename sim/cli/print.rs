@@ -296,8 +296,8 @@ pub fn validate(scenario: &Scenario, v: &Validation) {
     };
     let grid = v.points.map_or(String::new(), |points| format!("; sweep: {points} points"));
     println!(
-        "ok: {} ({} agents, {channels}, {} sources, {} faults; {mitigations}{grid})",
-        scenario.label, v.agents, v.sources, v.faults
+        "ok: {} ({} agents, {channels}, {} sources, {} faults; {mitigations}{grid}; about {:.0} events per run)",
+        scenario.label, v.agents, v.sources, v.faults, v.events
     );
 }
 

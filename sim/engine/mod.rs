@@ -31,6 +31,7 @@ use boundary::Guard;
 use dedupe::KeyHasher;
 use review::ReviewCase;
 
+use crate::limits;
 use crate::metrics::{RunMetrics, PREVALENCE_SAMPLES};
 use crate::mitigation::access::AgentAccess;
 use crate::model::{Arrival, FaultKind, Model, NONE, NO_FAULT};
@@ -163,6 +164,28 @@ impl Streams {
     }
 }
 
+/// What one run may use: events processed and, when it is traced, trace
+/// rows. The defaults are [`limits::EVENTS_PER_RUN`] and [`limits::TRACE_ROWS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    pub events: u64,
+    pub trace_rows: u64,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget { events: limits::EVENTS_PER_RUN, trace_rows: limits::TRACE_ROWS }
+    }
+}
+
+/// Why a run stopped before its horizon: it had used its whole budget of
+/// events or trace rows when simulated time `at` came.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overrun {
+    Events { at: Micros, budget: u64 },
+    TraceRows { at: Micros, budget: u64 },
+}
+
 /// One replayed run: its metrics, its event trace, and the memory records
 /// held at the horizon (rolled-back ones included, in write order) with
 /// their provenance.
@@ -210,6 +233,8 @@ pub struct Engine {
     corrupted_now: u32,
     next_sample: usize,
     metrics: RunMetrics,
+    budget: Budget,
+    overrun: Option<Overrun>,
 }
 
 impl Engine {
@@ -260,11 +285,25 @@ impl Engine {
             corrupted_now: 0,
             next_sample: 0,
             metrics: RunMetrics::default(),
+            budget: Budget::default(),
+            overrun: None,
         }
     }
 
+    /// The budget every later run is held to.
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.budget = budget;
+    }
+
+    /// Whether the last run stopped short of its horizon, having used its
+    /// budget (its metrics then cover only the time before).
+    pub fn overrun(&self) -> Option<Overrun> {
+        self.overrun
+    }
+
     /// Runs one replication and returns its metrics. With `tracing`, the
-    /// event trace is kept for [`Engine::trace`].
+    /// event trace is kept for [`Engine::trace`]. A run stops when it has
+    /// used its [`Budget`] ([`Engine::overrun`]).
     pub fn run(&mut self, model: &Model, graph: &Graph, key: &[u8; 32], tracing: bool) -> RunMetrics {
         self.reset(model, graph, key, tracing);
         self.schedule_initial(model);
@@ -274,6 +313,14 @@ impl Engine {
                 break;
             }
             self.now = time;
+            if self.metrics.events == self.budget.events {
+                self.overrun = Some(Overrun::Events { at: time, budget: self.budget.events });
+                break;
+            }
+            if self.trace.len() as u64 > self.budget.trace_rows {
+                self.overrun = Some(Overrun::TraceRows { at: time, budget: self.budget.trace_rows });
+                break;
+            }
             self.metrics.events += 1;
             match kind {
                 EventKind::SourceEmit(s) => self.source_emit(model, graph, s),
@@ -334,6 +381,7 @@ impl Engine {
 
     fn reset(&mut self, model: &Model, graph: &Graph, key: &[u8; 32], tracing: bool) {
         self.queue.reset();
+        self.overrun = None;
         self.messages.clear();
         self.agents.clear();
         self.agents.extend(graph.may_repeat.iter().map(|&r| AgentState { may_repeat: r, ..AgentState::IDLE }));

@@ -2,7 +2,8 @@
 //! agents' `action`, `scope`, `credential` and `sponsor` keys, and
 //! `[mitigations.credentials]` / `[mitigations.gateway]`.
 
-use super::{err, KeyError, Names};
+use super::{check_id, err, KeyError, Names};
+use crate::limits::shown;
 use crate::mitigation::access::CredentialKind;
 use crate::mitigation::access::{Gateway, TaskCredentials};
 use crate::model::{AccessKind, Agent, Credential, FaultKind, Resource, NONE};
@@ -111,9 +112,9 @@ pub(super) struct Catalog {
 fn unknown<T>(key: &str, what: &str, name: &str, known: &BTreeMap<String, u32>) -> Result<T, KeyError> {
     let list: Vec<&str> = known.keys().map(String::as_str).collect();
     if list.is_empty() {
-        return err(key, format!("unknown {what} \"{name}\"; no [[{what}s]] are declared"));
+        return err(key, format!("unknown {what} {}; no [[{what}s]] are declared", shown(name)));
     }
-    err(key, format!("unknown {what} \"{name}\"; expected one of {}", list.join(", ")))
+    err(key, format!("unknown {what} {}; expected one of {}", shown(name), list.join(", ")))
 }
 
 impl Catalog {
@@ -215,9 +216,7 @@ impl Catalog {
 fn index<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> Result<BTreeMap<String, u32>, KeyError> {
     let mut map = BTreeMap::new();
     for (i, name) in names.enumerate() {
-        if name.trim().is_empty() {
-            return err(format!("{what}[{i}].name"), "expected a non-empty name");
-        }
+        check_id(&format!("{what}[{i}].name"), name)?;
         if map.insert(name.to_string(), i as u32).is_some() {
             return err(format!("{what}[{i}].name"), format!("duplicate name \"{name}\"; expected unique names"));
         }

@@ -2,7 +2,8 @@
 //! or a seeded generator (`[topology]`), each agent's behaviour checked.
 
 use super::format::{AgentSpec, ChannelSpec, GeneratorSpec, LayerSpec, TopologySpec};
-use super::{access, check_finite, check_probability, err, KeyError, Names};
+use super::{access, check_finite, check_id, check_probability, err, KeyError, Names};
+use crate::limits::shown;
 use crate::model::{Agent, Channel, Generator, Role, Topology, NONE};
 use std::collections::BTreeMap;
 
@@ -58,9 +59,10 @@ pub(super) fn compile_explicit(
     let mut seen = BTreeMap::new();
     for (i, spec) in agent_specs.iter().enumerate() {
         let key = format!("agents[{i}]");
-        let Some(id) = spec.id.clone().filter(|id| !id.trim().is_empty()) else {
+        let Some(id) = spec.id.clone() else {
             return err(format!("{key}.id"), "missing; expected a non-empty agent id");
         };
+        check_id(&format!("{key}.id"), &id)?;
         if seen.insert(id.clone(), i).is_some() {
             return err(format!("{key}.id"), format!("duplicate agent id \"{id}\"; expected unique ids"));
         }
@@ -76,7 +78,7 @@ pub(super) fn compile_explicit(
         if from == to {
             return err(
                 format!("{key}.to"),
-                format!("a channel from \"{}\" to itself; expected another agent", spec.to),
+                format!("a channel from {} to itself; expected another agent", shown(&spec.to)),
             );
         }
         if pairs.insert((from, to), i).is_some() {

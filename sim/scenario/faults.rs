@@ -2,8 +2,9 @@
 //! the agents, channels, memory partitions and resources it names.
 
 use super::format::FaultSpec;
-use super::{access, check_finite, check_probability, err, KeyError, Names};
+use super::{access, check_finite, check_id, check_probability, err, KeyError, Names};
 use crate::error::Error;
+use crate::limits::MAX_PER_SECOND;
 use crate::model::{Fault, FaultKind, Memory, Partition, Topology};
 use crate::time::{Duration, Micros, SECOND};
 
@@ -80,8 +81,9 @@ fn compile_fault(key: &str, index: usize, spec: FaultSpec, cx: &FaultContext) ->
         }
         FaultSpec::SpoofedSender { name, from, to, start, duration, per_second, shift } => {
             let channel = spoof_channel(key, &from, &to, cx)?;
-            if !(per_second.is_finite() && per_second > 0.0) {
-                return err(format!("{key}.per_second"), format!("must be a rate > 0 per second, got {per_second}"));
+            if !(per_second > 0.0 && per_second <= MAX_PER_SECOND) {
+                let expected = format!("must be a rate > 0 and at most {MAX_PER_SECOND:e} per second (a gap of 1 µs, the time resolution), got {per_second}");
+                return err(format!("{key}.per_second"), expected);
             }
             let (start, end) = window(key, start, duration, cx.horizon)?;
             let mean_gap = SECOND as f64 / per_second;
@@ -126,6 +128,9 @@ fn compile_fault(key: &str, index: usize, spec: FaultSpec, cx: &FaultContext) ->
             (name, FaultKind::OutOfScope { agents, resources, start, end, mean_gap, only_compromised, shift })
         }
     };
+    if let Some(name) = &name {
+        check_id(&format!("{key}.name"), name)?;
+    }
     let name = name.unwrap_or_else(|| format!("{}#{index}", kind.kind_name()));
     Ok(Fault { name, kind })
 }

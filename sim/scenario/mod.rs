@@ -11,6 +11,7 @@
 
 mod access;
 mod agents;
+pub mod budget;
 mod faults;
 mod format;
 mod memory;
@@ -20,6 +21,7 @@ mod sources;
 use format::ScenarioFile;
 
 use crate::error::Error;
+use crate::limits::{self, shown};
 use crate::model::{Materiality, Model, Topology};
 use std::collections::BTreeMap;
 
@@ -40,7 +42,14 @@ pub fn parse(file: &str, text: &str) -> Result<Model, Error> {
 /// its points' values into), from one parse of the text.
 pub fn parse_with_document(file: &str, text: &str) -> Result<(Model, toml::Table), Error> {
     let located = |message: &str, key: String, span: Option<std::ops::Range<usize>>| {
-        let line = span.map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let line = span.clone().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let (key, message) = match span {
+            // The TOML reader refuses integers past i64 before any key is known.
+            Some(s) if key.is_empty() && message.contains("value was too large") => {
+                (key_at(text, s.start), "an integer below 2^63 (9223372036854775808)")
+            }
+            _ => (key, message),
+        };
         let file = match line {
             Some(line) => format!("{file}:{line}"),
             None => file.to_string(),
@@ -73,6 +82,27 @@ pub fn parse_document(file: &str, document: toml::Table) -> Result<Model, Error>
     compile(spec).map_err(|e| e.in_file(file))
 }
 
+/// The dotted key of the `key = value` line holding byte `offset` of
+/// `text`, under its nearest table header (`[[sources]]` counted:
+/// `sources[1].count`).
+fn key_at(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = &text[line_start..];
+    let bare = line.split('=').next().unwrap_or("").trim().trim_matches('"');
+    let header = before[..line_start].lines().rev().map(str::trim).find(|l| l.starts_with('['));
+    let table = match header {
+        Some(h) if h.starts_with("[[") => {
+            let name = h.trim_matches(|c| c == '[' || c == ']').trim();
+            let index = before.lines().filter(|l| l.trim() == h).count().saturating_sub(1);
+            format!("{name}[{index}].")
+        }
+        Some(h) => format!("{}.", h.trim_matches(|c| c == '[' || c == ']').trim()),
+        None => String::new(),
+    };
+    format!("{table}{bare}")
+}
+
 /// `message` with its whitespace runs (newlines included) collapsed: one line.
 pub fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -89,13 +119,14 @@ impl Names {
             None => {
                 let known: Vec<&str> = self.index.keys().take(8).map(String::as_str).collect();
                 let more = if self.index.len() > 8 { ", ..." } else { "" };
-                err(key, format!("unknown agent id \"{id}\"; expected one of {}{more}", known.join(", ")))
+                err(key, format!("unknown agent id {}; expected one of {}{more}", shown(id), known.join(", ")))
             }
         }
     }
 }
 
 fn compile(spec: ScenarioFile) -> Result<Model, KeyError> {
+    check_id("name", &spec.name)?;
     if spec.horizon.0 == 0 {
         return err("horizon", "must be a positive duration");
     }
@@ -178,6 +209,11 @@ fn check_probability(key: &str, value: f64) -> Result<f64, KeyError> {
     } else {
         err(key, format!("must be a probability between 0 and 1, got {value}"))
     }
+}
+
+/// An id or name the scenario gives ([`limits::id`]).
+fn check_id(key: &str, value: &str) -> Result<(), KeyError> {
+    limits::id(value).or_else(|e| err(key, e))
 }
 
 fn check_finite(key: &str, value: f64) -> Result<f64, KeyError> {

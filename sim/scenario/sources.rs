@@ -1,7 +1,8 @@
 //! `[[sources]]`: where clean work enters, at what rate and signal.
 
 use super::format::{ArrivalSpec, SourceSpec};
-use super::{check_finite, err, KeyError, Names};
+use super::{check_finite, check_id, err, KeyError, Names};
+use crate::limits::MAX_PER_SECOND;
 use crate::model::{Arrival, Source};
 use crate::time::SECOND;
 use std::collections::BTreeMap;
@@ -11,18 +12,19 @@ pub(super) fn compile_sources(specs: &[SourceSpec], names: &Names) -> Result<Vec
     let mut sources = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
         let key = format!("sources[{i}]");
+        check_id(&format!("{key}.id"), &spec.id)?;
         if seen.insert(spec.id.clone(), i).is_some() {
             return err(format!("{key}.id"), format!("duplicate source id \"{}\"; expected unique ids", spec.id));
         }
         let target = names.lookup(&format!("{key}.target"), &spec.target)?;
         let arrival = match spec.arrival {
-            ArrivalSpec::Poisson { per_second } if per_second.is_finite() && per_second > 0.0 => {
+            ArrivalSpec::Poisson { per_second } if per_second > 0.0 && per_second <= MAX_PER_SECOND => {
                 Arrival::Poisson { mean_gap: SECOND as f64 / per_second }
             }
             ArrivalSpec::Poisson { per_second } => {
                 return err(
                     format!("{key}.arrival.per_second"),
-                    format!("must be a rate > 0 per second, got {per_second}"),
+                    format!("must be a rate > 0 and at most {MAX_PER_SECOND:e} per second (a gap of 1 µs, the time resolution), got {per_second}"),
                 )
             }
             ArrivalSpec::Periodic { period } if period.0 > 0 => Arrival::Periodic { period: period.0 },

@@ -20,7 +20,7 @@ pub fn bundled(name: &str) -> Model {
 
 /// `count` runs of `model` from `seed` on `threads` threads.
 pub fn runs(model: &Model, seed: u64, count: u64, threads: usize) -> Vec<RunMetrics> {
-    runner::run_plan(model, Plan { seed, point: 0, first: 0, count }, threads, &|_| {})
+    runner::run_plan(model, Plan::new(seed, count), threads, &|_| {}).expect("within the event budget")
 }
 
 /// The `cascade` binary with `args`, run in `dir`.
