@@ -67,9 +67,12 @@ impl Scenario {
         Scenario::from_text(&format!("scenarios/{}.toml", found.name), found.text.to_string())
     }
 
-    /// Scenario text named `label` in errors and manifests.
+    /// Scenario text named `label` in errors and manifests; its `[sweep]`
+    /// table must be well formed whichever command reads it (its points
+    /// are compiled only by the commands that run them, and `validate`).
     pub fn from_text(label: &str, text: String) -> Result<Scenario> {
         let (model, document) = scenario::parse_with_document(label, &text)?;
+        crate::sweep::grid_of(&document).map_err(|e| e.in_file(label))?;
         Ok(Scenario { label: label.to_string(), bytes: text.into_bytes(), document, model })
     }
 
