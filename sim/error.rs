@@ -72,12 +72,37 @@ impl Error {
     }
 }
 
+/// `text` on one line: control characters escaped (`\n`), and cut after
+/// `most` characters. Every error prints through it, so no input (a key
+/// with a newline, a megabyte-long name) breaks the one-line promise.
+fn one_line(text: &str, most: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(most + 8));
+    for (i, c) in text.chars().enumerate() {
+        if i == most {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Characters of a file, key or flag in an error (an expectation: 4 times as many).
+const SHOWN: usize = 200;
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let (short, long) = (|t: &str| one_line(t, SHOWN), |t: &str| one_line(t, 4 * SHOWN));
         match self {
-            Error::Input { file, key, expected } if key.is_empty() => write!(f, "{file}: {expected}"),
-            Error::Input { file, key, expected } => write!(f, "{file}: {key}: {expected}"),
-            Error::Argument { flag, expected } => write!(f, "{flag}: {expected}"),
+            Error::Input { file, key, expected } if key.is_empty() => write!(f, "{}: {}", short(file), long(expected)),
+            Error::Input { file, key, expected } => {
+                write!(f, "{}: {}: {}", short(file), short(key), long(expected))
+            }
+            Error::Argument { flag, expected } => write!(f, "{}: {}", short(flag), long(expected)),
             Error::Io { path, source } => write!(f, "cannot write results: {}: {source}", path.display()),
             Error::NoSetting => write!(f, "no setting meets the targets"),
             Error::Regression { count } => write!(f, "{count} metric(s) regressed against the baseline"),
@@ -120,6 +145,9 @@ mod tests {
         for (error, code, text) in cases {
             assert_eq!((error.exit_code(), error.to_string()), (code, text.to_string()));
         }
+        let hostile = Error::key(format!("sweep.a\nb{}", "k".repeat(1000)), "x\ty").in_file("s.toml").to_string();
+        assert!(hostile.starts_with("s.toml: sweep.a\\nbkkk") && hostile.ends_with("k...: x\\ty"), "{hostile}");
+        assert_eq!(hostile.lines().count(), 1);
         assert!(std::error::Error::source(&Error::io("x", io::Error::other("y"))).is_some());
         assert!(std::error::Error::source(&Error::NoSetting).is_none());
     }

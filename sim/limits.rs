@@ -40,6 +40,18 @@ pub const TRACE_ROWS: u64 = 10_000_000;
 /// resolution, would put every arrival at the same instant.
 pub const MAX_PER_SECOND: f64 = 1e6;
 
+/// The mean gap (µs) of a Poisson process at `per_second`, refused past
+/// [`MAX_PER_SECOND`] or at a rate that is not positive.
+pub fn mean_gap(per_second: f64) -> std::result::Result<f64, String> {
+    if per_second > 0.0 && per_second <= MAX_PER_SECOND {
+        Ok(1e6 / per_second)
+    } else {
+        Err(format!(
+            "must be a rate > 0 and at most {MAX_PER_SECOND:e} per second (a gap of 1 µs, the time resolution), got {per_second}"
+        ))
+    }
+}
+
 /// `runs` per point at `points` points, `copies` times over (2 with
 /// `--paired-off`): the runs a command holds, refused (naming `flag`)
 /// past [`MAX_RUNS`] or where the product would not fit a count.
@@ -102,6 +114,10 @@ mod tests {
         assert!(runs("--runs", u64::MAX, 1, 1).is_err() && runs("--runs", u64::MAX, 2, 2).is_err());
         assert!(runs("--runs", 1_000_001, 1, 2).unwrap_err().to_string().contains("x 2 copies"));
         assert_eq!(threads(MAX_THREADS).unwrap(), MAX_THREADS);
+        assert_eq!((mean_gap(0.5), mean_gap(MAX_PER_SECOND)), (Ok(2e6), Ok(1.0)));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1.5e6] {
+            assert!(mean_gap(bad).unwrap_err().starts_with("must be a rate > 0 and at most 1e6 per second"), "{bad}");
+        }
         assert_eq!(threads(2000).unwrap_err().to_string(), "--threads: 2000; expected 0 (one per core) to 256");
     }
 

@@ -83,10 +83,11 @@ pub fn replay(
     Ok(engine.replayed(metrics))
 }
 
-/// Runs the plan on `threads` worker threads (0 = all cores, never more
-/// than runs), calling `progress` with the number of runs finished so
-/// far. When a run uses its whole budget, the plan stops (runs under way
-/// finish) and that run is named.
+/// Runs the plan on `threads` worker threads (0 = all cores; never more
+/// threads than runs), calling `progress` with the number of runs
+/// finished so far. When runs use their whole budget, the plan stops
+/// starting runs past the first of them, and names it: the first in run
+/// order, whatever the thread count (every run before it is computed).
 pub fn run_plan(
     model: &Model,
     plan: Plan,
@@ -97,7 +98,9 @@ pub fn run_plan(
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
     let shared_graph = (!redraws(model)).then(|| graph_for(model, plan.seed, plan.point, 0));
     let done = AtomicU64::new(0);
-    pool.install(|| {
+    // The lowest replication known to overrun; runs past it are skipped.
+    let first_overrun = AtomicU64::new(u64::MAX);
+    let results: Vec<Result<RunMetrics, Option<Overrun>>> = pool.install(|| {
         (plan.first..plan.first + plan.count)
             .into_par_iter()
             .map_init(
@@ -107,6 +110,9 @@ pub fn run_plan(
                     (engine, Graph::default())
                 },
                 |(engine, own_graph), replication| {
+                    if replication > first_overrun.load(Ordering::Relaxed) {
+                        return Err(None);
+                    }
                     let graph = match &shared_graph {
                         Some(graph) => graph,
                         None => {
@@ -117,7 +123,8 @@ pub fn run_plan(
                     let key = rng::run_key(plan.seed, plan.point, replication);
                     let mut metrics = engine.run(model, graph, &key, false);
                     if let Some(overrun) = engine.overrun() {
-                        return Err(Overran { point: plan.point, run: replication, overrun });
+                        first_overrun.fetch_min(replication, Ordering::Relaxed);
+                        return Err(Some(overrun));
                     }
                     metrics.run = replication;
                     progress(done.fetch_add(1, Ordering::Relaxed) + 1);
@@ -125,7 +132,20 @@ pub fn run_plan(
                 },
             )
             .collect()
-    })
+    });
+    // Every run before the first overrun was computed: the first error in
+    // run order is that overrun, never a skipped run.
+    results
+        .into_iter()
+        .zip(plan.first..)
+        .map(|(result, run)| {
+            result.map_err(|overrun| Overran {
+                point: plan.point,
+                run,
+                overrun: overrun.expect("runs are skipped only past an overrun"),
+            })
+        })
+        .collect()
 }
 
 /// Runs the flat indices `slice` of a sweep's `models.len()` points x `runs`

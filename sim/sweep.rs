@@ -252,14 +252,25 @@ fn pick<'a>(items: &'a mut [Value], selector: &str, key: &str) -> Result<&'a mut
     }
 }
 
+/// Refuses a grid of more than [`MAX_POINTS`] points (before any point
+/// is enumerated or compiled).
+pub fn check_size(grid: &Grid) -> Result<(), Error> {
+    match grid.points() {
+        u64::MAX => {
+            Err(Error::key("sweep", format!("more points than fit a 64-bit count; expected at most {MAX_POINTS}")))
+        }
+        points if points > MAX_POINTS => {
+            Err(Error::key("sweep", format!("{points} points; expected at most {MAX_POINTS}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Every point's compiled model. The document is the scenario file
 /// parsed; `file` names it in errors, which also name the point.
 pub fn compile_points(file: &str, document: &Table, grid: &Grid) -> Result<Vec<Model>, Error> {
-    let points = grid.points();
-    if points > MAX_POINTS {
-        return Err(Error::key("sweep", format!("{points} points; expected at most {MAX_POINTS}")).in_file(file));
-    }
-    (0..points)
+    check_size(grid).map_err(|e| e.in_file(file))?;
+    (0..grid.points())
         .map(|point| {
             let assignment: Vec<(&str, &Value)> =
                 grid.axes.iter().map(|axis| axis.key.as_str()).zip(grid.values(point)).collect();

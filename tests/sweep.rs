@@ -404,3 +404,37 @@ fn merge_verifies_every_line_of_every_shard() {
     let out = cascade(&dir, &["merge", "good", "s2", "--out", "m"]);
     assert!(out.status.success(), "the untouched shards merge: {}", stderr(&out));
 }
+
+/// Merges that must succeed: empty shards (more shards than runs), a
+/// scenario without a [sweep] (one point), and independent streams.
+#[test]
+fn merge_accepts_empty_shards_single_points_and_independent_streams() {
+    let dir = scratch("merge-edges");
+    let run = |args: &[&str]| {
+        let out = cascade(&dir, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    };
+    for i in 1..=3 {
+        run(&[
+            "sweep",
+            "procurement",
+            "--runs",
+            "1",
+            "--quiet",
+            "--out",
+            &format!("e{i}"),
+            "--shard",
+            &format!("{i}/3"),
+        ]);
+    }
+    run(&["merge", "e1", "e2", "e3", "--out", "e"]);
+    run(&["sweep", "procurement", "--runs", "1", "--quiet", "--out", "ew"]);
+    assert_eq!(fs::read(dir.join("e/summary.csv")).unwrap(), fs::read(dir.join("ew/summary.csv")).unwrap());
+    let independent = ["sweep", "procurement-guarded", "--runs", "2", "--independent", "--quiet", "--out"];
+    for i in 1..=2 {
+        run(&[&independent[..], &[&format!("i{i}"), "--shard", &format!("{i}/2")]].concat());
+    }
+    run(&["merge", "i2", "i1", "--out", "i"]);
+    run(&[&independent[..], &["iw"]].concat());
+    assert_eq!(fs::read(dir.join("i/summary.csv")).unwrap(), fs::read(dir.join("iw/summary.csv")).unwrap());
+}

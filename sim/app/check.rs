@@ -94,7 +94,10 @@ pub fn check(scenario: &Scenario, options: &CheckOptions) -> Result<CheckOutcome
         let points = models.len() as u64;
         let flag = if existing.is_some() { format!("{path}: runs") } else { "--runs".to_string() };
         let total = crate::limits::runs(&flag, runs, points, 1)?;
-        options.common.admit(scenario, &models)?;
+        // The grid's points, then the scenario as written (not a point).
+        let grid_points = models.len() - usize::from(!grid.axes.is_empty());
+        options.common.admit(scenario, &models[..grid_points])?;
+        options.common.admit(scenario, std::slice::from_ref(&scenario.model))?;
         let (threads, budget) = (options.common.threads, options.common.budget);
         let results = runner::run_points(&models, runs, seed, true, 0..total, threads, budget, &|_| {})
             .map_err(|o| super::overran(&scenario.label, o))?;

@@ -178,8 +178,10 @@ fn inconsistent(info: &SweepInfo) -> Option<String> {
         Some(format!("sweep.shard = [{index}, {count}], expected 1 <= index <= count"))
     } else if points != Some(info.points) {
         Some(format!("sweep.points = {}, expected the product of the axes' sizes", info.points))
-    } else if info.points.checked_mul(info.runs_per_point).is_none() {
-        Some(format!("sweep: {} points x {} runs overflows a count of runs", info.points, info.runs_per_point))
+    } else if info.points > crate::limits::MAX_POINTS {
+        Some(format!("sweep.points = {}, expected at most {}", info.points, crate::limits::MAX_POINTS))
+    } else if let Err(e) = crate::limits::runs("sweep.runs_per_point", info.runs_per_point, info.points, 1) {
+        Some(e.to_string())
     } else if info.agents.len() as u64 != info.points || info.horizons.len() as u64 != info.points {
         Some(
             "sweep.agents and sweep.horizons must give one value per point (a shard from an earlier build of cascade?)"
@@ -252,7 +254,9 @@ mod tests {
         assert!(check(&[outside]).unwrap_err().contains("sweep.shard = [3, 2], expected 1 <= index <= count"));
         let mut wrapping = manifest(1, 2);
         wrapping.sweep.as_mut().unwrap().runs_per_point = u64::MAX;
-        assert!(check(&[wrapping]).unwrap_err().contains("overflows"));
+        assert!(check(&[wrapping])
+            .unwrap_err()
+            .contains("sweep.runs_per_point: 18446744073709551615 runs x 2 points is more than"));
         let mut grid_size = manifest(1, 2);
         grid_size.sweep.as_mut().unwrap().points = 3;
         assert!(check(&[grid_size]).unwrap_err().contains("sweep.points = 3"));

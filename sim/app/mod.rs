@@ -88,6 +88,7 @@ impl Scenario {
         for axis in set {
             grid.set(axis.clone());
         }
+        crate::sweep::check_size(&grid).map_err(|e| e.in_file(self.label.as_str()))?;
         Ok(grid)
     }
 
@@ -172,6 +173,9 @@ impl Common {
         limits::threads(self.threads)?;
         if self.budget.events == 0 {
             return Err(Error::argument("--max-events", "0; expected at least 1 event per run"));
+        }
+        if self.budget.trace_rows == 0 {
+            return Err(Error::argument("--max-trace-rows", "0; expected at least 1 row"));
         }
         for (point, model) in models.iter().enumerate() {
             crate::scenario::budget::check(model, self.budget.events).map_err(|e| match e {

@@ -164,8 +164,8 @@ impl Streams {
     }
 }
 
-/// What one run may use: events processed and, when it is traced, trace
-/// rows. The defaults are [`limits::EVENTS_PER_RUN`] and [`limits::TRACE_ROWS`].
+/// What one run may use: events processed (and messages created, which
+/// each become an event) and, when it is traced, trace rows. The defaults are [`limits::EVENTS_PER_RUN`] and [`limits::TRACE_ROWS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Budget {
     pub events: u64,
@@ -313,12 +313,10 @@ impl Engine {
                 break;
             }
             self.now = time;
-            if self.metrics.events == self.budget.events {
+            // Messages count against the event budget too: one event may
+            // send to every out-channel.
+            if self.metrics.events == self.budget.events || self.messages.len() as u64 > self.budget.events {
                 self.overrun = Some(Overrun::Events { at: time, budget: self.budget.events });
-                break;
-            }
-            if self.trace.len() as u64 > self.budget.trace_rows {
-                self.overrun = Some(Overrun::TraceRows { at: time, budget: self.budget.trace_rows });
                 break;
             }
             self.metrics.events += 1;
@@ -331,6 +329,10 @@ impl Engine {
                 EventKind::ServiceDone(a) => self.service_done(model, graph, a),
                 EventKind::Fault(f) => self.fault_acts(model, graph, f),
                 EventKind::Review(r) => self.review(model, r),
+            }
+            if self.trace.len() as u64 > self.budget.trace_rows {
+                self.overrun = Some(Overrun::TraceRows { at: time, budget: self.budget.trace_rows });
+                break;
             }
         }
         self.finish(model)

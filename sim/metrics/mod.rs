@@ -174,6 +174,10 @@ impl RunMetrics {
             "agents_quarantined",
         )?;
         at_most("corrupted_messages", self.corrupted_messages, self.messages, "messages")?;
+        at_most("corrupted_actions", self.corrupted_actions, self.actions, "actions")?;
+        at_most("unattributable_actions", self.unattributable_actions, self.actions, "actions")?;
+        at_most("corrupted_records_left", self.corrupted_records_left, self.corrupted_records, "corrupted_records")?;
+        at_most("rolled_back_corrupted", self.rolled_back_corrupted, self.corrupted_records, "corrupted_records")?;
         at_most("false_trips", self.false_trips, self.breaker_trips, "breaker_trips")?;
         at_most(
             "out_of_scope_blocked_writes",
@@ -197,6 +201,10 @@ impl RunMetrics {
         }
         if self.t_contain.is_some() && !self.contained {
             return Err("t_contain is set in a run that was not contained".into());
+        }
+        let timed = self.t_detect.or(self.t_contain).or(self.t_attribute).is_some();
+        if self.onset.is_none() && (timed || !self.contained) {
+            return Err("a run without faults (no onset) has a time since onset or was not contained".into());
         }
         if self.prevalence.horizon != horizon {
             return Err(format!("prevalence.horizon = {}, expected the horizon, {horizon}", self.prevalence.horizon));

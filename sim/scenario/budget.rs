@@ -29,6 +29,8 @@ pub struct Driver {
 /// Every driver of `model`'s events, in scenario order.
 pub fn drivers(model: &Model) -> Vec<Driver> {
     let reach = Reach::of(model);
+    // Per target: sources often share one, and each walk is over every agent.
+    let mut reached = std::collections::BTreeMap::new();
     let mut drivers = Vec::new();
     for (i, source) in model.sources.iter().enumerate() {
         let window = model.horizon.saturating_sub(source.start) as f64;
@@ -37,7 +39,7 @@ pub fn drivers(model: &Model) -> Vec<Driver> {
             Arrival::Periodic { period } => (window / period as f64 + 1.0, SECOND as f64 / period as f64),
         };
         let emissions = source.count.map_or(timed, |count| timed.min(count as f64));
-        let agents = reach.from(model, source.target);
+        let agents = *reached.entry(source.target).or_insert_with(|| reach.from(model, source.target));
         drivers.push(Driver {
             key: format!("sources[{i}]"),
             events: emissions * (1.0 + 2.0 * agents as f64),

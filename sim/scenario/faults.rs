@@ -4,9 +4,9 @@
 use super::format::FaultSpec;
 use super::{access, check_finite, check_id, check_probability, err, KeyError, Names};
 use crate::error::Error;
-use crate::limits::MAX_PER_SECOND;
+use crate::limits;
 use crate::model::{Fault, FaultKind, Memory, Partition, Topology};
-use crate::time::{Duration, Micros, SECOND};
+use crate::time::{Duration, Micros};
 
 struct FaultContext<'a> {
     names: &'a Names,
@@ -81,12 +81,8 @@ fn compile_fault(key: &str, index: usize, spec: FaultSpec, cx: &FaultContext) ->
         }
         FaultSpec::SpoofedSender { name, from, to, start, duration, per_second, shift } => {
             let channel = spoof_channel(key, &from, &to, cx)?;
-            if !(per_second > 0.0 && per_second <= MAX_PER_SECOND) {
-                let expected = format!("must be a rate > 0 and at most {MAX_PER_SECOND:e} per second (a gap of 1 µs, the time resolution), got {per_second}");
-                return err(format!("{key}.per_second"), expected);
-            }
+            let mean_gap = limits::mean_gap(per_second).or_else(|e| err(format!("{key}.per_second"), e))?;
             let (start, end) = window(key, start, duration, cx.horizon)?;
-            let mean_gap = SECOND as f64 / per_second;
             (name, FaultKind::SpoofedSender { channel, start, end, mean_gap, shift: check_finite(&shift_key, shift)? })
         }
         FaultSpec::MemoryPoisoning { name, owner, at, records, shift } => {

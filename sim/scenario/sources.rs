@@ -2,9 +2,8 @@
 
 use super::format::{ArrivalSpec, SourceSpec};
 use super::{check_finite, check_id, err, KeyError, Names};
-use crate::limits::MAX_PER_SECOND;
+use crate::limits;
 use crate::model::{Arrival, Source};
-use crate::time::SECOND;
 use std::collections::BTreeMap;
 
 pub(super) fn compile_sources(specs: &[SourceSpec], names: &Names) -> Result<Vec<Source>, KeyError> {
@@ -18,15 +17,10 @@ pub(super) fn compile_sources(specs: &[SourceSpec], names: &Names) -> Result<Vec
         }
         let target = names.lookup(&format!("{key}.target"), &spec.target)?;
         let arrival = match spec.arrival {
-            ArrivalSpec::Poisson { per_second } if per_second > 0.0 && per_second <= MAX_PER_SECOND => {
-                Arrival::Poisson { mean_gap: SECOND as f64 / per_second }
-            }
-            ArrivalSpec::Poisson { per_second } => {
-                return err(
-                    format!("{key}.arrival.per_second"),
-                    format!("must be a rate > 0 and at most {MAX_PER_SECOND:e} per second (a gap of 1 µs, the time resolution), got {per_second}"),
-                )
-            }
+            ArrivalSpec::Poisson { per_second } => match limits::mean_gap(per_second) {
+                Ok(mean_gap) => Arrival::Poisson { mean_gap },
+                Err(e) => return err(format!("{key}.arrival.per_second"), e),
+            },
             ArrivalSpec::Periodic { period } if period.0 > 0 => Arrival::Periodic { period: period.0 },
             ArrivalSpec::Periodic { .. } => return err(format!("{key}.arrival.period"), "must be a positive duration"),
         };

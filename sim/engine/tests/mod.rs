@@ -63,6 +63,32 @@ fn clean_chain_delivers_every_task_with_exact_timing() {
 }
 
 #[test]
+fn a_run_stops_exactly_past_its_budget() {
+    let model = model(CHAIN);
+    let graph = Graph::build(&model, &mut rng::stream(&run_key(1, 0, u64::MAX), Stream::Topology));
+    let (whole, trace, _) = run_traced(&model, 1);
+    let mut engine = Engine::new(&model);
+    let mut within = |budget: Budget, tracing: bool| {
+        engine.set_budget(budget);
+        let metrics = engine.run(&model, &graph, &run_key(1, 0, 0), tracing);
+        (engine.overrun(), metrics.events)
+    };
+    let events = whole.events;
+    assert_eq!(within(Budget { events, ..Budget::default() }, false), (None, events), "exactly its budget");
+    let short = within(Budget { events: events - 1, ..Budget::default() }, false);
+    assert!(matches!(short, (Some(Overrun::Events { budget, .. }), n) if budget == events - 1 && n == events - 1));
+    let rows = trace.len() as u64;
+    assert_eq!(within(Budget { trace_rows: rows, ..Budget::default() }, true).0, None, "exactly its rows");
+    let cut = within(Budget { trace_rows: rows - 1, ..Budget::default() }, true).0;
+    assert!(matches!(cut, Some(Overrun::TraceRows { budget, .. }) if budget == rows - 1), "{cut:?}");
+    assert_eq!(within(Budget::default(), false), (None, events), "the next run starts afresh");
+    // Messages count against the budget: 32 messages on a budget of 31 events.
+    assert_eq!(whole.messages, 32);
+    let messages = within(Budget { events: 31, ..Budget::default() }, false);
+    assert!(matches!(messages.0, Some(Overrun::Events { .. })) && messages.1 <= 31);
+}
+
+#[test]
 fn every_handled_event_is_counted_once() {
     // Source deliveries are handled inside their emission; every channel
     // message arrives as an event; every acceptance ends in a service event.
