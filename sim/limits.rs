@@ -114,6 +114,7 @@ mod tests {
         assert!(runs("--runs", u64::MAX, 1, 1).is_err() && runs("--runs", u64::MAX, 2, 2).is_err());
         assert!(runs("--runs", 1_000_001, 1, 2).unwrap_err().to_string().contains("x 2 copies"));
         assert_eq!(threads(MAX_THREADS).unwrap(), MAX_THREADS);
+        assert_eq!(MAX_RUNS_JSONL_BYTES, 4_096_000_000, "2 kB a line, for the most runs");
         assert_eq!((mean_gap(0.5), mean_gap(MAX_PER_SECOND)), (Ok(2e6), Ok(1.0)));
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1.5e6] {
             assert!(mean_gap(bad).unwrap_err().starts_with("must be a rate > 0 and at most 1e6 per second"), "{bad}");

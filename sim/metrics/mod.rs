@@ -218,3 +218,43 @@ impl RunMetrics {
         (self.processed > 0).then(|| self.sojourn_total as f64 / self.processed as f64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_is_checked_against_its_bounds() {
+        let horizon = 1_000;
+        let fine = RunMetrics {
+            agents_reached: 3,
+            agents_corrupted: 4,
+            onset: Some(400),
+            t_detect: Some(600),
+            t_contain: Some(600),
+            contained: true,
+            prevalence: Prevalence { horizon, counts: [4; PREVALENCE_SAMPLES] },
+            ..RunMetrics::default()
+        };
+        assert_eq!(fine.check(4, horizon), Ok(()));
+        let refused = |m: RunMetrics| m.check(4, horizon).unwrap_err();
+        assert_eq!(
+            refused(RunMetrics { agents_reached: 5, ..fine }),
+            "agents_reached = 5, expected at most 4 (the agents)"
+        );
+        assert!(refused(RunMetrics { t_detect: Some(601), ..fine }).starts_with("t_detect = 601, expected at most 600"));
+        assert!(refused(RunMetrics { onset: Some(1_001), ..fine }).starts_with("onset = 1001"));
+        assert!(refused(RunMetrics { contained: false, ..fine }).starts_with("t_contain is set"));
+        let faultless = RunMetrics { onset: None, t_detect: None, t_contain: None, ..fine };
+        assert_eq!(faultless.check(4, horizon), Ok(()));
+        assert!(refused(RunMetrics { t_attribute: Some(1), ..faultless }).starts_with("a run without faults"));
+        assert!(refused(RunMetrics { contained: false, ..faultless }).starts_with("a run without faults"));
+        assert!(refused(RunMetrics { prevalence: Prevalence { horizon: 9, ..fine.prevalence }, ..fine })
+            .starts_with("prevalence.horizon = 9"));
+        let mut counts = fine.prevalence.counts;
+        counts[50] = 5;
+        assert!(refused(RunMetrics { prevalence: Prevalence { horizon, counts }, ..fine })
+            .starts_with("prevalence.counts = 5, expected at most 4"));
+        assert!(refused(RunMetrics { corrupted_actions: 1, ..fine }).starts_with("corrupted_actions = 1"));
+    }
+}

@@ -201,6 +201,13 @@ mod tests {
         assert_eq!(events(&counted), 70.0);
         let unrelayed = super::super::parse("c.toml", &format!("{CHAIN}\n[workload]\nclean_relay = false")).unwrap();
         assert_eq!(events(&unrelayed), 3601.0 * 3.0, "without clean relaying only the target surely works");
+        let poisson =
+            CHAIN.replace("{ process = \"periodic\", period = \"1s\" }", "{ process = \"poisson\", per_second = 0.5 }");
+        let d = drivers(&super::super::parse("c.toml", &poisson).unwrap());
+        assert_eq!(
+            (d[0].events, d[0].how.as_str()),
+            (1800.0 * 7.0, "0.5 per second for 3600 s x 3 agent(s) it surely reaches")
+        );
         let fast =
             CHAIN.replace("{ process = \"periodic\", period = \"1s\" }", "{ process = \"poisson\", per_second = 1e6 }");
         let e = check(&super::super::parse("c.toml", &fast).unwrap(), 100_000_000)
@@ -221,6 +228,17 @@ mod tests {
         let d = drivers(&model);
         assert_eq!((d[1].key.as_str(), d[1].events), ("faults[0]", 3.0 * 1800.0 * 100.0));
         assert!(matches!(check(&model, 1_000), Err(Error::Input { key, .. }) if key == "faults[0]"));
+        // gateway (6 h): 5 agents exploring every 45 min from the start, and
+        // exfiltrating every 5 min from 1 h: 40 and 300 attempts.
+        let gateway = crate::bundled::find("gateway").unwrap().text;
+        let faults: Vec<(String, f64, String)> = drivers(&super::super::parse("gateway", gateway).unwrap())
+            .into_iter()
+            .filter(|d| d.key.starts_with("faults"))
+            .map(|d| (d.key, d.events, d.how))
+            .collect();
+        assert_eq!(faults.len(), 2);
+        assert_eq!((faults[0].1, faults[0].2.as_str()), (40.0, "40 attempts over its window"));
+        assert_eq!((faults[1].1, faults[1].2.as_str()), (300.0, "300 attempts over its window"));
         assert_eq!(
             [number(0.5), number(0.0033), number(3.0), number(250.4), number(2.5e10)],
             ["0.5", "0.0033", "3", "250", "2.50e10"]
