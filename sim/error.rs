@@ -75,7 +75,7 @@ impl Error {
 /// `text` on one line: control characters escaped (`\n`), and cut after
 /// `most` characters. Every error prints through it, so no input (a key
 /// with a newline, a megabyte-long name) breaks the one-line promise.
-fn one_line(text: &str, most: usize) -> String {
+pub fn printable(text: &str, most: usize) -> String {
     let mut out = String::with_capacity(text.len().min(most + 8));
     for (i, c) in text.chars().enumerate() {
         if i == most {
@@ -96,7 +96,7 @@ const SHOWN: usize = 200;
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        let (short, long) = (|t: &str| one_line(t, SHOWN), |t: &str| one_line(t, 4 * SHOWN));
+        let (short, long) = (|t: &str| printable(t, SHOWN), |t: &str| printable(t, 4 * SHOWN));
         match self {
             Error::Input { file, key, expected } if key.is_empty() => write!(f, "{}: {}", short(file), long(expected)),
             Error::Input { file, key, expected } => {

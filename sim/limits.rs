@@ -20,8 +20,8 @@ pub const MAX_POINTS: u64 = 100_000;
 /// Bytes of a scenario or baseline file.
 pub const MAX_INPUT_BYTES: u64 = 4 << 20;
 
-/// Bytes of a results directory's `manifest.json` (it lists each point's bounds).
-pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
+/// Bytes of a results directory's `manifest.json` (it lists each point's bounds) or `summary.csv`.
+pub const MAX_RESULTS_BYTES: u64 = 64 << 20;
 
 /// Bytes of a shard's `runs.jsonl` (a line per run, about 1.3 kB each).
 pub const MAX_RUNS_JSONL_BYTES: u64 = MAX_RUNS * 2048;
@@ -91,10 +91,7 @@ pub fn id(value: &str) -> std::result::Result<(), String> {
 /// `value` quoted for a one-line message: escaped (no newline or control
 /// character survives) and cut after 40 characters.
 pub fn shown(value: &str) -> String {
-    const SHOWN: usize = 40;
-    let cut: String = value.chars().take(SHOWN).collect();
-    let more = if value.chars().nth(SHOWN).is_some() { "..." } else { "" };
-    format!("{cut:?}{more}")
+    format!("\"{}\"", crate::error::printable(value, 40))
 }
 
 #[cfg(test)]
@@ -132,6 +129,6 @@ mod tests {
         }
         assert!(id("a\nb").unwrap_err().starts_with("\"a\\nb\": expected 1 to 64"));
         let long = id(&"y".repeat(10_000_000)).unwrap_err();
-        assert!(long.len() < 200 && long.starts_with(&format!("\"{}\"...", "y".repeat(40))), "{}", &long[..80]);
+        assert!(long.len() < 200 && long.starts_with(&format!("\"{}...\"", "y".repeat(40))), "{}", &long[..80]);
     }
 }

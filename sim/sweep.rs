@@ -292,11 +292,8 @@ pub fn compile_assignment(
         set(&mut doc, key, (*value).clone())
             .map_err(|message| Error::key(format!("sweep.{key}"), message).in_file(file))?;
     }
-    let shown = |v: &Value| match v {
-        Value::String(s) if s.len() > 40 || s.chars().any(char::is_control) => crate::limits::shown(s),
-        v => label(v),
-    };
-    let assigned: Vec<String> = assignment.iter().map(|(k, v)| format!("{k} = {}", shown(v))).collect();
+    // Printed on one line, however long or odd the values: Error's Display.
+    let assigned: Vec<String> = assignment.iter().map(|(k, v)| format!("{k} = {}", label(v))).collect();
     scenario::parse_document(file, doc).map_err(|e| match e {
         Error::Input { file, key, expected } => {
             Error::Input { file, key, expected: format!("{expected} (at {what}: {})", assigned.join(", ")) }

@@ -95,9 +95,9 @@ pub fn check(scenario: &Scenario, options: &CheckOptions) -> Result<CheckOutcome
         let flag = if existing.is_some() { format!("{path}: runs") } else { "--runs".to_string() };
         let total = crate::limits::runs(&flag, runs, points, 1)?;
         // The grid's points, then the scenario as written (not a point).
-        let grid_points = models.len() - usize::from(!grid.axes.is_empty());
-        options.common.admit(scenario, &models[..grid_points])?;
-        options.common.admit(scenario, std::slice::from_ref(&scenario.model))?;
+        let (grid_points, as_written) = models.split_at(models.len() - usize::from(!grid.axes.is_empty()));
+        options.common.admit(scenario, grid_points)?;
+        options.common.admit(scenario, as_written)?;
         let (threads, budget) = (options.common.threads, options.common.budget);
         let results = runner::run_points(&models, runs, seed, true, 0..total, threads, budget, &|_| {})
             .map_err(|o| super::overran(&scenario.label, o))?;
@@ -185,7 +185,8 @@ fn read_results(dirs: &[PathBuf], hash: &str, labels: &[Vec<String>]) -> Result<
             ));
         }
         let read =
-            check::estimates_from_csv(&read_output(dir, "summary.csv", EXPECTED)?).map_err(|e| e.in_file(&name))?;
+            check::estimates_from_csv(&read_output(dir, "summary.csv", crate::limits::MAX_RESULTS_BYTES, EXPECTED)?)
+                .map_err(|e| e.in_file(&name))?;
         let runs = manifest.sweep.as_ref().map_or(manifest.runs, |s| s.runs_per_point);
         if replications.is_some_and(|r| r != (manifest.seed, runs)) {
             return Err(Error::input(&name, "another seed or number of runs than the other results directory"));

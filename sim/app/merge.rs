@@ -3,6 +3,7 @@
 
 use super::{read_manifest, read_output, write};
 use crate::error::{Error, Result};
+use crate::limits;
 use crate::results::{files, jsonl, scenario_hash, Manifest, SweepInfo};
 use crate::sweep::{self, PointRun, Shard};
 use std::path::{Path, PathBuf};
@@ -29,13 +30,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path, force: bool, command_line: Vec<String
     let mut results = Vec::new();
     for &i in &order {
         let dir = &dirs[i];
-        let text = read_output(dir, "runs.jsonl", EXPECTED)?;
-        let part = shard_runs(&manifests[i], &text).map_err(|(key, expected)| Error::Input {
-            file: dir.display().to_string(),
-            key: key.into(),
-            expected,
-        })?;
-        results.extend(part);
+        let text = read_output(dir, "runs.jsonl", limits::MAX_RUNS_JSONL_BYTES, EXPECTED)?;
+        results.extend(shard_runs(&manifests[i], &text).map_err(|e| e.in_file(dir.display().to_string()))?);
     }
     let mut manifest = manifests[order[0]].clone();
     let info = manifest.sweep.as_mut().expect("checked shards have a sweep");
@@ -58,32 +54,32 @@ pub fn merge(dirs: &[PathBuf], out: &Path, force: bool, command_line: Vec<String
 /// manifest (which [`check_shards`] checked against the others): the
 /// text's SHA-256 is the one the manifest records, and line `k` is run
 /// `first_run + k` of the sweep in (point, replication) order, within
-/// that point's bounds. The error is the key at fault (the manifest or
-/// `runs.jsonl`) and what differs.
-pub fn shard_runs(manifest: &Manifest, text: &str) -> std::result::Result<Vec<PointRun>, (&'static str, String)> {
+/// that point's bounds. The error names the key at fault (the manifest or
+/// `runs.jsonl`) and what differs; the caller names the shard ([`Error::in_file`]).
+pub fn shard_runs(manifest: &Manifest, text: &str) -> Result<Vec<PointRun>> {
     let info = manifest.sweep.as_ref().expect("a checked shard has a sweep");
     let [index, count] = info.shard.expect("a checked shard has a shard index");
     let total = info.points * info.runs_per_point;
     let slice = Shard { index, count }.slice(total);
-    let recorded = info.runs_sha256.as_deref().ok_or((
-        "manifest.json",
-        "sweep.runs_sha256 is missing (a shard from an earlier build of cascade); run the shard again".to_string(),
-    ))?;
+    let recorded = info.runs_sha256.as_deref().ok_or_else(|| {
+        let missing = "sweep.runs_sha256 is missing (a shard from an earlier build of cascade); run the shard again";
+        Error::key("manifest.json", missing)
+    })?;
     if scenario_hash(text.as_bytes()) != recorded {
         let differs = "its SHA-256 is not the one its manifest records: it was edited, or copied from another shard";
-        return Err(("runs.jsonl", differs.to_string()));
+        return Err(Error::key("runs.jsonl", differs));
     }
     if (manifest.first_run, manifest.runs) != (slice.start, slice.end - slice.start) {
         let expected = format!("runs {}..{} of the sweep (shard {index}/{count})", slice.start, slice.end);
         let found = format!("first_run = {}, runs = {}", manifest.first_run, manifest.runs);
-        return Err(("manifest.json", format!("{found}; expected {expected}")));
+        return Err(Error::key("manifest.json", format!("{found}; expected {expected}")));
     }
-    let runs = jsonl::parse_jsonl(text).map_err(|e| ("runs.jsonl", e.to_string()))?;
+    let runs = jsonl::parse_jsonl(text)?;
     if runs.len() as u64 != manifest.runs {
-        return Err(("runs.jsonl", format!("{} runs; its manifest says {}", runs.len(), manifest.runs)));
+        return Err(Error::key("runs.jsonl", format!("{} runs; its manifest says {}", runs.len(), manifest.runs)));
     }
     for (line, (flat, (point, metrics))) in (slice.start..).zip(&runs).enumerate() {
-        let at = |what: String| ("runs.jsonl", format!("line {}: {what}", line + 1));
+        let at = |what: String| Error::key("runs.jsonl", format!("line {}: {what}", line + 1));
         let (p, r) = (flat / info.runs_per_point, flat % info.runs_per_point);
         if (*point, metrics.run) != (p, r) {
             let found = format!("point {point} run {}", metrics.run);
@@ -123,7 +119,7 @@ pub fn check_shards(manifests: &[Manifest], dirs: &[PathBuf]) -> Result<Vec<usiz
             return Err(dir(i, "not a shard of a sweep (no sweep.shard in its manifest)".into()));
         };
         if let Some(problem) = inconsistent(info) {
-            return Err(dir(i, format!("manifest.json: {problem}")));
+            return Err(Error::key("manifest.json", problem).in_file(dirs[i].display().to_string()));
         }
         if same(m) != Some(true) {
             let differ = "comes from a different sweep (scenario, seed, grid, runs or model version differ)";
@@ -138,17 +134,9 @@ pub fn check_shards(manifests: &[Manifest], dirs: &[PathBuf]) -> Result<Vec<usiz
         return Err(set(format!("expected each shard once; given twice or more: {}", listed(&twice))));
     }
     if order.len() as u64 != count {
-        let mut present = order.iter().map(|(k, _)| *k).peekable();
-        let missing: Vec<u64> = (1..=count)
-            .filter(|k| {
-                let given = present.peek() == Some(k);
-                if given {
-                    present.next();
-                }
-                !given
-            })
-            .take(LISTED + 1)
-            .collect();
+        // `order` is sorted and has no repeats: at most its length are found before LISTED + 1 are missing.
+        let given = |k: &u64| order.binary_search_by_key(k, |&(shard, _)| shard).is_ok();
+        let missing: Vec<u64> = (1..=count).filter(|k| !given(k)).take(LISTED + 1).collect();
         let given = order.len();
         return Err(set(format!(
             "expected shards 1 to {count} exactly once each; {given} given, missing {}",

@@ -166,10 +166,11 @@ impl Default for Common {
 
 impl Common {
     /// Checks the options against the limits ([`limits::threads`], a
-    /// budget of at least one event) and `scenario`'s points (`models`)
-    /// against the event budget ([`crate::scenario::budget::check`]),
-    /// before anything runs.
-    pub fn admit(&self, scenario: &Scenario, models: &[Model]) -> Result<()> {
+    /// budget of at least one event and one trace row) and `scenario`'s
+    /// points (`models`) against the event budget
+    /// ([`crate::scenario::budget::check`]), before anything runs; returns
+    /// the largest estimate of a run's events (0 with no models).
+    pub fn admit(&self, scenario: &Scenario, models: &[Model]) -> Result<f64> {
         limits::threads(self.threads)?;
         if self.budget.events == 0 {
             return Err(Error::argument("--max-events", "0; expected at least 1 event per run"));
@@ -177,8 +178,9 @@ impl Common {
         if self.budget.trace_rows == 0 {
             return Err(Error::argument("--max-trace-rows", "0; expected at least 1 row"));
         }
+        let mut most = 0.0f64;
         for (point, model) in models.iter().enumerate() {
-            crate::scenario::budget::check(model, self.budget.events).map_err(|e| match e {
+            let events = crate::scenario::budget::check(model, self.budget.events).map_err(|e| match e {
                 Error::Input { key, expected, .. } if models.len() > 1 => Error::Input {
                     file: scenario.label.clone(),
                     key,
@@ -186,8 +188,9 @@ impl Common {
                 },
                 e => e.in_file(scenario.label.as_str()),
             })?;
+            most = most.max(events);
         }
-        Ok(())
+        Ok(most)
     }
 
     /// The output directory of `command` on `model` (`leaf` names it
@@ -261,19 +264,17 @@ fn read_text(path: &Path, limit: u64) -> std::io::Result<String> {
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
-/// A file of an output directory; `expected` says what the directory should be.
-fn read_output(dir: &Path, name: &str, expected: &str) -> Result<String> {
-    let limit = if name == "runs.jsonl" { limits::MAX_RUNS_JSONL_BYTES } else { limits::MAX_MANIFEST_BYTES };
+/// A file of an output directory, of at most `limit` bytes; `expected`
+/// says what the directory should be.
+fn read_output(dir: &Path, name: &str, limit: u64, expected: &str) -> Result<String> {
     read_text(&dir.join(name), limit)
         .map_err(|e| Error::input(dir.display().to_string(), format!("cannot read {name} ({e}); expected {expected}")))
 }
 
 /// An output directory's `manifest.json`.
 fn read_manifest(dir: &Path, expected: &str) -> Result<Manifest> {
-    serde_json::from_str(&read_output(dir, "manifest.json", expected)?).map_err(|e| Error::Input {
-        file: dir.display().to_string(),
-        key: "manifest.json".into(),
-        expected: e.to_string(),
+    serde_json::from_str(&read_output(dir, "manifest.json", limits::MAX_RESULTS_BYTES, expected)?).map_err(|e| {
+        Error::Input { file: dir.display().to_string(), key: "manifest.json".into(), expected: e.to_string() }
     })
 }
 

@@ -29,8 +29,7 @@ pub fn validate(scenario: &Scenario, max_events: u64) -> Result<Validation> {
     let grid = scenario.grid(&[])?;
     let models = scenario.points(&grid)?;
     let common = Common { budget: Budget { events: max_events, ..Budget::default() }, ..Common::default() };
-    common.admit(scenario, &models)?;
-    let events = models.iter().map(crate::scenario::budget::events).fold(0.0, f64::max);
+    let events = common.admit(scenario, &models)?;
     let m = &scenario.model;
     Ok(Validation {
         agents: m.agents.len(),

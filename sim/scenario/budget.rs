@@ -65,18 +65,13 @@ pub fn drivers(model: &Model) -> Vec<Driver> {
     drivers
 }
 
-/// The estimated events of one run of `model` (the sum of its drivers').
-pub fn events(model: &Model) -> f64 {
-    drivers(model).iter().map(|d| d.events).sum()
-}
-
-/// Refuses `model` when its estimated events per run pass `budget`,
-/// naming the driver with the most.
-pub fn check(model: &Model, budget: u64) -> Result<(), Error> {
+/// The estimated events of one run of `model`, refused when they pass
+/// `budget`, naming the driver with the most.
+pub fn check(model: &Model, budget: u64) -> Result<f64, Error> {
     let drivers = drivers(model);
     let total: f64 = drivers.iter().map(|d| d.events).sum();
     if total <= budget as f64 {
-        return Ok(());
+        return Ok(total);
     }
     let top = drivers.iter().max_by(|a, b| a.events.total_cmp(&b.events)).expect("a total above 0 has a driver");
     Err(Error::key(
@@ -198,9 +193,13 @@ mod tests {
         let counted =
             super::super::parse("c.toml", &CHAIN.replace("period = \"1s\" }", "period = \"1s\" }\ncount = 10"))
                 .unwrap();
-        assert_eq!(events(&counted), 70.0);
+        assert_eq!(check(&counted, u64::MAX).unwrap(), 70.0);
         let unrelayed = super::super::parse("c.toml", &format!("{CHAIN}\n[workload]\nclean_relay = false")).unwrap();
-        assert_eq!(events(&unrelayed), 3601.0 * 3.0, "without clean relaying only the target surely works");
+        assert_eq!(
+            check(&unrelayed, u64::MAX).unwrap(),
+            3601.0 * 3.0,
+            "without clean relaying only the target surely works"
+        );
         let poisson =
             CHAIN.replace("{ process = \"periodic\", period = \"1s\" }", "{ process = \"poisson\", per_second = 0.5 }");
         let d = drivers(&super::super::parse("c.toml", &poisson).unwrap());
