@@ -6,10 +6,16 @@
 
 use crate::error::{Error, Result};
 
-/// Runs one command holds in memory (points x runs, twice that with
-/// `--paired-off`): each run's metrics take about 0.7 kB, and a sweep
-/// keeps them twice, so this is about 3 GB.
+/// Runs one command holds in memory (`tune`, `check`, `merge`: points x
+/// runs): each run's metrics take about 0.7 kB, and a merge keeps them
+/// twice, so this is about 3 GB.
 pub const MAX_RUNS: u64 = 2_000_000;
+
+/// Runs one command streams to disk (`run`, `sweep`: points x runs, twice
+/// that with `--paired-off`): memory does not grow with them, but each
+/// takes about 0.5 kB of disk while the command runs (its `runs.csv` row
+/// and its spill record), so this is about 500 GB.
+pub const MAX_STREAMED_RUNS: u64 = 1_000_000_000;
 
 /// Worker threads: more than this only costs (a thread per run beyond the cores).
 pub const MAX_THREADS: usize = 256;
@@ -52,15 +58,25 @@ pub fn mean_gap(per_second: f64) -> std::result::Result<f64, String> {
     }
 }
 
-/// `runs` per point at `points` points, `copies` times over (2 with
-/// `--paired-off`): the runs a command holds, refused (naming `flag`)
-/// past [`MAX_RUNS`] or where the product would not fit a count.
+/// `runs` per point at `points` points, `copies` times over: the runs a
+/// command holds, refused (naming `flag`) past [`MAX_RUNS`] or where the
+/// product would not fit a count.
 pub fn runs(flag: &str, runs: u64, points: u64, copies: u64) -> Result<u64> {
-    let total = runs.checked_mul(points).and_then(|n| n.checked_mul(copies)).filter(|&n| n <= MAX_RUNS);
+    at_most(flag, (runs, points, copies), MAX_RUNS, "hold in memory")
+}
+
+/// [`runs`] for a command that streams them (`run`, `sweep`; `copies` is 2
+/// with `--paired-off`), refused past [`MAX_STREAMED_RUNS`].
+pub fn streamed_runs(flag: &str, runs: u64, points: u64, copies: u64) -> Result<u64> {
+    at_most(flag, (runs, points, copies), MAX_STREAMED_RUNS, "stream (about 0.5 kB of disk each)")
+}
+
+fn at_most(flag: &str, (runs, points, copies): (u64, u64, u64), most: u64, why: &str) -> Result<u64> {
+    let total = runs.checked_mul(points).and_then(|n| n.checked_mul(copies)).filter(|&n| n <= most);
     let times = |n: u64, what: &str| if n > 1 { format!(" x {n} {what}") } else { String::new() };
     total.ok_or_else(|| {
         let asked = format!("{runs} runs{}{}", times(points, "points"), times(copies, "copies"));
-        Error::argument(flag, format!("{asked} is more than the {MAX_RUNS} runs a command may hold in memory"))
+        Error::argument(flag, format!("{asked} is more than the {most} runs a command may {why}"))
     })
 }
 
@@ -110,6 +126,10 @@ mod tests {
         );
         assert!(runs("--runs", u64::MAX, 1, 1).is_err() && runs("--runs", u64::MAX, 2, 2).is_err());
         assert!(runs("--runs", 1_000_001, 1, 2).unwrap_err().to_string().contains("x 2 copies"));
+        assert_eq!(streamed_runs("--runs", MAX_STREAMED_RUNS / 2, 1, 2).unwrap(), MAX_STREAMED_RUNS);
+        let streamed = streamed_runs("--runs", MAX_STREAMED_RUNS, 1, 2).unwrap_err().to_string();
+        assert!(streamed.ends_with("is more than the 1000000000 runs a command may stream (about 0.5 kB of disk each)"));
+        assert!(streamed_runs("--runs", u64::MAX, 2, 1).is_err());
         assert_eq!(threads(MAX_THREADS).unwrap(), MAX_THREADS);
         assert_eq!(MAX_RUNS_JSONL_BYTES, 4_096_000_000, "2 kB a line, for the most runs");
         assert_eq!((mean_gap(0.5), mean_gap(MAX_PER_SECOND)), (Ok(2e6), Ok(1.0)));

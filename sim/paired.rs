@@ -7,7 +7,7 @@
 
 use crate::metrics::RunMetrics;
 use crate::metrics::{self, Metric};
-use crate::summary::mean_interval;
+use crate::summary::{Spread, Sum};
 
 /// One metric compared between the two variants.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,33 +29,54 @@ pub struct PairedMetric {
 /// replications in the same order.
 pub fn compare(with: &[RunMetrics], without: &[RunMetrics]) -> Vec<PairedMetric> {
     assert_eq!(with.len(), without.len(), "paired runs must match one to one");
-    assert!(with.iter().zip(without).all(|(a, b)| a.run == b.run), "paired runs must be the same replications");
-    metrics::summarised()
-        .filter_map(|metric| {
-            let pairs: Vec<(f64, f64)> = with
-                .iter()
-                .zip(without)
-                .filter_map(|(a, b)| Some((metric.value(a)? as f64, metric.value(b)? as f64)))
-                .collect();
-            paired(metric, &pairs)
-        })
-        .collect()
+    compare_twice(|add| {
+        with.iter().zip(without).for_each(|(a, b)| add(a, b));
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .unwrap_or_else(|never| match never {})
 }
 
-fn paired(metric: &'static Metric, pairs: &[(f64, f64)]) -> Option<PairedMetric> {
-    let difference = mean_interval(pairs.iter().map(|(a, b)| a - b))?;
-    let (n, mean_difference, half) = (difference.n, difference.mean, difference.half_width);
-    let mean_with = mean_interval(pairs.iter().map(|p| p.0))?.mean;
-    let mean_without = mean_interval(pairs.iter().map(|p| p.1))?.mean;
-    Some(PairedMetric {
-        metric,
-        n,
-        mean_with,
-        mean_without,
-        mean_difference,
-        ci_low: mean_difference - half,
-        ci_high: mean_difference + half,
-    })
+/// [`compare`] over pairs of runs that `read` gives, in run order, to the
+/// function it is passed; `read` is called twice (sums, then spreads), so
+/// the runs can come from files and memory does not grow with their number.
+pub fn compare_twice<E>(
+    mut read: impl FnMut(&mut dyn FnMut(&RunMetrics, &RunMetrics)) -> Result<(), E>,
+) -> Result<Vec<PairedMetric>, E> {
+    let metrics: Vec<&'static Metric> = metrics::summarised().collect();
+    // Per metric, over runs where both define it: differences, and each side.
+    let mut sums = vec![[Sum::default(); 3]; metrics.len()];
+    read(&mut |a, b| {
+        assert_eq!(a.run, b.run, "paired runs must be the same replications");
+        for (metric, sums) in metrics.iter().zip(&mut sums) {
+            if let (Some(x), Some(y)) = (metric.value(a), metric.value(b)) {
+                let (x, y) = (x as f64, y as f64);
+                [x - y, x, y].iter().zip(sums.iter_mut()).for_each(|(v, sum)| sum.add(*v));
+            }
+        }
+    })?;
+    let mut spreads: Vec<Option<Spread>> = sums.iter().map(|s| s[0].spread()).collect();
+    read(&mut |a, b| {
+        for (metric, spread) in metrics.iter().zip(&mut spreads) {
+            if let (Some(spread), Some(x), Some(y)) = (spread.as_mut(), metric.value(a), metric.value(b)) {
+                spread.add(x as f64 - y as f64);
+            }
+        }
+    })?;
+    let rows = metrics.iter().zip(&sums).zip(&spreads).filter_map(|((&metric, sums), spread)| {
+        let difference = spread.as_ref()?.interval();
+        let mean = |sum: &Sum| sum.spread().expect("as many values as differences").interval().mean;
+        let (n, mean_difference, half) = (difference.n, difference.mean, difference.half_width);
+        Some(PairedMetric {
+            metric,
+            n,
+            mean_with: mean(&sums[1]),
+            mean_without: mean(&sums[2]),
+            mean_difference,
+            ci_low: mean_difference - half,
+            ci_high: mean_difference + half,
+        })
+    });
+    Ok(rows.collect())
 }
 
 #[cfg(test)]

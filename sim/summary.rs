@@ -74,46 +74,115 @@ impl MeanInterval {
     }
 }
 
-/// Mean, standard deviation and 95% t half-width of `values`, summed in
-/// the order given. `None` when there are no values.
-pub fn mean_interval(values: impl Iterator<Item = f64> + Clone) -> Option<MeanInterval> {
-    let n = values.clone().count() as u64;
-    if n == 0 {
-        return None;
+/// The first pass over values: how many, and their sum, added in the
+/// order given (so the sum's rounding, and every printed digit, is fixed
+/// by that order).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Sum {
+    n: u64,
+    total: f64,
+}
+
+impl Sum {
+    pub fn add(&mut self, value: f64) {
+        self.n += 1;
+        self.total += value;
     }
-    let mean = values.clone().sum::<f64>() / n as f64;
-    let (sd, half_width) = if n > 1 {
-        let variance = values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64;
-        (variance.sqrt(), t_critical(n - 1) * (variance / n as f64).sqrt())
-    } else {
-        (f64::NAN, f64::NAN)
-    };
-    Some(MeanInterval { n, mean, sd, half_width })
+
+    /// The mean, and the second pass around it (`None` with no values).
+    pub fn spread(&self) -> Option<Spread> {
+        (self.n > 0).then(|| Spread { n: self.n, mean: self.total / self.n as f64, squares: 0.0 })
+    }
+}
+
+/// The second pass over the same values in the same order: squared
+/// deviations from the first pass's mean, summed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spread {
+    n: u64,
+    mean: f64,
+    squares: f64,
+}
+
+impl Spread {
+    pub fn add(&mut self, value: f64) {
+        let deviation = value - self.mean;
+        self.squares += deviation * deviation;
+    }
+
+    /// The mean, its standard deviation and 95% t half-width.
+    pub fn interval(&self) -> MeanInterval {
+        let (n, mean) = (self.n, self.mean);
+        let (sd, half_width) = if n > 1 {
+            let variance = self.squares / (n - 1) as f64;
+            (variance.sqrt(), t_critical(n - 1) * (variance / n as f64).sqrt())
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        MeanInterval { n, mean, sd, half_width }
+    }
+}
+
+/// Mean, standard deviation and 95% t half-width of `values`, summed in
+/// the order given ([`Sum`], then [`Spread`]). `None` when there are no values.
+pub fn mean_interval(values: impl Iterator<Item = f64> + Clone) -> Option<MeanInterval> {
+    let mut sum = Sum::default();
+    values.clone().for_each(|v| sum.add(v));
+    let mut spread = sum.spread()?;
+    values.for_each(|v| spread.add(v));
+    Some(spread.interval())
+}
+
+/// The first pass over a distribution's integer values: their sum,
+/// histogram and maximum.
+#[derive(Clone, Debug)]
+struct Values {
+    sum: Sum,
+    histogram: Histogram<u64>,
+    max: u64,
+}
+
+impl Values {
+    fn new() -> Values {
+        let histogram = Histogram::<u64>::new(3).expect("3 significant figures is a valid histogram");
+        Values { sum: Sum::default(), histogram, max: 0 }
+    }
+
+    fn add(&mut self, value: u64) {
+        self.sum.add(value as f64);
+        self.histogram.record(value).expect("auto-resizing histogram accepts any u64");
+        self.max = self.max.max(value);
+    }
+
+    /// The distribution, given the second pass over the same values.
+    fn distribution(&self, spread: &Spread) -> Distribution {
+        let interval = spread.interval();
+        let (MeanInterval { n, mean, sd, .. }, (ci_low, ci_high)) = (interval, interval.nonnegative());
+        // HdrHistogram reports a bucket's highest equivalent value; never above the true max.
+        let quantile = |q: f64| self.histogram.value_at_quantile(q).min(self.max);
+        Distribution {
+            n,
+            mean,
+            sd,
+            ci_low,
+            ci_high,
+            p50: quantile(0.50),
+            p90: quantile(0.90),
+            p99: quantile(0.99),
+            max: self.max,
+        }
+    }
 }
 
 /// Mean, t-interval and quantiles of integer values (µs or counts).
 /// `None` when there are no values. The interval is cut at 0
 /// ([`MeanInterval::nonnegative`]).
 pub fn distribution(values: &[u64]) -> Option<Distribution> {
-    let interval = mean_interval(values.iter().map(|&v| v as f64))?;
-    let (MeanInterval { n, mean, sd, .. }, (ci_low, ci_high)) = (interval, interval.nonnegative());
-    // HdrHistogram reports a bucket's highest equivalent value; never above the true max.
-    let max = values.iter().copied().max().unwrap_or(0);
-    let mut histogram = Histogram::<u64>::new(3).expect("3 significant figures is a valid histogram");
-    for &v in values {
-        histogram.record(v).expect("auto-resizing histogram accepts any u64");
-    }
-    Some(Distribution {
-        n,
-        mean,
-        sd,
-        ci_low,
-        ci_high,
-        p50: histogram.value_at_quantile(0.50).min(max),
-        p90: histogram.value_at_quantile(0.90).min(max),
-        p99: histogram.value_at_quantile(0.99).min(max),
-        max,
-    })
+    let mut first = Values::new();
+    values.iter().for_each(|&v| first.add(v));
+    let mut spread = first.sum.spread()?;
+    values.iter().for_each(|&v| spread.add(v as f64));
+    Some(first.distribution(&spread))
 }
 
 impl Proportion {
@@ -218,21 +287,169 @@ impl Summary {
 
 /// Summarises runs given in run-index order.
 pub fn summarize(runs: &[RunMetrics]) -> Summary {
-    let mut values = Vec::with_capacity(runs.len());
-    let metrics = metrics::summarised()
-        .map(|metric| {
-            let stat = if metric.is_proportion() {
-                let held = runs.iter().filter(|r| metric.value(r) == Some(1)).count() as u64;
-                Stat::Proportion(proportion(held, runs.len() as u64))
-            } else {
-                values.clear();
-                values.extend(runs.iter().filter_map(|r| metric.value(r)));
-                Stat::Distribution(distribution(&values))
-            };
-            MetricSummary { metric, stat }
-        })
-        .collect();
-    Summary { runs: runs.len() as u64, metrics }
+    summarize_twice(|add| {
+        runs.iter().for_each(add);
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .unwrap_or_else(|never| match never {})
+    .0
+}
+
+/// The summary and the prevalence curve of runs that `read` gives, in
+/// run-index order, to the function it is passed; `read` is called twice
+/// (sums, then spreads around the means), so the runs can come from a
+/// file and memory does not grow with their number. Bit for bit what
+/// [`summarize`] and [`prevalence`] give for the same runs in a slice.
+pub fn summarize_twice<E>(
+    mut read: impl FnMut(&mut dyn FnMut(&RunMetrics)) -> Result<(), E>,
+) -> Result<(Summary, Vec<PrevalenceSample>), E> {
+    let mut first = FirstPass::new();
+    read(&mut |run| first.add(run))?;
+    let mut second = first.second();
+    let mut seen = 0u64;
+    read(&mut |run| {
+        seen += 1;
+        second.add(run)
+    })?;
+    assert_eq!(seen, second.first.runs, "both passes read the same runs");
+    Ok(second.finish())
+}
+
+/// One summarised metric's first pass.
+#[derive(Clone, Debug)]
+enum Tally {
+    Distribution(Values),
+    /// Runs where the flag held.
+    Proportion(u64),
+}
+
+/// The first pass over runs: counts, sums, histograms; per prevalence
+/// sample, the sum and how many runs had each count.
+#[derive(Clone, Debug)]
+struct FirstPass {
+    runs: u64,
+    metrics: Vec<(&'static Metric, Tally)>,
+    /// The first run's (every run of a point has the same horizon).
+    horizon: Option<u64>,
+    samples: Vec<(Sum, std::collections::BTreeMap<u32, u64>)>,
+}
+
+impl FirstPass {
+    fn new() -> FirstPass {
+        let tally =
+            |m: &Metric| if m.is_proportion() { Tally::Proportion(0) } else { Tally::Distribution(Values::new()) };
+        FirstPass {
+            runs: 0,
+            metrics: metrics::summarised().map(|m| (m, tally(m))).collect(),
+            horizon: None,
+            samples: vec![Default::default(); PREVALENCE_SAMPLES],
+        }
+    }
+
+    fn add(&mut self, run: &RunMetrics) {
+        self.runs += 1;
+        for (metric, tally) in &mut self.metrics {
+            match (tally, metric.value(run)) {
+                (Tally::Proportion(held), value) => *held += (value == Some(1)) as u64,
+                (Tally::Distribution(values), Some(v)) => values.add(v),
+                (Tally::Distribution(_), None) => {}
+            }
+        }
+        debug_assert!(self.horizon.is_none_or(|h| h == run.prevalence.horizon), "one horizon per set of runs");
+        self.horizon.get_or_insert(run.prevalence.horizon);
+        for ((sum, counts), &c) in self.samples.iter_mut().zip(&run.prevalence.counts) {
+            sum.add(c as f64);
+            *counts.entry(c).or_insert(0) += 1;
+        }
+    }
+
+    fn second(self) -> SecondPass {
+        let spread = |tally: &Tally| match tally {
+            Tally::Distribution(values) => values.sum.spread(),
+            Tally::Proportion(_) => None,
+        };
+        SecondPass {
+            spreads: self.metrics.iter().map(|(_, tally)| spread(tally)).collect(),
+            samples: self.samples.iter().map(|(sum, _)| sum.spread()).collect(),
+            first: self,
+        }
+    }
+}
+
+/// The second pass over the same runs: spreads around the first's means.
+struct SecondPass {
+    first: FirstPass,
+    spreads: Vec<Option<Spread>>,
+    samples: Vec<Option<Spread>>,
+}
+
+impl SecondPass {
+    fn add(&mut self, run: &RunMetrics) {
+        for ((metric, _), spread) in self.first.metrics.iter().zip(&mut self.spreads) {
+            if let (Some(spread), Some(v)) = (spread.as_mut(), metric.value(run)) {
+                spread.add(v as f64);
+            }
+        }
+        for (spread, &c) in self.samples.iter_mut().zip(&run.prevalence.counts) {
+            spread.as_mut().expect("a run was read in the first pass").add(c as f64);
+        }
+    }
+
+    fn finish(self) -> (Summary, Vec<PrevalenceSample>) {
+        let FirstPass { runs, metrics, horizon, samples } = self.first;
+        let metrics = metrics
+            .iter()
+            .zip(&self.spreads)
+            .map(|((metric, tally), spread)| {
+                let stat = match tally {
+                    Tally::Proportion(held) => Stat::Proportion(proportion(*held, runs)),
+                    Tally::Distribution(values) => Stat::Distribution(spread.map(|s| values.distribution(&s))),
+                };
+                MetricSummary { metric, stat }
+            })
+            .collect();
+        let curve = match horizon {
+            None => Vec::new(),
+            Some(horizon) => {
+                let at = crate::metrics::Prevalence { horizon, ..Default::default() };
+                let samples = samples.iter().zip(&self.samples).enumerate();
+                samples.map(|(k, ((_, counts), spread))| sample(at.time(k), counts, runs, spread)).collect()
+            }
+        };
+        (Summary { runs, metrics }, curve)
+    }
+}
+
+/// One prevalence sample from `runs` runs' counts (how many runs had
+/// each) and the spread of their mean.
+fn sample(
+    time: u64,
+    counts: &std::collections::BTreeMap<u32, u64>,
+    runs: u64,
+    spread: &Option<Spread>,
+) -> PrevalenceSample {
+    let interval = spread.expect("at least one run").interval();
+    let (ci_low, ci_high) = interval.nonnegative();
+    // Nearest rank: the value at 0-based position `rank` of the sorted counts.
+    let rank = |q: f64| ((q * runs as f64).ceil() as u64).clamp(1, runs) - 1;
+    let at_rank = |rank: u64| {
+        let mut below = 0;
+        for (&value, &n) in counts {
+            below += n;
+            if below > rank {
+                return value;
+            }
+        }
+        unreachable!("the counts cover every run")
+    };
+    PrevalenceSample {
+        time,
+        mean: interval.mean,
+        ci_low,
+        ci_high,
+        low: at_rank(rank(0.025)),
+        high: at_rank(rank(0.975)),
+    }
 }
 
 /// Agents corrupted at one sample time, across runs.
@@ -253,28 +470,73 @@ pub struct PrevalenceSample {
 /// Agents corrupted over time across runs given in run-index order, one
 /// sample per [`crate::metrics::Prevalence`] time (none without runs).
 pub fn prevalence(runs: &[RunMetrics]) -> Vec<PrevalenceSample> {
-    let Some(first) = runs.first() else { return Vec::new() };
-    debug_assert!(runs.iter().all(|r| r.prevalence.horizon == first.prevalence.horizon));
-    let n = runs.len();
-    let rank = |q: f64| ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
-    let mut counts = Vec::with_capacity(n);
-    (0..PREVALENCE_SAMPLES)
-        .map(|k| {
-            counts.clear();
-            counts.extend(runs.iter().map(|r| r.prevalence.counts[k]));
-            let interval = mean_interval(counts.iter().map(|&c| c as f64)).expect("at least one run");
-            counts.sort_unstable();
-            let (ci_low, ci_high) = interval.nonnegative();
-            PrevalenceSample {
-                time: first.prevalence.time(k),
-                mean: interval.mean,
-                ci_low,
-                ci_high,
-                low: counts[rank(0.025)],
-                high: counts[rank(0.975)],
+    summarize_twice(|add| {
+        runs.iter().for_each(add);
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .unwrap_or_else(|never| match never {})
+    .1
+}
+
+/// Times a chart draws as an empirical CDF, of `runs` runs: every time,
+/// sorted, while there are at most [`Contained::EXACT`]; past that,
+/// [`Contained::QUANTILES`] evenly spaced quantiles from a histogram (3
+/// significant figures), each standing for `of / times.len()` runs, so
+/// memory and the chart's size stay bounded whatever the number of runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Contained {
+    /// Sorted, in µs.
+    pub times: Vec<u64>,
+    /// How many times `times` stand for (`times.len()` when exact).
+    pub of: u64,
+    pub runs: u64,
+}
+
+impl Contained {
+    pub const EXACT: usize = 100_000;
+    pub const QUANTILES: u64 = 10_000;
+}
+
+/// Collects a [`Contained`] from values given one by one.
+#[derive(Clone, Debug, Default)]
+pub struct ContainedTimes {
+    exact: Vec<u64>,
+    histogram: Option<Histogram<u64>>,
+    max: u64,
+    runs: u64,
+}
+
+impl ContainedTimes {
+    /// One run: its time, if it has one.
+    pub fn add(&mut self, time: Option<u64>) {
+        self.runs += 1;
+        let Some(t) = time else { return };
+        self.max = self.max.max(t);
+        if let Some(histogram) = &mut self.histogram {
+            histogram.record(t).expect("auto-resizing histogram accepts any u64");
+            return;
+        }
+        self.exact.push(t);
+        if self.exact.len() > Contained::EXACT {
+            let mut histogram = Histogram::<u64>::new(3).expect("3 significant figures is a valid histogram");
+            self.exact.drain(..).for_each(|t| histogram.record(t).expect("auto-resizing histogram"));
+            self.histogram = Some(histogram);
+        }
+    }
+
+    pub fn finish(mut self) -> Contained {
+        match self.histogram {
+            None => {
+                self.exact.sort_unstable();
+                Contained { of: self.exact.len() as u64, times: self.exact, runs: self.runs }
             }
-        })
-        .collect()
+            Some(h) => {
+                let n = Contained::QUANTILES;
+                let times = (1..=n).map(|i| h.value_at_quantile(i as f64 / n as f64).min(self.max)).collect();
+                Contained { times, of: h.len(), runs: self.runs }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -306,6 +568,104 @@ mod tests {
         let one = prevalence(&runs[39..]);
         assert_eq!((one[50].low, one[50].high, one[50].mean), (9, 9, 9.0));
         assert!(one[50].ci_high.is_nan() && one[50].ci_low.is_nan());
+    }
+
+    /// The summaries as they were computed before they streamed: each
+    /// metric's values collected, summed, then summed again around the
+    /// mean; each prevalence sample's counts sorted for the band.
+    type Row = (u64, f64, f64, u64);
+    type Sample = (f64, f64, u32, u32);
+    fn held_in_memory(runs: &[RunMetrics]) -> (Vec<Row>, Vec<Sample>) {
+        let moments = |values: &[f64]| {
+            let n = values.len() as f64;
+            let mean = values.iter().sum::<f64>() / n;
+            let squares = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>();
+            (mean, (squares / (n - 1.0)).sqrt())
+        };
+        let metrics = metrics::summarised()
+            .filter(|m| !m.is_proportion())
+            .filter_map(|m| {
+                let values: Vec<u64> = runs.iter().filter_map(|r| m.value(r)).collect();
+                let floats: Vec<f64> = values.iter().map(|&v| v as f64).collect();
+                let (mean, sd) = moments(&floats);
+                Some((values.len() as u64, mean, sd, *values.iter().max()?))
+            })
+            .collect();
+        let n = runs.len();
+        let rank = |q: f64| ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
+        let curve = (0..PREVALENCE_SAMPLES)
+            .map(|k| {
+                let mut counts: Vec<u32> = runs.iter().map(|r| r.prevalence.counts[k]).collect();
+                let (mean, sd) = moments(&counts.iter().map(|&c| c as f64).collect::<Vec<_>>());
+                let half = t_critical(n as u64 - 1) * (sd * sd / n as f64).sqrt();
+                counts.sort_unstable();
+                (mean, mean + half, counts[rank(0.025)], counts[rank(0.975)])
+            })
+            .collect();
+        (metrics, curve)
+    }
+
+    /// The two passes give, bit for bit, what holding every value gave, on
+    /// values whose float sums round (times near 2^40 µs).
+    #[test]
+    fn two_passes_are_bit_identical_to_summing_held_values() {
+        use crate::rng::{self, Stream};
+        let mut rng = rng::stream(&rng::run_key(3, 0, 0), Stream::Behaviour);
+        let runs: Vec<RunMetrics> = (0..500u64)
+            .map(|r| {
+                let mut m = RunMetrics { run: r, ..Default::default() };
+                m.agents_reached = rng::below(&mut rng, 7) as u32;
+                m.messages = (1 << 52) + rng::below(&mut rng, 1 << 40);
+                m.t_contain = rng::chance(&mut rng, 0.6).then(|| rng::below(&mut rng, 1 << 41));
+                m.contained = m.t_contain.is_some();
+                m.prevalence.horizon = 1 << 41;
+                for c in &mut m.prevalence.counts {
+                    *c = rng::below(&mut rng, 50) as u32;
+                }
+                m
+            })
+            .collect();
+        let (metrics, curve) = held_in_memory(&runs);
+        let in_order = runs.iter().fold(0.0, |sum, r| sum + r.messages as f64);
+        assert_ne!(in_order, runs.iter().map(|r| r.messages as u128).sum::<u128>() as f64, "the sum rounds");
+        let summary = summarize(&runs);
+        let streamed: Vec<Row> = summary
+            .metrics
+            .iter()
+            .filter_map(|m| match &m.stat {
+                Stat::Distribution(Some(d)) => Some((d.n, d.mean, d.sd, d.max)),
+                _ => None,
+            })
+            .collect();
+        let bits = |rows: &[Row]| -> Vec<(u64, u64, u64, u64)> {
+            rows.iter().map(|r| (r.0, r.1.to_bits(), r.2.to_bits(), r.3)).collect()
+        };
+        assert_eq!(bits(&streamed), bits(&metrics));
+        let streamed_curve: Vec<_> = prevalence(&runs).iter().map(|s| (s.mean, s.ci_high, s.low, s.high)).collect();
+        assert_eq!(streamed_curve.len(), curve.len());
+        for (k, (s, e)) in streamed_curve.iter().zip(&curve).enumerate() {
+            assert_eq!(
+                (s.0.to_bits(), s.1.to_bits(), s.2, s.3),
+                (e.0.to_bits(), e.1.to_bits(), e.2, e.3),
+                "sample {k}"
+            );
+        }
+    }
+
+    #[test]
+    fn contained_times_are_exact_then_quantiles() {
+        let mut few = ContainedTimes::default();
+        [Some(30), None, Some(10), Some(20)].into_iter().for_each(|t| few.add(t));
+        assert_eq!(few.finish(), Contained { times: vec![10, 20, 30], of: 3, runs: 4 });
+        let mut many = ContainedTimes::default();
+        let n = Contained::EXACT as u64 + 1;
+        (0..n).for_each(|t| many.add(Some(n - t)));
+        many.add(None);
+        let many = many.finish();
+        assert_eq!((many.of, many.runs, many.times.len() as u64), (n, n + 1, Contained::QUANTILES));
+        assert!(many.times.windows(2).all(|w| w[0] <= w[1]) && *many.times.last().unwrap() == n);
+        let median = many.times[Contained::QUANTILES as usize / 2 - 1];
+        assert!((median as f64 - n as f64 / 2.0).abs() < n as f64 * 1e-3, "{median}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Every input bounded (issue 16): each hostile input the fuzzer and the
 //! hand-made cases found, refused through the binary before it runs,
-//! with exit code 2, one line on stderr and no output left behind.
+//! with exit code 2, one line on stderr and no output (nor a staging
+//! directory of streamed runs) left behind.
 
 mod common;
 
@@ -19,6 +20,12 @@ fn refused(dir: &Path, args: &[&str], fragment: &str) {
     assert!(message.len() < 400, "{args:?}: short: {message}");
     assert!(message.contains(fragment), "{args:?}: expected {fragment:?} in {message}");
     assert!(!dir.join("out").exists(), "{args:?} left output behind");
+    let staged: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".out."))
+        .collect();
+    assert!(staged.is_empty(), "{args:?} left a staging directory behind: {staged:?}");
 }
 
 fn bundled(name: &str) -> String {
@@ -34,15 +41,18 @@ fn with(text: &str, from: &str, to: &str) -> String {
 #[test]
 fn counts_that_would_wrap_or_exhaust_memory_are_refused() {
     let dir = scratch("limits-counts");
-    let most = "more than the 2000000 runs a command may hold";
+    let held = "more than the 2000000 runs a command may hold in memory";
+    let streamed = "more than the 1000000000 runs a command may stream";
     refused(&dir, &["sweep", "procurement-guarded", "--runs", "922337203685477581", "--out", "out"], "x 20 points is");
     for command in ["run", "sweep", "tune"] {
         let args = [command, "procurement-guarded", "--runs", "18446744073709551615", "--out", "out"];
         let target = ["--target", "containment_rate>=0.5"];
+        let most = if command == "tune" { held } else { streamed };
         refused(&dir, &[&args[..], if command == "tune" { &target[..] } else { &[] }].concat(), most);
     }
-    refused(&dir, &["run", "procurement-bench", "--runs", "100000000", "--out", "out"], most);
-    refused(&dir, &["run", "procurement", "--runs", "1000001", "--paired-off", "all", "--out", "out"], "x 2 copies");
+    refused(&dir, &["run", "procurement-bench", "--runs", "1000000001", "--out", "out"], streamed);
+    refused(&dir, &["run", "procurement", "--runs", "500000001", "--paired-off", "all", "--out", "out"], "x 2 copies");
+    refused(&dir, &["sweep", "procurement-guarded", "--runs", "50000001", "--out", "out"], streamed);
     let baseline = fs::read_to_string(root().join("reports/baselines/procurement-guarded.toml")).unwrap();
     for runs in ["18446744073709551615", "9223372036854775807"] {
         fs::write(dir.join("b.toml"), with(&baseline, "runs = 200", &format!("runs = {runs}"))).unwrap();

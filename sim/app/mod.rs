@@ -12,6 +12,7 @@ pub mod check;
 pub mod merge;
 pub mod replay;
 pub mod run;
+mod stream;
 pub mod sweep;
 pub mod tune;
 pub mod validate;
@@ -100,8 +101,16 @@ impl Scenario {
         Ok(Cow::Owned(crate::sweep::compile_points(&self.label, &self.document, grid)?))
     }
 
-    /// The manifest of an output of `command` on this scenario.
-    fn manifest(&self, command: &str, common: &Common, first_run: u64, runs: u64, files: &Files) -> Manifest {
+    /// The manifest of an output of `command` on this scenario: `streamed`
+    /// files (written as runs finished), then `files`.
+    fn manifest(
+        &self,
+        command: &str,
+        common: &Common,
+        (first_run, runs): (u64, u64),
+        streamed: &[&str],
+        files: &Files,
+    ) -> Manifest {
         Manifest {
             tool: "cascade".into(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -115,7 +124,7 @@ impl Scenario {
             first_run,
             runs,
             command_line: common.command_line.clone(),
-            files: files.iter().map(|(name, _)| name.clone()).collect(),
+            files: streamed.iter().map(|s| s.to_string()).chain(files.iter().map(|(name, _)| name.clone())).collect(),
             sweep: None,
         }
     }

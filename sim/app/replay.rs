@@ -37,6 +37,6 @@ pub fn replay(scenario: &Scenario, options: &ReplayOptions) -> Result<ReplayOutc
     let replayed = runner::replay(model, options.common.seed, 0, options.run, options.common.budget)
         .map_err(|o| overran(&scenario.label, o))?;
     let files = files::replay_files(model, &replayed, options.run);
-    write(&dir, &files, &scenario.manifest("replay", &options.common, options.run, 1, &files))?;
+    write(&dir, &files, &scenario.manifest("replay", &options.common, (options.run, 1), &[], &files))?;
     Ok(ReplayOutcome { dir, trace_rows: replayed.trace.len() })
 }

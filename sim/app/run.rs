@@ -1,13 +1,17 @@
 //! `cascade run`: N replications of a scenario, optionally paired with the
 //! same replications with some mitigations off.
 
-use super::{write, Common, Progress, Scenario};
-use crate::error::Result;
+use super::stream::{self, Stopped};
+use super::{Common, Progress, Scenario};
+use crate::error::{Error, Result};
+use crate::metrics::RunMetrics;
 use crate::model::Model;
 use crate::paired::{self, PairedMetric};
-use crate::results::files;
+use crate::results::{self, csv::RunsCsv, files, Staging};
 use crate::runner::{self, Plan};
 use crate::summary::{self, Summary};
+use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 /// What `run` takes.
@@ -36,12 +40,15 @@ pub struct RunOutcome {
     pub paired: Option<Vec<PairedMetric>>,
 }
 
-/// Runs the replications, writes `runs.csv`, `summary.csv` (and the paired
-/// files) with `manifest.json`, and returns the summary.
+/// Runs the replications, streaming `runs.csv` (and `runs_without.csv`)
+/// into the staging directory as they finish, writes `summary.csv` (and the
+/// paired files) with `manifest.json`, and returns the summary. Memory does
+/// not grow with the number of runs: the summaries read the runs back from
+/// a spill file ([`crate::results::spill`]) in two passes.
 pub fn run(scenario: &Scenario, options: &RunOptions, progress: &dyn Progress) -> Result<RunOutcome> {
     let model = &scenario.model;
     let copies = if options.paired_off.is_empty() { 1 } else { 2 };
-    crate::limits::runs("--runs", options.runs, 1, copies)?;
+    crate::limits::streamed_runs("--runs", options.runs, 1, copies)?;
     options.common.admit(scenario, std::slice::from_ref(model))?;
     let dir = options.common.out_dir(model, "run", "run")?;
     let without = if options.paired_off.is_empty() {
@@ -51,17 +58,78 @@ pub fn run(scenario: &Scenario, options: &RunOptions, progress: &dyn Progress) -
         Some(Model { mitigations, ..model.clone() })
     };
     let plan = Plan { budget: options.common.budget, ..Plan::new(options.common.seed, options.runs) };
-    let threads = options.common.threads;
     progress.planned(options.runs * copies);
-    let overran = |o| super::overran(&scenario.label, o);
-    let runs = runner::run_plan(model, plan, threads, &|done| progress.done(done)).map_err(overran)?;
-    let without = without
-        .map(|m| runner::run_plan(&m, plan, threads, &|done| progress.done(options.runs + done)))
-        .transpose()
-        .map_err(overran)?;
-    let summary = summary::summarize(&runs);
-    let paired = without.as_ref().map(|without| paired::compare(&runs, without));
-    let files = files::run_files(&model.name, &runs, &summary, without.as_deref().zip(paired.as_deref()));
-    write(&dir, &files, &scenario.manifest("run", &options.common, 0, options.runs, &files))?;
+    let staging = Staging::new(&dir).map_err(|e| Error::io(&dir, e))?;
+    let arm = |model: &Model, csv: &str, spill: &str, before: u64| {
+        let progress = |done| progress.done(before + done);
+        stream(&staging, model, plan, options.common.threads, &progress, [csv, spill])
+            .map_err(|e| e.into_error(&scenario.label, &dir))
+    };
+    arm(model, "runs.csv", WITH, 0)?;
+    if let Some(without) = &without {
+        arm(without, "runs_without.csv", WITHOUT, options.runs)?;
+    }
+    let io = |e| Error::io(&dir, e);
+    let (summary, curve) =
+        summary::summarize_twice(|add| stream::read_spill(&staging, WITH, None, &mut |_, m| add(m))).map_err(io)?;
+    let paired = match without {
+        None => None,
+        Some(_) => Some(paired::compare_twice(|add| read_pairs(&staging, add)).map_err(io)?),
+    };
+    for spill in [WITH, WITHOUT].iter().take(copies as usize) {
+        staging.remove(spill).map_err(io)?;
+    }
+    let files = files::run_summary_files(&model.name, &summary, curve, paired.as_deref());
+    let streamed = &["runs.csv", "runs_without.csv"][..copies as usize];
+    let manifest = scenario.manifest("run", &options.common, (0, options.runs), streamed, &files);
+    staging.finish(&files, &manifest).map_err(io)?;
     Ok(RunOutcome { dir, summary, paired })
+}
+
+/// The spill files of the runs with the scenario's mitigations and without.
+const WITH: &str = ".runs.spill";
+const WITHOUT: &str = ".runs_without.spill";
+
+/// Runs `plan` on `model`, streaming each run in order to the `runs.csv`
+/// and the spill named by `names`.
+fn stream(
+    staging: &Staging,
+    model: &Model,
+    plan: Plan,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+    names: [&str; 2],
+) -> std::result::Result<(), Stopped> {
+    let [csv, spill] = names;
+    let mut csv = RunsCsv::new(staging.create(csv).map_err(Stopped::Io)?).map_err(Stopped::Io)?;
+    let mut spill = staging.create(spill).map_err(Stopped::Io)?;
+    let mut failed = None;
+    runner::run_plan_into(model, plan, threads, progress, &mut |m| match csv
+        .write(0, &m)
+        .and_then(|()| results::spill::write(&mut spill, 0, &m))
+    {
+        Ok(_) => ControlFlow::Continue(()),
+        Err(e) => {
+            failed = Some(e);
+            ControlFlow::Break(())
+        }
+    })
+    .map_err(Stopped::Overran)?;
+    if let Some(e) = failed {
+        return Err(Stopped::Io(e));
+    }
+    csv.finish().and_then(|mut w| w.flush()).and_then(|()| spill.flush()).map_err(Stopped::Io)
+}
+
+/// The runs with and without, pair by pair, to `each`.
+fn read_pairs(staging: &Staging, each: &mut dyn FnMut(&RunMetrics, &RunMetrics)) -> std::io::Result<()> {
+    let mut with = results::spill::Reader::new(staging.open(WITH)?);
+    let mut without = results::spill::Reader::new(staging.open(WITHOUT)?);
+    loop {
+        match (with.next_run()?, without.next_run()?) {
+            (Some((_, a)), Some((_, b))) => each(&a, &b),
+            (None, None) => return Ok(()),
+            _ => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "spill files of unequal length")),
+        }
+    }
 }

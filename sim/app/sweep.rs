@@ -1,12 +1,16 @@
 //! `cascade sweep`: a grid of scenario values x R replications on common
 //! random numbers, whole or one shard of it.
 
-use super::{overran, write, Common, Progress, Scenario};
-use crate::error::Result;
-use crate::results::{files, scenario_hash, SweepInfo};
+use super::stream::{self, Stopped};
+use super::{Common, Progress, Scenario};
+use crate::error::{Error, Result};
+use crate::metrics::RunMetrics;
+use crate::results::{self, charts, csv::RunsCsv, files, jsonl::ShardJsonl, Staging, SweepInfo};
 use crate::runner;
-use crate::summary::Summary;
-use crate::sweep::{self, Axis, Shard};
+use crate::summary::{self, Contained, ContainedTimes, PrevalenceSample, Summary};
+use crate::sweep::{Axis, Shard};
+use std::io::Write;
+use std::ops::{ControlFlow, Range};
 use std::path::PathBuf;
 
 /// What `sweep` takes.
@@ -41,10 +45,12 @@ pub struct SweepOutcome {
 
 /// Runs the grid (or the shard's slice of it) and writes the sweep's
 /// files: `runs.csv`, `summary.csv`, charts and `report.html` for a whole
-/// sweep, `runs.jsonl` and `runs.csv` for a shard.
+/// sweep, `runs.jsonl` and `runs.csv` for a shard. Runs stream into the
+/// staging directory as they finish, and each point is summarised from a
+/// spill in two passes, so memory does not grow with the number of runs.
 pub fn sweep(scenario: &Scenario, options: &SweepOptions, progress: &dyn Progress) -> Result<SweepOutcome> {
     let grid = scenario.grid(&options.set)?;
-    let total = crate::limits::runs("--runs", options.runs, grid.points(), 1)?;
+    let total = crate::limits::streamed_runs("--runs", options.runs, grid.points(), 1)?;
     let models = scenario.points(&grid)?;
     options.common.admit(scenario, &models)?;
     let slice = options.shard.map_or(0..total, |s| s.slice(total));
@@ -52,27 +58,124 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions, progress: &dyn Progres
     let dir = options.common.out_dir(&scenario.model, "sweep", &leaf)?;
     progress.planned(slice.end - slice.start);
     let common = !options.independent;
-    let (seed, threads) = (options.common.seed, options.common.threads);
-    let budget = options.common.budget;
-    let results = runner::run_points(&models, options.runs, seed, common, slice.clone(), threads, budget, &|done| {
-        progress.done(done)
-    })
-    .map_err(|o| overran(&scenario.label, o))?;
+    let (seed, threads, budget) = (options.common.seed, options.common.threads, options.common.budget);
     let mut info = SweepInfo::of(&grid, options.runs, common, options.shard);
     info.agents = models.iter().map(|m| m.agents.len() as u32).collect();
     info.horizons = models.iter().map(|m| m.horizon).collect();
-    let per_point = sweep::per_point(info.points, &results);
-    let summaries = sweep::summaries(&per_point);
-    let files = match options.shard {
-        Some(_) => files::shard_files(&info, &results),
-        None => files::sweep_files(&scenario.model.name, seed, &info, &results, &per_point, &summaries),
+    let io = |e| Error::io(&dir, e);
+    let staging = Staging::new(&dir).map_err(io)?;
+    let plan = runner::Sweep { models: &models, runs: options.runs, seed, common, threads, budget };
+    let streamed = stream_points(&staging, &plan, slice.clone(), &info, options.shard.is_some(), progress)
+        .map_err(|e| e.into_error(&scenario.label, &dir))?;
+    let drawn = if options.shard.is_some() { Vec::new() } else { charts::cdf_points(&info) };
+    let (summaries, curves, contained) = summarise_points(&staging, &streamed.points, &drawn).map_err(io)?;
+    staging.remove(SPILL).map_err(io)?;
+    info.runs_sha256 = streamed.digest;
+    let (names, files): (&[&str], _) = match options.shard {
+        Some(_) => (&["runs.jsonl", "runs.csv"], Vec::new()),
+        None => {
+            let title = &scenario.model.name;
+            (&["runs.csv"], files::sweep_summary_files(title, seed, &info, &summaries, &curves, &contained))
+        }
     };
-    info.runs_sha256 = options
-        .shard
-        .and_then(|_| files.iter().find(|(name, _)| name == "runs.jsonl"))
-        .map(|(_, bytes)| scenario_hash(bytes));
-    let mut manifest = scenario.manifest("sweep", &options.common, slice.start, slice.end - slice.start, &files);
+    let mut manifest =
+        scenario.manifest("sweep", &options.common, (slice.start, slice.end - slice.start), names, &files);
     manifest.sweep = Some(info.clone());
-    write(&dir, &files, &manifest)?;
+    staging.finish(&files, &manifest).map_err(io)?;
     Ok(SweepOutcome { dir, info, summaries })
+}
+
+/// The spill of a sweep's runs.
+const SPILL: &str = ".runs.spill";
+
+/// What streaming a sweep's runs left: each point's bytes of the spill
+/// (empty for points outside a shard), and a shard's `runs.jsonl` digest.
+struct Streamed {
+    points: Vec<Range<u64>>,
+    digest: Option<String>,
+}
+
+/// Runs `slice` of the sweep, streaming each run in order to `runs.csv`,
+/// the spill and, for a shard, `runs.jsonl`.
+fn stream_points(
+    staging: &Staging,
+    plan: &runner::Sweep,
+    slice: Range<u64>,
+    info: &SweepInfo,
+    shard: bool,
+    progress: &dyn Progress,
+) -> std::result::Result<Streamed, Stopped> {
+    let mut csv = RunsCsv::sweep(staging.create("runs.csv")?, &info.keys(), info.all_labels())?;
+    let mut jsonl = if shard { Some(ShardJsonl::new(staging.create("runs.jsonl")?)) } else { None };
+    let mut spill = staging.create(SPILL)?;
+    let mut points = vec![0..0; info.points as usize];
+    let (mut at, mut failed) = (0u64, None);
+    let mut write = |point: u64, m: &RunMetrics| -> std::io::Result<()> {
+        csv.write(point, m)?;
+        if let Some(jsonl) = &mut jsonl {
+            jsonl.write(point, m)?;
+        }
+        let bytes = results::spill::write(&mut spill, point, m)?;
+        let range = &mut points[point as usize];
+        if range.start == range.end {
+            *range = at..at;
+        }
+        at += bytes;
+        range.end = at;
+        Ok(())
+    };
+    runner::run_points_into(plan, slice, &|done| progress.done(done), &mut |point, m| match write(point, &m) {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => {
+            failed = Some(e);
+            ControlFlow::Break(())
+        }
+    })
+    .map_err(Stopped::Overran)?;
+    if let Some(e) = failed {
+        return Err(Stopped::Io(e));
+    }
+    csv.finish()?.flush()?;
+    spill.flush()?;
+    let digest = match jsonl {
+        None => None,
+        Some(jsonl) => {
+            let (mut out, digest) = jsonl.finish();
+            out.flush()?;
+            Some(digest)
+        }
+    };
+    Ok(Streamed { points, digest })
+}
+
+/// Per point: its summary, its prevalence, and for the points the CDF
+/// chart draws, its times to containment.
+type PointSummaries = (Vec<Summary>, Vec<Vec<PrevalenceSample>>, Vec<Option<Contained>>);
+
+/// Each point's summary and prevalence from its bytes of the spill (of no
+/// runs where it has none), and the times to containment of the `drawn`
+/// points.
+fn summarise_points(staging: &Staging, points: &[Range<u64>], drawn: &[u64]) -> std::io::Result<PointSummaries> {
+    let (mut summaries, mut curves) = (Vec::with_capacity(points.len()), Vec::with_capacity(points.len()));
+    let mut contained = vec![None; points.len()];
+    for (point, range) in points.iter().enumerate() {
+        let mut times = drawn.contains(&(point as u64)).then(ContainedTimes::default);
+        let mut pass = 0;
+        let (summary, curve) = summary::summarize_twice(|add| {
+            pass += 1;
+            if range.start == range.end {
+                return Ok(());
+            }
+            stream::read_spill(staging, SPILL, Some(range.clone()), &mut |_, m| {
+                add(m);
+                if let (1, Some(times)) = (pass, times.as_mut()) {
+                    times.add(m.t_contain);
+                }
+            })
+        })?;
+        summaries.push(summary);
+        curves.push(curve);
+        contained[point] = times.map(ContainedTimes::finish);
+    }
+    Ok((summaries, curves, contained))
 }

@@ -86,7 +86,7 @@ pub fn tune(scenario: &Scenario, options: &TuneOptions, progress: &dyn Progress)
     let key_names: Vec<&str> = keys.iter().map(String::as_str).collect();
     let files =
         vec![("tune.csv".to_string(), csv::tune_csv(&key_names, &settings, &summaries, &options.targets, cost.name))];
-    write(&dir, &files, &scenario.manifest("tune", &options.common, 0, options.runs, &files))?;
+    write(&dir, &files, &scenario.manifest("tune", &options.common, (0, options.runs), &[], &files))?;
     Ok(TuneOutcome { dir, keys, settings, summaries, cost, best })
 }
 

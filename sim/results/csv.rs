@@ -55,12 +55,51 @@ fn run_record(m: &RunMetrics) -> Vec<String> {
 
 /// `runs.csv`: one row per run, in run order.
 pub fn runs_csv(runs: &[RunMetrics]) -> Vec<u8> {
-    let mut writer = csv_writer();
-    writer.write_record(run_columns()).expect("in-memory write");
-    for m in runs {
-        writer.write_record(run_record(m)).expect("in-memory write");
+    let mut writer = RunsCsv::new(Vec::new()).expect("in-memory write");
+    runs.iter().for_each(|m| writer.write(0, m).expect("in-memory write"));
+    writer.finish().expect("in-memory write")
+}
+
+/// `runs.csv` (a run's, or a sweep's with `point` and the swept values in
+/// front) written a row at a time, so it can stream to a file.
+pub struct RunsCsv<W: std::io::Write> {
+    writer: csv::Writer<W>,
+    /// A sweep's point labels (`labels[p]` are point p's values).
+    labels: Option<Vec<Vec<String>>>,
+}
+
+impl<W: std::io::Write> RunsCsv<W> {
+    /// A run's `runs.csv`, its header written.
+    pub fn new(out: W) -> std::io::Result<RunsCsv<W>> {
+        let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(out);
+        writer.write_record(run_columns())?;
+        Ok(RunsCsv { writer, labels: None })
     }
-    finish(writer)
+
+    /// A sweep's `runs.csv` with the swept `keys`, its header written.
+    pub fn sweep(out: W, keys: &[String], labels: Vec<Vec<String>>) -> std::io::Result<RunsCsv<W>> {
+        let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(out);
+        let header = ["point"].iter().map(|s| s.to_string()).chain(keys.iter().cloned());
+        writer.write_record(header.chain(run_columns().into_iter().map(String::from)))?;
+        Ok(RunsCsv { writer, labels: Some(labels) })
+    }
+
+    /// One run's row (`point` is written only in a sweep's file).
+    pub fn write(&mut self, point: u64, m: &RunMetrics) -> std::io::Result<()> {
+        match &self.labels {
+            None => self.writer.write_record(run_record(m))?,
+            Some(labels) => {
+                let prefix = std::iter::once(point.to_string()).chain(labels[point as usize].iter().cloned());
+                self.writer.write_record(prefix.chain(run_record(m)))?
+            }
+        }
+        Ok(())
+    }
+
+    /// The writer, flushed.
+    pub fn finish(self) -> std::io::Result<W> {
+        self.writer.into_inner().map_err(|e| std::io::Error::other(e.to_string()))
+    }
 }
 
 /// Column names of `summary.csv` (without any sweep columns).
@@ -154,14 +193,9 @@ pub fn prevalence_csv(points: Option<(&[String], &[Vec<String>])>, curves: &[Vec
 /// A sweep's `runs.csv`: `point`, the swept keys, then the run columns;
 /// `labels[p]` are point p's values.
 pub fn sweep_runs_csv(keys: &[String], labels: &[Vec<String>], runs: &[PointRun]) -> Vec<u8> {
-    let mut writer = csv_writer();
-    let header = ["point"].iter().map(|s| s.to_string()).chain(keys.iter().cloned());
-    writer.write_record(header.chain(run_columns().into_iter().map(String::from))).expect("in-memory write");
-    for (point, m) in runs {
-        let prefix = std::iter::once(point.to_string()).chain(labels[*point as usize].iter().cloned());
-        writer.write_record(prefix.chain(run_record(m))).expect("in-memory write");
-    }
-    finish(writer)
+    let mut writer = RunsCsv::sweep(Vec::new(), keys, labels.to_vec()).expect("in-memory write");
+    runs.iter().for_each(|(point, m)| writer.write(*point, m).expect("in-memory write"));
+    writer.finish().expect("in-memory write")
 }
 
 /// A sweep's `summary.csv`: per point, its values and every summary row.

@@ -64,26 +64,69 @@ fn sibling(dir: &Path, purpose: &str) -> PathBuf {
 /// one renamed into place, the old one removed. A failure leaves the old
 /// result as it was.
 pub fn write_dir<N: AsRef<str>>(dir: &Path, files: &[(N, Vec<u8>)], manifest: &Manifest) -> io::Result<()> {
-    let staged = sibling(dir, "new");
-    let _ = fs::remove_dir_all(&staged);
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent)?;
-    }
-    let result = stage(&staged, files, manifest).and_then(|()| swap(&staged, dir));
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&staged);
-    }
-    result
+    Staging::new(dir)?.finish(files, manifest)
 }
 
-fn stage<N: AsRef<str>>(staged: &Path, files: &[(N, Vec<u8>)], manifest: &Manifest) -> io::Result<()> {
-    fs::create_dir(staged)?;
-    let mut json = serde_json::to_vec_pretty(manifest).map_err(io::Error::other)?;
-    json.push(b'\n');
-    for (name, bytes) in files.iter().map(|(n, b)| (n.as_ref(), b.as_slice())).chain([("manifest.json", &json[..])]) {
-        fs::write(staged.join(name), bytes)?;
+/// An output directory being written: a temporary sibling of it that
+/// files stream into as they are computed, swapped in whole by
+/// [`Staging::finish`]; dropped unfinished (an error, an overrun), it is
+/// removed and the old result stays as it was.
+#[derive(Debug)]
+pub struct Staging {
+    dir: PathBuf,
+    staged: PathBuf,
+    finished: bool,
+}
+
+impl Staging {
+    /// An empty staging directory for `dir` (any left by an earlier
+    /// process of the same id removed).
+    pub fn new(dir: &Path) -> io::Result<Staging> {
+        let staged = sibling(dir, "new");
+        let _ = fs::remove_dir_all(&staged);
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)?;
+        }
+        fs::create_dir(&staged)?;
+        Ok(Staging { dir: dir.to_path_buf(), staged, finished: false })
     }
-    Ok(())
+
+    /// A new file `name` in the staging directory, buffered.
+    pub fn create(&self, name: &str) -> io::Result<io::BufWriter<fs::File>> {
+        Ok(io::BufWriter::with_capacity(1 << 16, fs::File::create(self.staged.join(name))?))
+    }
+
+    /// A staged file read back, buffered.
+    pub fn open(&self, name: &str) -> io::Result<io::BufReader<fs::File>> {
+        Ok(io::BufReader::with_capacity(1 << 16, fs::File::open(self.staged.join(name))?))
+    }
+
+    /// Removes a staged file that is not part of the result (a spill).
+    pub fn remove(&self, name: &str) -> io::Result<()> {
+        fs::remove_file(self.staged.join(name))
+    }
+
+    /// Writes `files` and `manifest.json` beside what was streamed, then
+    /// swaps the staging directory in for `dir`.
+    pub fn finish<N: AsRef<str>>(mut self, files: &[(N, Vec<u8>)], manifest: &Manifest) -> io::Result<()> {
+        let mut json = serde_json::to_vec_pretty(manifest).map_err(io::Error::other)?;
+        json.push(b'\n');
+        for (name, bytes) in files.iter().map(|(n, b)| (n.as_ref(), b.as_slice())).chain([("manifest.json", &json[..])])
+        {
+            fs::write(self.staged.join(name), bytes)?;
+        }
+        swap(&self.staged, &self.dir)?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = fs::remove_dir_all(&self.staged);
+        }
+    }
 }
 
 fn swap(staged: &Path, dir: &Path) -> io::Result<()> {

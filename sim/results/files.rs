@@ -1,39 +1,36 @@
 //! The files a command writes, assembled from its results: a run's, a
 //! replay's, a sweep's (whole or one shard) and a tuning's. `sweep` and
-//! `merge` both assemble through [`sweep_files`], so a merge of shards is
+//! `merge` both assemble through [`sweep_summary_files`], so a merge of shards is
 //! byte-identical to one machine's sweep.
 
-use super::{charts, csv, jsonl, report, trace, SweepInfo};
+use super::{charts, csv, report, trace, SweepInfo};
 use crate::engine::Replayed;
 use crate::metrics::RunMetrics;
 use crate::model::Model;
 use crate::paired::PairedMetric;
-use crate::summary::{self, Summary};
+use crate::summary::{self, Contained, PrevalenceSample, Summary};
 use crate::sweep::PointRun;
 
 /// Output files: name and bytes, in the order they are written.
 pub type Files = Vec<(String, Vec<u8>)>;
 
-/// A run's files: `runs.csv`, `summary.csv`, `prevalence.csv` and its
-/// chart, and with a paired comparison the other variant's runs
-/// (`runs_without.csv`) and the paired differences (`paired.csv`).
-pub fn run_files(
+/// A run's files other than the runs themselves (which stream to
+/// `runs.csv` and `runs_without.csv`): `summary.csv`, `prevalence.csv` and
+/// its chart (with runs), and with a paired comparison `paired.csv`.
+pub fn run_summary_files(
     scenario: &str,
-    runs: &[RunMetrics],
     summary: &Summary,
-    paired: Option<(&[RunMetrics], &[PairedMetric])>,
+    curve: Vec<PrevalenceSample>,
+    paired: Option<&[PairedMetric]>,
 ) -> Files {
-    let curve = summary::prevalence(runs);
     let mut files = vec![
-        ("runs.csv".to_string(), csv::runs_csv(runs)),
         ("summary.csv".to_string(), csv::summary_csv(summary)),
         ("prevalence.csv".to_string(), csv::prevalence_csv(None, std::slice::from_ref(&curve))),
     ];
-    if !runs.is_empty() {
-        files.extend(charts::render("chart-prevalence", &charts::run_prevalence(scenario, runs.len() as u64, curve)));
+    if summary.runs > 0 {
+        files.extend(charts::render("chart-prevalence", &charts::run_prevalence(scenario, summary.runs, curve)));
     }
-    if let Some((without, rows)) = paired {
-        files.push(("runs_without.csv".to_string(), csv::runs_csv(without)));
+    if let Some(rows) = paired {
         files.push(("paired.csv".to_string(), csv::paired_csv(rows)));
     }
     files
@@ -51,19 +48,11 @@ pub fn replay_files(model: &Model, replayed: &Replayed, run: u64) -> Files {
     files
 }
 
-/// One shard's files: its exact results (`runs.jsonl`, for `merge`) and its
-/// rows of the sweep's `runs.csv`.
-pub fn shard_files(info: &SweepInfo, results: &[PointRun]) -> Files {
-    vec![
-        ("runs.jsonl".to_string(), jsonl::shard_jsonl(results)),
-        ("runs.csv".to_string(), csv::sweep_runs_csv(&info.keys(), &info.all_labels(), results)),
-    ]
-}
-
 /// A whole sweep's files, from its grid, its runs in (point, replication)
-/// order, and their grouping and summaries per point: `runs.csv`, `summary.csv`, the charts and
-/// `report.html` (`title` and `seed` head the report). `sweep` and `merge`
-/// both write through here, so a merge of shards is byte-identical to one
+/// order, and their grouping and summaries per point: `runs.csv`,
+/// `summary.csv`, the charts and `report.html` (`title` and `seed` head
+/// the report). `sweep` and `merge` both write through
+/// [`sweep_summary_files`], so a merge of shards is byte-identical to one
 /// machine.
 pub fn sweep_files(
     title: &str,
@@ -73,16 +62,38 @@ pub fn sweep_files(
     per_point: &[Vec<RunMetrics>],
     summaries: &[Summary],
 ) -> Files {
+    let curves: Vec<_> = per_point.iter().map(|runs| summary::prevalence(runs)).collect();
+    let mut contained = vec![None; per_point.len()];
+    for p in charts::cdf_points(info) {
+        let mut times = summary::ContainedTimes::default();
+        per_point[p as usize].iter().for_each(|m| times.add(m.t_contain));
+        contained[p as usize] = Some(times.finish());
+    }
+    let mut files = vec![("runs.csv".to_string(), csv::sweep_runs_csv(&info.keys(), &info.all_labels(), results))];
+    files.extend(sweep_summary_files(title, seed, info, summaries, &curves, &contained));
+    files
+}
+
+/// A whole sweep's files other than `runs.csv` (which streams):
+/// `summary.csv`, `prevalence.csv`, the charts and `report.html`, from
+/// each point's summary and prevalence, and the times to containment of
+/// the points the CDF chart draws ([`charts::cdf_points`]).
+pub fn sweep_summary_files(
+    title: &str,
+    seed: u64,
+    info: &SweepInfo,
+    summaries: &[Summary],
+    curves: &[Vec<PrevalenceSample>],
+    contained: &[Option<Contained>],
+) -> Files {
     let (keys, labels) = (info.keys(), info.all_labels());
     let pareto = charts::Pareto::of(summaries);
-    let curves: Vec<_> = per_point.iter().map(|runs| summary::prevalence(runs)).collect();
-    let figures = charts::sweep_charts(info, summaries, per_point, &curves, &pareto);
+    let figures = charts::sweep_charts(info, summaries, contained, curves, &pareto);
     let front: Vec<u64> = pareto.front.iter().map(|&i| i as u64).collect();
     let report = report::sweep_report(title, seed, info, summaries, (&pareto, &front), &figures);
     let mut files = vec![
-        ("runs.csv".to_string(), csv::sweep_runs_csv(&keys, &labels, results)),
         ("summary.csv".to_string(), csv::sweep_summary_csv(&keys, &labels, summaries)),
-        ("prevalence.csv".to_string(), csv::prevalence_csv(Some((&keys, &labels)), &curves)),
+        ("prevalence.csv".to_string(), csv::prevalence_csv(Some((&keys, &labels)), curves)),
     ];
     files.extend(figures.into_iter().flat_map(|f| f.files));
     files.push(("report.html".to_string(), report));

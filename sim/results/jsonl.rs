@@ -7,13 +7,36 @@ use crate::sweep::PointRun;
 
 /// A shard's exact results, one JSON object per line: `runs.jsonl`.
 pub fn shard_jsonl(results: &[PointRun]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (point, metrics) in results {
-        let line = serde_json::json!({ "point": point, "metrics": metrics });
-        out.extend_from_slice(line.to_string().as_bytes());
-        out.push(b'\n');
+    let mut writer = ShardJsonl::new(Vec::new());
+    results.iter().for_each(|(point, m)| writer.write(*point, m).expect("in-memory write"));
+    writer.finish().0
+}
+
+/// `runs.jsonl` written a line at a time, with the SHA-256 of its bytes
+/// (the manifest's `sweep.runs_sha256`).
+pub struct ShardJsonl<W: std::io::Write> {
+    out: W,
+    digest: sha2::Sha256,
+}
+
+impl<W: std::io::Write> ShardJsonl<W> {
+    pub fn new(out: W) -> ShardJsonl<W> {
+        ShardJsonl { out, digest: sha2::Digest::new() }
     }
-    out
+
+    /// One run's line.
+    pub fn write(&mut self, point: u64, metrics: &RunMetrics) -> std::io::Result<()> {
+        let mut line = serde_json::json!({ "point": point, "metrics": metrics }).to_string().into_bytes();
+        line.push(b'\n');
+        sha2::Digest::update(&mut self.digest, &line);
+        self.out.write_all(&line)
+    }
+
+    /// The writer, and the hex SHA-256 of everything written.
+    pub fn finish(self) -> (W, String) {
+        let digest = sha2::Digest::finalize(self.digest).iter().map(|b| format!("{b:02x}")).collect();
+        (self.out, digest)
+    }
 }
 
 /// Reads `runs.jsonl` back; errors name the line, not the file
@@ -44,7 +67,12 @@ mod tests {
             (0, RunMetrics { run: 0, t_detect: Some(3), ..Default::default() }),
             (1, RunMetrics { run: 0, ..Default::default() }),
         ];
-        assert_eq!(parse_jsonl(std::str::from_utf8(&shard_jsonl(&runs)).unwrap()).unwrap(), runs);
+        let bytes = shard_jsonl(&runs);
+        assert_eq!(parse_jsonl(std::str::from_utf8(&bytes).unwrap()).unwrap(), runs);
+        let mut writer = ShardJsonl::new(Vec::new());
+        runs.iter().for_each(|(p, m)| writer.write(*p, m).unwrap());
+        let (streamed, digest) = writer.finish();
+        assert_eq!((streamed, digest), (bytes.clone(), crate::results::scenario_hash(&bytes)));
         let e = parse_jsonl("{}\n").unwrap_err().in_file("shard-1").to_string();
         assert!(e.starts_with("shard-1: runs.jsonl: line 1: missing field"), "{e}");
     }

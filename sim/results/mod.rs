@@ -18,8 +18,9 @@ pub mod json;
 pub mod jsonl;
 pub mod manifest;
 pub mod report;
+pub mod spill;
 pub mod trace;
 
-pub use dir::{prepare_dir, write_dir, write_file};
+pub use dir::{prepare_dir, write_dir, write_file, Staging};
 pub use files::Files;
 pub use manifest::{scenario_hash, AxisInfo, Manifest, SweepInfo, MODEL_VERSION};

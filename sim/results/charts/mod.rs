@@ -10,7 +10,7 @@ mod timeline;
 
 pub use prevalence::{run_prevalence, sweep_prevalence, PrevalenceChart};
 pub use sweep::{
-    cost_metric, metric_chart, pareto_front, place_labels, point_panels, sweep_charts, varies, CdfCurve,
+    cdf_points, cost_metric, metric_chart, pareto_front, place_labels, point_panels, sweep_charts, varies, CdfCurve,
     ContainmentCdf, Estimate, MetricChart, Pareto, ParetoChart, Series,
 };
 pub use timeline::{timeline, Timeline, TIMELINE_AGENTS};

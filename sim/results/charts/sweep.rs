@@ -7,9 +7,9 @@ use super::{
     bounded, canvas, frame, key_name, legend_width, mesh, palette, panels_size, range, render, split_panels, text_size,
     tick, width_with_legend, Chart, Drawn, Figure, Key, MAX_PANELS, MAX_SERIES,
 };
-use crate::metrics::{self, Metric, RunMetrics, Unit};
+use crate::metrics::{self, Metric, Unit};
 use crate::results::SweepInfo;
-use crate::summary::{PrevalenceSample, Summary};
+use crate::summary::{Contained, PrevalenceSample, Summary};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -90,12 +90,27 @@ impl Chart for MetricChart {
 }
 
 /// One curve of a [`ContainmentCdf`]: its legend name and the sorted
-/// times to containment (s) of its contained runs, out of `runs`.
+/// times to containment (s) of its contained runs (`of` of them; fewer
+/// times than that are quantiles, [`crate::summary::Contained`]), out of
+/// `runs`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CdfCurve {
     pub name: String,
     pub times: Vec<f64>,
-    pub runs: usize,
+    pub of: u64,
+    pub runs: u64,
+}
+
+impl CdfCurve {
+    /// The share of runs contained by the `k`-th time.
+    fn share(&self, k: usize) -> f64 {
+        let runs = self.runs.max(1) as f64;
+        if self.of == self.times.len() as u64 {
+            k as f64 / runs
+        } else {
+            k as f64 * self.of as f64 / self.times.len() as f64 / runs
+        }
+    }
 }
 
 /// The empirical CDF of time to containment per point: the share of all
@@ -135,7 +150,7 @@ impl Chart for ContainmentCdf {
             let x_desc = if single { "time to containment (s), contained runs" } else { "time to containment (s)" };
             mesh(&mut chart, (x_desc, "share of runs contained"), None, !single)?;
             for (i, curve) in curves.iter().enumerate() {
-                let share = |k: usize| k as f64 / curve.runs.max(1) as f64;
+                let share = |k: usize| curve.share(k);
                 let mut steps = vec![(t0, 0.0)];
                 for (k, &t) in curve.times.iter().enumerate() {
                     steps.push((t, share(k)));
@@ -396,7 +411,14 @@ pub fn point_panels(info: &SweepInfo, per_panel: usize) -> (Vec<(String, Vec<u64
     (panels, cut)
 }
 
-fn containment_cdf(info: &SweepInfo, per_point: &[Vec<RunMetrics>]) -> ContainmentCdf {
+/// The points [`containment_cdf`] draws, in order.
+pub fn cdf_points(info: &SweepInfo) -> Vec<u64> {
+    point_panels(info, MAX_SERIES).0.into_iter().flat_map(|(_, points)| points).collect()
+}
+
+/// The chart of each drawn point's times to containment (`contained[p]`
+/// for every point [`cdf_points`] names).
+fn containment_cdf(info: &SweepInfo, contained: &[Option<Contained>]) -> ContainmentCdf {
     let (panels, cut) = point_panels(info, MAX_SERIES);
     let last = info.axes.len().checked_sub(1);
     let curve_name = |p: u64| match last {
@@ -411,14 +433,13 @@ fn containment_cdf(info: &SweepInfo, per_point: &[Vec<RunMetrics>]) -> Containme
                 .iter()
                 .enumerate()
                 .map(|(i, &p)| {
-                    let runs = &per_point[p as usize];
-                    let mut times: Vec<f64> = runs.iter().filter_map(|m| m.t_contain).map(|t| t as f64 / 1e6).collect();
-                    times.sort_by(f64::total_cmp);
+                    let point = contained[p as usize].as_ref().expect("every drawn point's times");
+                    let times: Vec<f64> = point.times.iter().map(|&t| t as f64 / 1e6).collect();
                     let name = curve_name(p);
                     if !legend[i].contains(&name) {
                         legend[i].push(name.clone());
                     }
-                    CdfCurve { name, times, runs: runs.len() }
+                    CdfCurve { name, times, of: point.of, runs: point.runs }
                 })
                 .collect();
             (caption, curves)
@@ -462,11 +483,12 @@ fn pareto_chart(info: &SweepInfo, summaries: &[Summary], pareto: &Pareto) -> Par
 }
 
 /// Every chart of a sweep with its caption, in a fixed order; `curves`
-/// are each point's prevalence.
+/// are each point's prevalence, `contained` the times to containment of
+/// the points [`cdf_points`] names.
 pub fn sweep_charts(
     info: &SweepInfo,
     summaries: &[Summary],
-    per_point: &[Vec<RunMetrics>],
+    contained: &[Option<Contained>],
     curves: &[Vec<PrevalenceSample>],
     pareto: &Pareto,
 ) -> Vec<Figure> {
@@ -489,7 +511,7 @@ pub fn sweep_charts(
         caption: "Share of runs contained by each time to containment, per point: a curve ends at the point's \
                   containment rate; runs never contained never reach it."
             .into(),
-        files: render("chart-containment-cdf", &containment_cdf(info, per_point)),
+        files: render("chart-containment-cdf", &containment_cdf(info, contained)),
     });
     figures.push(Figure {
         caption: format!(
