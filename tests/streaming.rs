@@ -59,6 +59,18 @@ fn runs_past_many_batches_match_the_in_memory_summaries_on_any_thread_count() {
         let read = |t: &str| fs::read(dir.join(t).join(file)).unwrap();
         assert!(read("t1") == read("t3"), "{file} depends on the thread count");
     }
+    let manifest: serde_json::Value = serde_json::from_slice(&fs::read(dir.join("t1/manifest.json")).unwrap()).unwrap();
+    let files: Vec<&str> = manifest["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    let listed = [
+        "runs.csv",
+        "summary.csv",
+        "prevalence.csv",
+        "chart-prevalence.svg",
+        "chart-prevalence.png",
+        "runs_without.csv",
+        "paired.csv",
+    ];
+    assert_eq!(files, listed, "listed in the order of before runs streamed");
     let model = common::model(&text);
     let with = common::runs(&model, 1, 3500, 2);
     let mut off = model.clone();

@@ -80,8 +80,11 @@ pub fn run(scenario: &Scenario, options: &RunOptions, progress: &dyn Progress) -
         staging.remove(spill).map_err(io)?;
     }
     let files = files::run_summary_files(&model.name, &summary, curve, paired.as_deref());
-    let streamed = &["runs.csv", "runs_without.csv"][..copies as usize];
-    let manifest = scenario.manifest("run", &options.common, (0, options.runs), streamed, &files);
+    let mut manifest = scenario.manifest("run", &options.common, (0, options.runs), &["runs.csv"], &files);
+    if paired.is_some() {
+        // Listed where it was before runs streamed: just before paired.csv.
+        manifest.files.insert(manifest.files.len() - 1, "runs_without.csv".to_string());
+    }
     staging.finish(&files, &manifest).map_err(io)?;
     Ok(RunOutcome { dir, summary, paired })
 }

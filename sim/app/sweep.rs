@@ -50,7 +50,11 @@ pub struct SweepOutcome {
 /// spill in two passes, so memory does not grow with the number of runs.
 pub fn sweep(scenario: &Scenario, options: &SweepOptions, progress: &dyn Progress) -> Result<SweepOutcome> {
     let grid = scenario.grid(&options.set)?;
-    let total = crate::limits::streamed_runs("--runs", options.runs, grid.points(), 1)?;
+    // A shard's runs are for `merge`, which holds them: no more than it takes.
+    let total = match options.shard {
+        None => crate::limits::streamed_runs("--runs", options.runs, grid.points(), 1)?,
+        Some(_) => crate::limits::runs("--runs", options.runs, grid.points(), 1)?,
+    };
     let models = scenario.points(&grid)?;
     options.common.admit(scenario, &models)?;
     let slice = options.shard.map_or(0..total, |s| s.slice(total));

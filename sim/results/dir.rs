@@ -84,6 +84,7 @@ impl Staging {
     pub fn new(dir: &Path) -> io::Result<Staging> {
         let staged = sibling(dir, "new");
         let _ = fs::remove_dir_all(&staged);
+        remove_abandoned(dir);
         if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
             fs::create_dir_all(parent)?;
         }
@@ -118,6 +119,27 @@ impl Staging {
         swap(&self.staged, &self.dir)?;
         self.finished = true;
         Ok(())
+    }
+}
+
+/// Removes staging siblings of `dir` left by processes that no longer
+/// exist (killed while streaming runs, they can be large). Where the
+/// system has no `/proc`, nothing is removed; a live process's staging
+/// (another writer of the same directory) is never touched.
+fn remove_abandoned(dir: &Path) {
+    let (Some(name), Some(parent)) = (dir.file_name(), dir.parent()) else { return };
+    let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let prefix = format!(".{}.new-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let pid = file_name.strip_prefix(&prefix).and_then(|pid| pid.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
     }
 }
 
@@ -220,6 +242,14 @@ mod tests {
         fs::write(&file, "x").unwrap();
         assert!(prepare_dir(&file, "run", false).unwrap_err().to_string().contains("is not a directory"));
         assert!(prepare_dir(&file.join("sub"), "run", false).is_err(), "its parent cannot be made");
+        // A staging directory abandoned by a process that no longer exists
+        // is removed; one of a live process is not.
+        let (dead, live) = (root.join(".res.new-4294967295"), root.join(".res.new-1"));
+        fs::create_dir_all(&dead).unwrap();
+        fs::create_dir_all(&live).unwrap();
+        drop(Staging::new(&dir).unwrap());
+        assert!(!dead.exists() && live.exists());
+        fs::remove_dir_all(&live).unwrap();
         write_file(&dir.join("a.csv"), b"3\n").unwrap();
         assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"3\n", "replaced whole");
         assert!(write_file(&dir.join("no-such-dir/b.csv"), b"x").is_err());

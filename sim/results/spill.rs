@@ -52,8 +52,11 @@ impl<R: Read> Reader<R> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let mut byte = [0u8];
-            if self.input.read(&mut byte)? == 0 {
-                return if shift == 0 { Ok(None) } else { Err(invalid("a spill cut short")) };
+            match self.input.read_exact(&mut byte) {
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return if shift == 0 { Ok(None) } else { Err(invalid("a spill cut short")) };
+                }
+                result => result?,
             }
             value |= u64::from(byte[0] & 0x7f) << shift;
             if byte[0] & 0x80 == 0 {
