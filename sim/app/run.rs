@@ -11,7 +11,6 @@ use crate::results::{self, csv::RunsCsv, files, Staging};
 use crate::runner::{self, Plan};
 use crate::summary::{self, Summary};
 use std::io::Write;
-use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 /// What `run` takes.
@@ -104,24 +103,19 @@ fn stream(
     names: [&str; 2],
 ) -> std::result::Result<(), Stopped> {
     let [csv, spill] = names;
-    let mut csv = RunsCsv::new(staging.create(csv).map_err(Stopped::Io)?).map_err(Stopped::Io)?;
-    let mut spill = staging.create(spill).map_err(Stopped::Io)?;
+    let mut csv = RunsCsv::new(staging.create(csv)?)?;
+    let mut spill = staging.create(spill)?;
     let mut failed = None;
-    runner::run_plan_into(model, plan, threads, progress, &mut |m| match csv
-        .write(0, &m)
-        .and_then(|()| results::spill::write(&mut spill, 0, &m))
-    {
-        Ok(_) => ControlFlow::Continue(()),
-        Err(e) => {
-            failed = Some(e);
-            ControlFlow::Break(())
-        }
+    runner::run_plan_into(model, plan, threads, progress, &mut |m| {
+        let written = csv.write(0, &m).and_then(|()| results::spill::write(&mut spill, 0, &m).map(|_| ()));
+        stream::go_on(&mut failed, written)
     })
     .map_err(Stopped::Overran)?;
     if let Some(e) = failed {
         return Err(Stopped::Io(e));
     }
-    csv.finish().and_then(|mut w| w.flush()).and_then(|()| spill.flush()).map_err(Stopped::Io)
+    csv.finish()?.flush()?;
+    Ok(spill.flush()?)
 }
 
 /// The runs with and without, pair by pair, to `each`.

@@ -7,7 +7,7 @@ use crate::metrics::RunMetrics;
 use crate::results::{spill, Staging};
 use crate::runner::Overran;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 use std::path::Path;
 
 /// Why streaming runs stopped: a run used its budget, or a file could not
@@ -30,6 +30,18 @@ impl Stopped {
 impl From<io::Error> for Stopped {
     fn from(e: io::Error) -> Stopped {
         Stopped::Io(e)
+    }
+}
+
+/// What a streaming sink does with the result of writing one run: go on,
+/// or keep the first error in `failed` and stop the runs.
+pub(super) fn go_on(failed: &mut Option<io::Error>, written: io::Result<()>) -> ControlFlow<()> {
+    match written {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => {
+            *failed = Some(e);
+            ControlFlow::Break(())
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use crate::runner;
 use crate::summary::{self, Contained, ContainedTimes, PrevalenceSample, Summary};
 use crate::sweep::{Axis, Shard};
 use std::io::Write;
-use std::ops::{ControlFlow, Range};
+use std::ops::Range;
 use std::path::PathBuf;
 
 /// What `sweep` takes.
@@ -128,12 +128,8 @@ fn stream_points(
         range.end = at;
         Ok(())
     };
-    runner::run_points_into(plan, slice, &|done| progress.done(done), &mut |point, m| match write(point, &m) {
-        Ok(()) => ControlFlow::Continue(()),
-        Err(e) => {
-            failed = Some(e);
-            ControlFlow::Break(())
-        }
+    runner::run_points_into(plan, slice, &|done| progress.done(done), &mut |point, m| {
+        stream::go_on(&mut failed, write(point, &m))
     })
     .map_err(Stopped::Overran)?;
     if let Some(e) = failed {
