@@ -380,6 +380,19 @@ fn merge_verifies_every_line_of_every_shard() {
             "runs.jsonl: 39 runs; its manifest says 40",
         ),
         (
+            "extra",
+            Box::new(move |d| tamper(d, |l| l.push(l[39].clone()), true)),
+            "line 41: more runs than its manifest's 40",
+        ),
+        (
+            "unreadable",
+            Box::new(|d| {
+                fs::remove_file(d.join("runs.jsonl")).unwrap();
+                fs::create_dir(d.join("runs.jsonl")).unwrap();
+            }),
+            "cannot read runs.jsonl (not a regular file)",
+        ),
+        (
             "seed",
             Box::new(|d| fs::copy(d.join("../seed2/runs.jsonl"), d.join("runs.jsonl")).map(drop).unwrap()),
             "SHA-256 is not the one",

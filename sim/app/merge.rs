@@ -1,11 +1,13 @@
 //! `cascade merge`: the shard directories of one sweep joined into the
 //! files one machine would have written.
 
-use super::{read_manifest, read_output, write};
+use super::stream::{self, PointSpill};
+use super::{open_output, read_manifest};
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::results::{files, jsonl, scenario_hash, Manifest, SweepInfo};
-use crate::sweep::{self, PointRun, Shard};
+use crate::metrics::RunMetrics;
+use crate::results::{charts, files, jsonl, Manifest, Staging, SweepInfo};
+use crate::sweep::Shard;
 use std::path::{Path, PathBuf};
 
 /// What `merge` joined and where it wrote it.
@@ -22,41 +24,57 @@ const EXPECTED: &str = "a shard directory";
 /// shard's `runs.jsonl` is the one its manifest records and holds exactly
 /// its slice of the runs, each within its point's bounds, and writes the
 /// whole sweep's files into `out` (replacing another command's output
-/// there only with `force`).
+/// there only with `force`). The runs stream, shard by shard, into
+/// `runs.csv` and a spill that the summaries are read from, as `sweep`
+/// does, so memory does not grow with the number of runs.
 pub fn merge(dirs: &[PathBuf], out: &Path, force: bool, command_line: Vec<String>) -> Result<MergeOutcome> {
     crate::results::prepare_dir(out, "merge", force)?;
     let manifests = dirs.iter().map(|dir| read_manifest(dir, EXPECTED)).collect::<Result<Vec<_>>>()?;
     let order = check_shards(&manifests, dirs)?;
-    let mut results = Vec::new();
-    for &i in &order {
-        let dir = &dirs[i];
-        let text = read_output(dir, "runs.jsonl", limits::MAX_RUNS_JSONL_BYTES, EXPECTED)?;
-        results.extend(shard_runs(&manifests[i], &text).map_err(|e| e.in_file(dir.display().to_string()))?);
-    }
     let mut manifest = manifests[order[0]].clone();
     let info = manifest.sweep.as_mut().expect("checked shards have a sweep");
     info.shard = None;
     info.runs_sha256 = None;
     let info = info.clone();
-    let per_point = sweep::per_point(info.points, &results);
-    let summaries = sweep::summaries(&per_point);
-    let files = files::sweep_files(&manifest.scenario_name, manifest.seed, &info, &results, &per_point, &summaries);
+    let io = |e| Error::io(out, e);
+    let staging = Staging::new(out).map_err(io)?;
+    let mut sink = PointSpill::create(&staging, &info).map_err(io)?;
+    let mut runs = 0;
+    for &i in &order {
+        let in_shard = |e: Error| e.in_file(dirs[i].display().to_string());
+        let jsonl = || open_output(&dirs[i], "runs.jsonl", EXPECTED);
+        runs +=
+            stream_shard(&manifests[i], jsonl, &mut |point, m| sink.write(point, m).map_err(io)).map_err(in_shard)?;
+    }
+    let points = sink.finish().map_err(io)?;
+    let (summaries, curves, contained) =
+        stream::summarise_points(&staging, &points, &charts::cdf_points(&info)).map_err(io)?;
+    staging.remove(stream::SPILL).map_err(io)?;
+    let files =
+        files::sweep_summary_files(&manifest.scenario_name, manifest.seed, &info, &summaries, &curves, &contained);
     manifest.command = "merge".into();
     manifest.command_line = command_line;
     manifest.first_run = 0;
-    manifest.runs = results.len() as u64;
-    manifest.files = files.iter().map(|(n, _)| n.to_string()).collect();
-    write(out, &files, &manifest)?;
-    Ok(MergeOutcome { dir: out.to_path_buf(), shards: order.len(), runs: results.len() as u64 })
+    manifest.runs = runs;
+    manifest.files = std::iter::once("runs.csv".to_string()).chain(files.iter().map(|(n, _)| n.clone())).collect();
+    manifest.sweep = Some(info);
+    staging.finish(&files, &manifest).map_err(io)?;
+    Ok(MergeOutcome { dir: out.to_path_buf(), shards: order.len(), runs })
 }
 
-/// A shard's runs from its `runs.jsonl` text, checked against its
-/// manifest (which [`check_shards`] checked against the others): the
-/// text's SHA-256 is the one the manifest records, and line `k` is run
-/// `first_run + k` of the sweep in (point, replication) order, within
-/// that point's bounds. The error names the key at fault (the manifest or
-/// `runs.jsonl`) and what differs; the caller names the shard ([`Error::in_file`]).
-pub fn shard_runs(manifest: &Manifest, text: &str) -> Result<Vec<PointRun>> {
+/// A shard's runs from its `runs.jsonl` (`open` opens it afresh), checked
+/// against its manifest (which [`check_shards`] checked against the
+/// others) and passed to `each` in order: the file's SHA-256 is the one
+/// the manifest records (read once to check it before any line is
+/// used), and line `k` is run `first_run + k` of the sweep in (point,
+/// replication) order, within that point's bounds. Returns the number of
+/// runs. The error names the key at fault (the manifest or `runs.jsonl`)
+/// and what differs; the caller names the shard ([`Error::in_file`]).
+pub fn stream_shard(
+    manifest: &Manifest,
+    open: impl Fn() -> Result<std::fs::File>,
+    each: &mut dyn FnMut(u64, &RunMetrics) -> Result<()>,
+) -> Result<u64> {
     let info = manifest.sweep.as_ref().expect("a checked shard has a sweep");
     let [index, count] = info.shard.expect("a checked shard has a shard index");
     let total = info.points * info.runs_per_point;
@@ -65,29 +83,36 @@ pub fn shard_runs(manifest: &Manifest, text: &str) -> Result<Vec<PointRun>> {
         let missing = "sweep.runs_sha256 is missing (a shard from an earlier build of cascade); run the shard again";
         Error::key("manifest.json", missing)
     })?;
-    if scenario_hash(text.as_bytes()) != recorded {
-        let differs = "its SHA-256 is not the one its manifest records: it was edited, or copied from another shard";
-        return Err(Error::key("runs.jsonl", differs));
-    }
     if (manifest.first_run, manifest.runs) != (slice.start, slice.end - slice.start) {
         let expected = format!("runs {}..{} of the sweep (shard {index}/{count})", slice.start, slice.end);
         let found = format!("first_run = {}, runs = {}", manifest.first_run, manifest.runs);
         return Err(Error::key("manifest.json", format!("{found}; expected {expected}")));
     }
-    let runs = jsonl::parse_jsonl(text)?;
-    if runs.len() as u64 != manifest.runs {
-        return Err(Error::key("runs.jsonl", format!("{} runs; its manifest says {}", runs.len(), manifest.runs)));
+    let unreadable = |e: std::io::Error| Error::key("runs.jsonl", format!("cannot read ({e})"));
+    if crate::results::file_hash(open()?).map_err(unreadable)? != recorded {
+        let differs = "its SHA-256 is not the one its manifest records: it was edited, or copied from another shard";
+        return Err(Error::key("runs.jsonl", differs));
     }
-    for (line, (flat, (point, metrics))) in (slice.start..).zip(&runs).enumerate() {
-        let at = |what: String| Error::key("runs.jsonl", format!("line {}: {what}", line + 1));
+    let mut reader = jsonl::Reader::new(std::io::BufReader::new(open()?), limits::MAX_RUNS_JSONL_LINE_BYTES);
+    let mut flat = slice.start;
+    while let Some((point, metrics)) = reader.next_run()? {
+        let at = |what: String| Error::key("runs.jsonl", format!("line {}: {what}", reader.lines()));
+        if flat == slice.end {
+            return Err(at(format!("more runs than its manifest's {}", manifest.runs)));
+        }
         let (p, r) = (flat / info.runs_per_point, flat % info.runs_per_point);
-        if (*point, metrics.run) != (p, r) {
+        if (point, metrics.run) != (p, r) {
             let found = format!("point {point} run {}", metrics.run);
             return Err(at(format!("{found}, expected point {p} run {r} (the shard's runs in order)")));
         }
         metrics.check(info.agents[p as usize], info.horizons[p as usize]).map_err(at)?;
+        each(point, &metrics)?;
+        flat += 1;
     }
-    Ok(runs)
+    if flat != slice.end {
+        return Err(Error::key("runs.jsonl", format!("{} runs; its manifest says {}", reader.lines(), manifest.runs)));
+    }
+    Ok(manifest.runs)
 }
 
 /// Checks that the manifests of `dirs` belong to one sweep and cover it
@@ -166,9 +191,9 @@ fn inconsistent(info: &SweepInfo) -> Option<String> {
         Some(format!("sweep.shard = [{index}, {count}], expected 1 <= index <= count"))
     } else if points != Some(info.points) {
         Some(format!("sweep.points = {}, expected the product of the axes' sizes", info.points))
-    } else if info.points > crate::limits::MAX_POINTS {
-        Some(format!("sweep.points = {}, expected at most {}", info.points, crate::limits::MAX_POINTS))
-    } else if let Err(e) = crate::limits::runs("sweep.runs_per_point", info.runs_per_point, info.points, 1) {
+    } else if info.points > limits::MAX_POINTS {
+        Some(format!("sweep.points = {}, expected at most {}", info.points, limits::MAX_POINTS))
+    } else if let Err(e) = crate::limits::streamed_runs("sweep.runs_per_point", info.runs_per_point, info.points, 1) {
         Some(e.to_string())
     } else if info.agents.len() as u64 != info.points || info.horizons.len() as u64 != info.points {
         Some(

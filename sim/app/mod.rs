@@ -280,6 +280,20 @@ fn read_output(dir: &Path, name: &str, limit: u64, expected: &str) -> Result<Str
         .map_err(|e| Error::input(dir.display().to_string(), format!("cannot read {name} ({e}); expected {expected}")))
 }
 
+/// A file of an output directory, opened to be read a part at a time; a
+/// FIFO or a device is refused, as [`read_bounded`] refuses them.
+fn open_output(dir: &Path, name: &str, expected: &str) -> Result<std::fs::File> {
+    let path = dir.join(name);
+    let open = || {
+        if !std::fs::metadata(&path)?.is_file() {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "not a regular file"));
+        }
+        std::fs::File::open(&path)
+    };
+    open()
+        .map_err(|e| Error::input(dir.display().to_string(), format!("cannot read {name} ({e}); expected {expected}")))
+}
+
 /// An output directory's `manifest.json`.
 fn read_manifest(dir: &Path, expected: &str) -> Result<Manifest> {
     serde_json::from_str(&read_output(dir, "manifest.json", limits::MAX_RESULTS_BYTES, expected)?).map_err(|e| {

@@ -1,13 +1,13 @@
 //! `cascade sweep`: a grid of scenario values x R replications on common
 //! random numbers, whole or one shard of it.
 
-use super::stream::{self, Stopped};
+use super::stream::{self, summarise_points, PointSpill, Stopped, SPILL};
 use super::{Common, Progress, Scenario};
 use crate::error::{Error, Result};
 use crate::metrics::RunMetrics;
-use crate::results::{self, charts, csv::RunsCsv, files, jsonl::ShardJsonl, Staging, SweepInfo};
+use crate::results::{charts, files, jsonl::ShardJsonl, Staging, SweepInfo};
 use crate::runner;
-use crate::summary::{self, Contained, ContainedTimes, PrevalenceSample, Summary};
+use crate::summary::Summary;
 use crate::sweep::{Axis, Shard};
 use std::io::Write;
 use std::ops::Range;
@@ -50,11 +50,7 @@ pub struct SweepOutcome {
 /// spill in two passes, so memory does not grow with the number of runs.
 pub fn sweep(scenario: &Scenario, options: &SweepOptions, progress: &dyn Progress) -> Result<SweepOutcome> {
     let grid = scenario.grid(&options.set)?;
-    // A shard's runs are for `merge`, which holds them: no more than it takes.
-    let total = match options.shard {
-        None => crate::limits::streamed_runs("--runs", options.runs, grid.points(), 1)?,
-        Some(_) => crate::limits::runs("--runs", options.runs, grid.points(), 1)?,
-    };
+    let total = crate::limits::streamed_runs("--runs", options.runs, grid.points(), 1)?;
     let models = scenario.points(&grid)?;
     options.common.admit(scenario, &models)?;
     let slice = options.shard.map_or(0..total, |s| s.slice(total));
@@ -89,9 +85,6 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions, progress: &dyn Progres
     Ok(SweepOutcome { dir, info, summaries })
 }
 
-/// The spill of a sweep's runs.
-const SPILL: &str = ".runs.spill";
-
 /// What streaming a sweep's runs left: each point's bytes of the spill
 /// (empty for points outside a shard), and a shard's `runs.jsonl` digest.
 struct Streamed {
@@ -109,24 +102,15 @@ fn stream_points(
     shard: bool,
     progress: &dyn Progress,
 ) -> std::result::Result<Streamed, Stopped> {
-    let mut csv = RunsCsv::sweep(staging.create("runs.csv")?, &info.keys(), info.all_labels())?;
+    let mut sink = PointSpill::create(staging, info)?;
     let mut jsonl = if shard { Some(ShardJsonl::new(staging.create("runs.jsonl")?)) } else { None };
-    let mut spill = staging.create(SPILL)?;
-    let mut points = vec![0..0; info.points as usize];
-    let (mut at, mut failed) = (0u64, None);
+    let mut failed = None;
     let mut write = |point: u64, m: &RunMetrics| -> std::io::Result<()> {
-        csv.write(point, m)?;
-        if let Some(jsonl) = &mut jsonl {
-            jsonl.write(point, m)?;
+        sink.write(point, m)?;
+        match &mut jsonl {
+            Some(jsonl) => jsonl.write(point, m),
+            None => Ok(()),
         }
-        let bytes = results::spill::write(&mut spill, point, m)?;
-        let range = &mut points[point as usize];
-        if range.start == range.end {
-            *range = at..at;
-        }
-        at += bytes;
-        range.end = at;
-        Ok(())
     };
     runner::run_points_into(plan, slice, &|done| progress.done(done), &mut |point, m| {
         stream::go_on(&mut failed, write(point, &m))
@@ -135,8 +119,7 @@ fn stream_points(
     if let Some(e) = failed {
         return Err(Stopped::Io(e));
     }
-    csv.finish()?.flush()?;
-    spill.flush()?;
+    let points = sink.finish()?;
     let digest = match jsonl {
         None => None,
         Some(jsonl) => {
@@ -146,36 +129,4 @@ fn stream_points(
         }
     };
     Ok(Streamed { points, digest })
-}
-
-/// Per point: its summary, its prevalence, and for the points the CDF
-/// chart draws, its times to containment.
-type PointSummaries = (Vec<Summary>, Vec<Vec<PrevalenceSample>>, Vec<Option<Contained>>);
-
-/// Each point's summary and prevalence from its bytes of the spill (of no
-/// runs where it has none), and the times to containment of the `drawn`
-/// points.
-fn summarise_points(staging: &Staging, points: &[Range<u64>], drawn: &[u64]) -> std::io::Result<PointSummaries> {
-    let (mut summaries, mut curves) = (Vec::with_capacity(points.len()), Vec::with_capacity(points.len()));
-    let mut contained = vec![None; points.len()];
-    for (point, range) in points.iter().enumerate() {
-        let mut times = drawn.contains(&(point as u64)).then(ContainedTimes::default);
-        let mut pass = 0;
-        let (summary, curve) = summary::summarize_twice(|add| {
-            pass += 1;
-            if range.start == range.end {
-                return Ok(());
-            }
-            stream::read_spill(staging, SPILL, Some(range.clone()), &mut |_, m| {
-                add(m);
-                if let (1, Some(times)) = (pass, times.as_mut()) {
-                    times.add(m.t_contain);
-                }
-            })
-        })?;
-        summaries.push(summary);
-        curves.push(curve);
-        contained[point] = times.map(ContainedTimes::finish);
-    }
-    Ok((summaries, curves, contained))
 }

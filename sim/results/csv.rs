@@ -8,7 +8,7 @@
 use crate::metrics::{self, Metric, Read, RunMetrics, Unit};
 use crate::paired::PairedMetric;
 use crate::summary::{MetricSummary, PrevalenceSample, Stat, Summary};
-use crate::sweep::{self, PointRun};
+use crate::sweep;
 use crate::time::format_seconds;
 use crate::tune::{self, Target};
 
@@ -188,14 +188,6 @@ pub fn prevalence_csv(points: Option<(&[String], &[Vec<String>])>, curves: &[Vec
         }
     }
     finish(writer)
-}
-
-/// A sweep's `runs.csv`: `point`, the swept keys, then the run columns;
-/// `labels[p]` are point p's values.
-pub fn sweep_runs_csv(keys: &[String], labels: &[Vec<String>], runs: &[PointRun]) -> Vec<u8> {
-    let mut writer = RunsCsv::sweep(Vec::new(), keys, labels.to_vec()).expect("in-memory write");
-    runs.iter().for_each(|(point, m)| writer.write(*point, m).expect("in-memory write"));
-    writer.finish().expect("in-memory write")
 }
 
 /// A sweep's `summary.csv`: per point, its values and every summary row.
@@ -391,6 +383,13 @@ mod tests {
             let mean = summary.estimate(metric.name).unwrap().0;
             assert!((mean - value.parse::<f64>().unwrap()).abs() < 1e-9, "{column}: summary mean {mean}");
         }
+    }
+
+    /// A sweep's `runs.csv` written whole.
+    fn sweep_runs_csv(keys: &[String], labels: &[Vec<String>], runs: &[crate::sweep::PointRun]) -> Vec<u8> {
+        let mut writer = RunsCsv::sweep(Vec::new(), keys, labels.to_vec()).unwrap();
+        runs.iter().for_each(|(point, m)| writer.write(*point, m).unwrap());
+        writer.finish().unwrap()
     }
 
     #[test]

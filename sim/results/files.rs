@@ -5,11 +5,9 @@
 
 use super::{charts, csv, report, trace, SweepInfo};
 use crate::engine::Replayed;
-use crate::metrics::RunMetrics;
 use crate::model::Model;
 use crate::paired::PairedMetric;
-use crate::summary::{self, Contained, PrevalenceSample, Summary};
-use crate::sweep::PointRun;
+use crate::summary::{Contained, PrevalenceSample, Summary};
 
 /// Output files: name and bytes, in the order they are written.
 pub type Files = Vec<(String, Vec<u8>)>;
@@ -48,36 +46,12 @@ pub fn replay_files(model: &Model, replayed: &Replayed, run: u64) -> Files {
     files
 }
 
-/// A whole sweep's files, from its grid, its runs in (point, replication)
-/// order, and their grouping and summaries per point: `runs.csv`,
-/// `summary.csv`, the charts and `report.html` (`title` and `seed` head
-/// the report). `sweep` and `merge` both write through
-/// [`sweep_summary_files`], so a merge of shards is byte-identical to one
-/// machine.
-pub fn sweep_files(
-    title: &str,
-    seed: u64,
-    info: &SweepInfo,
-    results: &[PointRun],
-    per_point: &[Vec<RunMetrics>],
-    summaries: &[Summary],
-) -> Files {
-    let curves: Vec<_> = per_point.iter().map(|runs| summary::prevalence(runs)).collect();
-    let mut contained = vec![None; per_point.len()];
-    for p in charts::cdf_points(info) {
-        let mut times = summary::ContainedTimes::default();
-        per_point[p as usize].iter().for_each(|m| times.add(m.t_contain));
-        contained[p as usize] = Some(times.finish());
-    }
-    let mut files = vec![("runs.csv".to_string(), csv::sweep_runs_csv(&info.keys(), &info.all_labels(), results))];
-    files.extend(sweep_summary_files(title, seed, info, summaries, &curves, &contained));
-    files
-}
-
 /// A whole sweep's files other than `runs.csv` (which streams):
 /// `summary.csv`, `prevalence.csv`, the charts and `report.html`, from
 /// each point's summary and prevalence, and the times to containment of
-/// the points the CDF chart draws ([`charts::cdf_points`]).
+/// the points the CDF chart draws ([`charts::cdf_points`]). `sweep` and
+/// `merge` both write through it, so a merge of shards is byte-identical
+/// to one machine.
 pub fn sweep_summary_files(
     title: &str,
     seed: u64,

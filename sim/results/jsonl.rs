@@ -5,13 +5,6 @@ use crate::error::Error;
 use crate::metrics::RunMetrics;
 use crate::sweep::PointRun;
 
-/// A shard's exact results, one JSON object per line: `runs.jsonl`.
-pub fn shard_jsonl(results: &[PointRun]) -> Vec<u8> {
-    let mut writer = ShardJsonl::new(Vec::new());
-    results.iter().for_each(|(point, m)| writer.write(*point, m).expect("in-memory write"));
-    writer.finish().0
-}
-
 /// `runs.jsonl` written a line at a time, with the SHA-256 of its bytes
 /// (the manifest's `sweep.runs_sha256`).
 pub struct ShardJsonl<W: std::io::Write> {
@@ -34,32 +27,66 @@ impl<W: std::io::Write> ShardJsonl<W> {
 
     /// The writer, and the hex SHA-256 of everything written.
     pub fn finish(self) -> (W, String) {
-        let digest = sha2::Digest::finalize(self.digest).iter().map(|b| format!("{b:02x}")).collect();
+        let digest = super::manifest::hex(&sha2::Digest::finalize(self.digest));
         (self.out, digest)
     }
 }
 
-/// Reads `runs.jsonl` back; errors name the line, not the file
-/// ([`Error::in_file`]).
-pub fn parse_jsonl(text: &str) -> Result<Vec<PointRun>, Error> {
-    #[derive(serde::Deserialize)]
-    struct Line {
-        point: u64,
-        metrics: RunMetrics,
+/// `runs.jsonl` read back a line at a time; errors name the line, not
+/// the file ([`Error::in_file`]).
+pub struct Reader<R> {
+    input: R,
+    /// Lines read so far.
+    line: u64,
+    /// Bytes a line may have (`limits::MAX_RUNS_JSONL_LINE_BYTES`).
+    most: u64,
+    bytes: Vec<u8>,
+}
+
+impl<R: std::io::BufRead> Reader<R> {
+    /// A reader refusing lines longer than `most` bytes.
+    pub fn new(input: R, most: u64) -> Reader<R> {
+        Reader { input, line: 0, most, bytes: Vec::new() }
     }
-    text.lines()
-        .enumerate()
-        .map(|(i, line)| {
-            serde_json::from_str::<Line>(line)
-                .map(|l| (l.point, l.metrics))
-                .map_err(|e| Error::key("runs.jsonl", format!("line {}: {e}", i + 1)))
-        })
-        .collect()
+
+    /// The next line's run, or `None` at the end. A line longer than the
+    /// reader's `most` bytes is refused before it is held whole.
+    pub fn next_run(&mut self) -> Result<Option<PointRun>, Error> {
+        #[derive(serde::Deserialize)]
+        struct Line {
+            point: u64,
+            metrics: RunMetrics,
+        }
+        use std::io::{BufRead, Read};
+        let most = self.most;
+        self.bytes.clear();
+        let read = (&mut self.input).take(most + 1).read_until(b'\n', &mut self.bytes);
+        let at = |line: u64, what: String| Error::key("runs.jsonl", format!("line {line}: {what}"));
+        let read = read.map_err(|e| at(self.line + 1, format!("cannot read ({e})")))?;
+        if read == 0 {
+            return Ok(None);
+        }
+        self.line += 1;
+        if self.bytes.last() == Some(&b'\n') {
+            self.bytes.pop();
+        } else if read as u64 > most {
+            return Err(at(self.line, format!("longer than {most} bytes")));
+        }
+        let line: Line = serde_json::from_slice(&self.bytes).map_err(|e| at(self.line, e.to_string()))?;
+        Ok(Some((line.point, line.metrics)))
+    }
+
+    /// Lines read so far.
+    pub fn lines(&self) -> u64 {
+        self.line
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MOST: u64 = crate::limits::MAX_RUNS_JSONL_LINE_BYTES;
 
     #[test]
     fn shard_results_round_trip() {
@@ -67,13 +94,31 @@ mod tests {
             (0, RunMetrics { run: 0, t_detect: Some(3), ..Default::default() }),
             (1, RunMetrics { run: 0, ..Default::default() }),
         ];
-        let bytes = shard_jsonl(&runs);
-        assert_eq!(parse_jsonl(std::str::from_utf8(&bytes).unwrap()).unwrap(), runs);
         let mut writer = ShardJsonl::new(Vec::new());
         runs.iter().for_each(|(p, m)| writer.write(*p, m).unwrap());
-        let (streamed, digest) = writer.finish();
-        assert_eq!((streamed, digest), (bytes.clone(), crate::results::scenario_hash(&bytes)));
-        let e = parse_jsonl("{}\n").unwrap_err().in_file("shard-1").to_string();
+        let (bytes, digest) = writer.finish();
+        assert_eq!(digest, crate::results::scenario_hash(&bytes));
+        let mut reader = Reader::new(&bytes[..], MOST);
+        let mut back = Vec::new();
+        while let Some(run) = reader.next_run().unwrap() {
+            back.push(run);
+        }
+        assert_eq!((back, reader.lines()), (runs, 2));
+        let error = |text: &[u8]| Reader::new(text, MOST).next_run().unwrap_err().in_file("shard-1").to_string();
+        let e = error(b"{}\n");
         assert!(e.starts_with("shard-1: runs.jsonl: line 1: missing field"), "{e}");
+        let long = vec![b' '; MOST as usize + 1];
+        assert_eq!(error(&long), format!("shard-1: runs.jsonl: line 1: longer than {} bytes", long.len() - 1));
+        // A line of exactly the limit, its newline past it, is read (and parsed).
+        let mut at_limit = vec![b' '; MOST as usize];
+        at_limit.push(b'\n');
+        assert!(error(&at_limit).contains("line 1: EOF while parsing"), "{}", error(&at_limit));
+        let mut second = bytes[..10].to_vec();
+        second.splice(0..0, bytes.iter().copied());
+        let mut reader = Reader::new(&second[..], MOST);
+        reader.next_run().unwrap();
+        reader.next_run().unwrap();
+        let e = reader.next_run().unwrap_err().in_file("s").to_string();
+        assert!(e.starts_with("s: runs.jsonl: line 3: "), "{e}");
     }
 }

@@ -62,7 +62,25 @@ pub struct AxisInfo {
 
 /// Hex SHA-256 of the scenario's bytes.
 pub fn scenario_hash(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// The hex SHA-256 of everything `input` holds (a file, read a block at a time).
+pub fn file_hash(mut input: impl std::io::Read) -> std::io::Result<String> {
+    let (mut digest, mut block) = (Sha256::new(), vec![0; 64 << 10]);
+    loop {
+        match input.read(&mut block) {
+            Ok(0) => return Ok(hex(&digest.finalize())),
+            Ok(n) => digest.update(&block[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Bytes as lowercase hex, two digits each.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl SweepInfo {

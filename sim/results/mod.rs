@@ -23,4 +23,4 @@ pub mod trace;
 
 pub use dir::{prepare_dir, write_dir, write_file, Staging};
 pub use files::Files;
-pub use manifest::{scenario_hash, AxisInfo, Manifest, SweepInfo, MODEL_VERSION};
+pub use manifest::{file_hash, scenario_hash, AxisInfo, Manifest, SweepInfo, MODEL_VERSION};
