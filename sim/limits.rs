@@ -31,6 +31,12 @@ pub const MAX_RESULTS_BYTES: u64 = 64 << 20;
 /// Bytes of one line of a shard's `runs.jsonl` (a run's line is about 1 kB).
 pub const MAX_RUNS_JSONL_LINE_BYTES: u64 = 64 << 10;
 
+/// Task kinds in a scenario, entries in a router's table, and receivers
+/// one entry lists (a router's table is searched for every output).
+pub const MAX_KINDS: usize = 64;
+pub const MAX_ROUTES: usize = 64;
+pub const MAX_ROUTE_TARGETS: usize = 8;
+
 /// Characters of an id or a name in a scenario.
 pub const MAX_ID_CHARS: usize = 64;
 

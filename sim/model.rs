@@ -10,6 +10,8 @@ use crate::time::Micros;
 pub const NONE: u32 = u32::MAX;
 /// "No fault": the root of a clean message or record.
 pub const NO_FAULT: u16 = u16::MAX;
+/// "No kind": a task of a source without `kinds`; in a route, any kind.
+pub const NO_KIND: u16 = u16::MAX;
 
 /// What an agent does in the system; a label for outputs and generators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -36,6 +38,33 @@ pub enum OutputRule {
     RandomOne,
     /// Out-channels in turn.
     RoundRobin,
+    /// The first of the agent's `routes` whose kind is the task's kind.
+    ByKind,
+    /// The first of the agent's `routes` whose `below` is above the output signal.
+    BySignal,
+}
+
+impl OutputRule {
+    /// Whether the rule sends each output on one channel it picks.
+    pub fn picks_one(self) -> bool {
+        self != OutputRule::All
+    }
+
+    /// Whether the rule follows the agent's `routes`.
+    pub fn routes(self) -> bool {
+        matches!(self, OutputRule::ByKind | OutputRule::BySignal)
+    }
+}
+
+/// One entry of a router's table: tasks of `kind` (`ByKind`; `NO_KIND`:
+/// any) or outputs whose signal is below `below` (`BySignal`; infinite:
+/// any) go to the first available receiver of `channels`, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Route {
+    pub kind: u16,
+    pub below: f64,
+    /// Channel indices, at least one; later ones are failovers.
+    pub channels: Vec<u32>,
 }
 
 /// One agent's fixed parameters.
@@ -68,6 +97,14 @@ pub struct Agent {
     pub memory_weight: f64,
     /// Chance that a corrupted input (message or memory) corrupts the output.
     pub propagation: f64,
+    /// A router's table (`OutputRule::ByKind`, `OutputRule::BySignal`).
+    pub routes: Vec<Route>,
+    /// Chance that a corrupted output is sent on a wrong route.
+    pub misroute: f64,
+    /// Skip receivers that are quarantined or held when another is listed
+    /// (a route's later channels; for `RandomOne` and `RoundRobin`, the
+    /// other out-channels).
+    pub failover: bool,
 }
 
 /// A directed agent-to-agent channel.
@@ -101,6 +138,8 @@ pub struct Source {
     pub count: Option<u64>,
     pub signal_mean: f64,
     pub signal_sd: f64,
+    /// Each task's kind drawn from `(kind, cumulative share)` (empty: no kind).
+    pub kinds: Vec<(u16, f64)>,
 }
 
 /// Which memory partition a record goes to.
@@ -327,6 +366,8 @@ pub struct Model {
     pub materiality: Materiality,
     /// Agents relay clean outputs (false: only corrupted traffic is simulated).
     pub clean_relay: bool,
+    /// Task kinds the sources draw, in order of first appearance.
+    pub kinds: Vec<String>,
     pub agents: Vec<Agent>,
     pub topology: Topology,
     pub sources: Vec<Source>,
@@ -342,6 +383,11 @@ impl Model {
     /// Fault onset: the start of the earliest fault, if any.
     pub fn onset(&self) -> Option<Micros> {
         self.faults.iter().map(|f| f.kind.start()).min()
+    }
+
+    /// Whether the scenario routes work: kinds, routers or failover.
+    pub fn routes_work(&self) -> bool {
+        !self.kinds.is_empty() || self.agents.iter().any(|a| a.output.routes() || a.failover)
     }
 
     /// Whether actions are checked against credentials at all.

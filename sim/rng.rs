@@ -28,6 +28,8 @@ pub enum Stream {
     Behaviour = 4,
     /// Mitigation coins (the Bernoulli detector).
     Mitigation = 5,
+    /// Task kinds and misroutes, so routing leaves every other draw alone.
+    Routing = 6,
 }
 
 /// SplitMix64 step: a bijective mixer used to spread seeds into keys.

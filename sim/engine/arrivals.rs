@@ -2,6 +2,7 @@
 //! poison it), a message's delivery to its receiver (boundary, dedupe,
 //! acceptance, injection) and the receiver's FIFO queue.
 
+use super::routing::Task;
 use super::{Detail, Engine, EventKind, Message, TraceKind, Value};
 use crate::model::{Arrival, FaultKind, Model, NONE, NO_FAULT};
 use crate::rng;
@@ -14,7 +15,8 @@ impl Engine {
         if source.signal_sd > 0.0 {
             signal += source.signal_sd * rng::std_normal(&mut self.streams.arrivals);
         }
-        let task = self.new_task();
+        let kind = self.draw_kind(source);
+        let task = self.new_task(Task::of_kind(kind));
         let mut message = Message {
             task,
             parent: NONE,
@@ -68,6 +70,7 @@ impl Engine {
         let message = self.messages[id as usize];
         let agent = message.receiver;
         if self.agents[agent as usize].quarantined {
+            self.lose(agent, id, message.task);
             return;
         }
         if message.channel != NONE && !self.guards.is_empty() && !self.boundary(model, graph, id, &message) {

@@ -91,7 +91,7 @@ impl Engine {
 
     pub(super) fn spoof(&mut self, graph: &Graph, channel: u32, fault: u16, shift: f64) -> u32 {
         let spec = &graph.channels[channel as usize];
-        let task = self.new_task();
+        let task = self.new_task(super::routing::Task::FORGED);
         let signal = self.last_clean_signal[channel as usize] + shift;
         let message = Message {
             task,

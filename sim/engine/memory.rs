@@ -265,6 +265,9 @@ mod tests {
             memory_read: 2,
             memory_weight: 0.5,
             propagation: 1.0,
+            routes: Vec::new(),
+            misroute: 0.0,
+            failover: false,
         };
         Model {
             name: "m".into(),
@@ -273,6 +276,7 @@ mod tests {
             quiet_window: 1,
             materiality: crate::model::Materiality::DEFAULT,
             clean_relay: true,
+            kinds: Vec::new(),
             agents: vec![agent.clone(), agent.clone(), agent],
             topology: Topology::Explicit(vec![]),
             sources: vec![],

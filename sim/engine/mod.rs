@@ -21,6 +21,7 @@ mod memory;
 mod processing;
 mod queue;
 mod review;
+mod routing;
 mod trace;
 
 pub use memory::{Context, MemoryStore, Record};
@@ -30,6 +31,7 @@ pub use trace::{Detail, TraceKind, TraceRow, Value};
 use boundary::Guard;
 use dedupe::KeyHasher;
 use review::ReviewCase;
+use routing::Task;
 
 use crate::limits;
 use crate::metrics::{RunMetrics, PREVALENCE_SAMPLES};
@@ -150,6 +152,7 @@ struct Streams {
     faults: SimRng,
     behaviour: SimRng,
     mitigation: SimRng,
+    routing: SimRng,
 }
 
 impl Streams {
@@ -160,6 +163,7 @@ impl Streams {
             faults: rng::stream(key, Stream::Faults),
             behaviour: rng::stream(key, Stream::Behaviour),
             mitigation: rng::stream(key, Stream::Mitigation),
+            routing: rng::stream(key, Stream::Routing),
         }
     }
 }
@@ -207,6 +211,8 @@ pub struct Engine {
     first_detection: Option<Micros>,
     queue: EventQueue,
     messages: Vec<Message>,
+    /// Indexed by task id.
+    tasks: Vec<Task>,
     agents: Vec<AgentState>,
     memory: MemoryStore,
     dedupe: HashMap<u64, u8, BuildHasherDefault<KeyHasher>>,
@@ -265,6 +271,7 @@ impl Engine {
             first_detection: None,
             queue: EventQueue::default(),
             messages: Vec::new(),
+            tasks: Vec::new(),
             agents: vec![AgentState::IDLE; n],
             memory: MemoryStore::new(model),
             dedupe: HashMap::default(),
@@ -385,6 +392,7 @@ impl Engine {
         self.queue.reset();
         self.overrun = None;
         self.messages.clear();
+        self.tasks.clear();
         self.agents.clear();
         self.agents.extend(graph.may_repeat.iter().map(|&r| AgentState { may_repeat: r, ..AgentState::IDLE }));
         debug_assert_eq!(self.agents.len(), model.agents.len());
@@ -502,10 +510,12 @@ impl Engine {
         id
     }
 
-    fn new_task(&mut self) -> u32 {
-        let task = self.next_task;
+    fn new_task(&mut self, task: Task) -> u32 {
+        let id = self.next_task;
         self.next_task += 1;
-        task
+        self.tasks.push(task);
+        debug_assert_eq!(self.tasks.len(), self.next_task as usize);
+        id
     }
 
     /// Agent `agent`'s latest output is now corrupted (or no longer is):
@@ -537,6 +547,7 @@ impl Engine {
         metrics.agents_reached = self.agents.iter().filter(|a| a.accepted_corrupt && !a.origin).count() as u32;
         metrics.agents_corrupted = self.agents.iter().filter(|a| a.produced_corrupt).count() as u32;
         metrics.corrupted_records_left = self.memory.records().filter(|r| r.root != NO_FAULT).count() as u64;
+        (metrics.tasks, metrics.tasks_delivered, metrics.tasks_lost) = self.count_tasks();
         metrics.onset = model.onset();
         metrics.t_detect = self.first_detection.zip(metrics.onset).map(|(t, onset)| t - onset);
         metrics.contained = true;

@@ -6,7 +6,7 @@ use super::actions::Attempt;
 use super::dedupe::{DONE_CLEAN, DONE_CORRUPT};
 use super::{Detail, Engine, EventKind, Message, Record, TraceKind, Value};
 use crate::mitigation::access::Decision;
-use crate::model::{FaultKind, Model, OutputRule, NONE, NO_FAULT};
+use crate::model::{FaultKind, Model, NONE, NO_FAULT};
 use crate::rng;
 use crate::topology::Graph;
 
@@ -195,6 +195,7 @@ impl Engine {
         output: Output,
     ) {
         if self.agents[agent as usize].quarantined {
+            self.lose(agent, id, input.task);
             return;
         }
         let spec = &model.agents[agent as usize];
@@ -233,26 +234,23 @@ impl Engine {
             }
         }
         let mut channels = graph.out_channels(agent);
+        if channels.is_empty() {
+            self.deliver(input.task);
+            return;
+        }
         if let Some(caps) = model.mitigations.caps.filter(|c| c.max_fanout > 0) {
             channels = &channels[..channels.len().min(caps.max_fanout as usize)];
         }
-        let one = match spec.output {
-            OutputRule::All => {
-                for &c in channels {
-                    self.send(model, graph, c, id, input, output);
-                }
-                return;
+        if !spec.output.picks_one() {
+            for &c in channels {
+                self.send(model, graph, c, id, input, output);
             }
-            _ if channels.is_empty() => return,
-            OutputRule::RandomOne => rng::below(&mut self.streams.behaviour, channels.len() as u64) as usize,
-            OutputRule::RoundRobin => {
-                let state = &mut self.agents[agent as usize];
-                let pick = state.round_robin as usize % channels.len();
-                state.round_robin = state.round_robin.wrapping_add(1);
-                pick
-            }
-        };
-        self.send(model, graph, channels[one], id, input, output);
+            return;
+        }
+        match self.pick(model, graph, agent, channels, input, &output) {
+            NONE => self.lose(agent, id, input.task),
+            channel => self.send(model, graph, channel, id, input, output),
+        }
     }
 
     #[inline(always)]

@@ -54,6 +54,11 @@ pub enum TraceKind {
     Hold,
     /// A reviewer quarantined an agent (`message` = the alert's evidence).
     Quarantine,
+    /// A message could not be delivered (`agent` = where): no route matched,
+    /// or its receiver (`agent`) is quarantined.
+    Lost,
+    /// A corrupted router sent its output on a wrong route (`detail` = receiver).
+    Misroute,
 }
 
 impl TraceKind {
@@ -81,6 +86,8 @@ impl TraceKind {
             TraceKind::Capped => "capped",
             TraceKind::Hold => "hold",
             TraceKind::Quarantine => "quarantine",
+            TraceKind::Lost => "lost",
+            TraceKind::Misroute => "misroute",
         }
     }
 }

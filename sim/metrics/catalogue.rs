@@ -94,6 +94,8 @@ pub enum Feature {
     OutOfScope,
     /// Actions checked against credentials.
     AccessChecks,
+    /// Task kinds, routers or failover ([`Model::routes_work`]).
+    Routing,
 }
 
 impl Feature {
@@ -109,6 +111,7 @@ impl Feature {
             Feature::Review => m.review.is_some(),
             Feature::OutOfScope => model.faults.iter().any(|f| matches!(f.kind, FaultKind::OutOfScope { .. })),
             Feature::AccessChecks => model.access_checked(),
+            Feature::Routing => model.routes_work(),
         }
     }
 }
@@ -262,7 +265,7 @@ const LOWER: Option<Better> = Some(Better::Lower);
 const HIGHER: Option<Better> = Some(Better::Higher);
 
 /// Every metric, in `runs.csv` column order.
-pub static CATALOGUE: [Metric; 34] = [
+pub static CATALOGUE: [Metric; 39] = [
     Metric {
         heading: "agents reached",
         headline: headline_at(0, true, true, true),
@@ -421,6 +424,16 @@ pub static CATALOGUE: [Metric; 34] = [
         heading: "mean sojourn (s)",
         ..plain("mean_sojourn", Read::MeanTime(RunMetrics::mean_sojourn), "mean time in system (s)", LOWER)
     },
+    Metric { feature: Feature::Routing, ..plain("tasks", Read::Count(|m| m.tasks), "tasks started", None) },
+    Metric {
+        feature: Feature::Routing,
+        ..plain("tasks_delivered", Read::Count(|m| m.tasks_delivered), "tasks delivered", HIGHER)
+    },
+    Metric { feature: Feature::Routing, ..plain("tasks_lost", Read::Count(|m| m.tasks_lost), "tasks lost", LOWER) },
+    Metric {
+        feature: Feature::Routing,
+        ..plain("misrouted", Read::Count(|m| m.misrouted), "corrupted outputs misrouted", LOWER)
+    },
     Metric {
         column: "",
         feature: Feature::ChannelChecks,
@@ -431,6 +444,12 @@ pub static CATALOGUE: [Metric; 34] = [
             "share of messages rejected while clean",
             LOWER,
         )
+    },
+    Metric {
+        column: "",
+        feature: Feature::Routing,
+        summarised: false,
+        ..plain("tasks_lost_share", Read::Share { of: "tasks_lost", per: "tasks" }, "share of tasks lost", LOWER)
     },
 ];
 

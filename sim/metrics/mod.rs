@@ -82,6 +82,15 @@ pub struct RunMetrics {
     pub unattributable_actions: u64,
     /// Task actions on clean output that were refused or blocked.
     pub clean_actions_blocked: u64,
+    /// Tasks the sources started (forged messages are not tasks).
+    pub tasks: u64,
+    /// Tasks that reached an agent with no out-channels.
+    pub tasks_delivered: u64,
+    /// Tasks not delivered of which a message could not be: no route
+    /// matched it, or its receiver was quarantined.
+    pub tasks_lost: u64,
+    /// Corrupted outputs a router sent on a wrong route.
+    pub misrouted: u64,
     /// Events the engine processed.
     pub events: u64,
     /// Inputs processed and their total time in system (arrival to done).
@@ -192,6 +201,10 @@ impl RunMetrics {
             "out_of_scope_blocked",
         )?;
         at_most("processed", self.processed, self.events, "events")?;
+        at_most("tasks", self.tasks, self.messages, "messages")?;
+        let settled = self.tasks_delivered.saturating_add(self.tasks_lost);
+        at_most("tasks_delivered + tasks_lost", settled, self.tasks, "tasks")?;
+        at_most("misrouted", self.misrouted, self.processed, "processed")?;
         at_most("onset", self.onset.unwrap_or(0), horizon, "the horizon")?;
         let since_onset = horizon - self.onset.unwrap_or(0).min(horizon);
         for (name, time) in

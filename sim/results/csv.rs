@@ -287,7 +287,7 @@ mod tests {
         assert_eq!(lines.next().unwrap(), run_columns().join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0.333333"
+            "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0.333333,0,0,0,0"
         );
     }
 
@@ -329,6 +329,10 @@ mod tests {
             unattributable_actions: 31,
             clean_actions_blocked: 32,
             events: 33,
+            tasks: 35,
+            tasks_delivered: 36,
+            tasks_lost: 37,
+            misrouted: 38,
             processed: 2,
             sojourn_total: 68_000_000,
             prevalence: Default::default(),
@@ -371,6 +375,10 @@ mod tests {
             ("records", "12"),
             ("events", "33"),
             ("mean_sojourn_s", "34.000000"),
+            ("tasks", "35"),
+            ("tasks_delivered", "36"),
+            ("tasks_lost", "37"),
+            ("misrouted", "38"),
         ];
         assert_eq!(row.len(), expected.len(), "one cell per column: {text}");
         for (column, value) in expected {

@@ -39,7 +39,11 @@ fn compile_agent(
         memory_read: spec.memory.read,
         memory_weight: spec.memory.weight,
         propagation: spec.propagation,
+        routes: Vec::new(),
+        misroute: 0.0,
+        failover: false,
     };
+    super::routing::compile_behaviour(key, spec, &mut agent)?;
     let access = access::AgentAccessSpec {
         action: &spec.action,
         scope: spec.scope.as_deref(),
@@ -98,6 +102,7 @@ pub(super) fn compile_generated(
         return err("topology.agent.id", "generated agents are named n0, n1, ...; remove the id");
     }
     check_probability("topology.channel.propagation", spec.channel.propagation)?;
+    super::routing::refuse_generated("topology.agent", &spec.agent)?;
     let channel = Channel { from: 0, to: 0, latency: spec.channel.latency, propagation: spec.channel.propagation };
     let template_role = spec.agent.role.unwrap_or(Role::Agent);
     let (generator, agents) = match spec.generator {
@@ -196,6 +201,7 @@ fn compile_layers(
             return err(format!("{key}.count"), "must be at least 1 agent");
         }
         let spec = layer.agent.as_ref().unwrap_or(template);
+        super::routing::refuse_generated(&format!("{key}.agent"), spec)?;
         if spec.id.is_some() {
             return err(format!("{key}.agent.id"), "generated agents are named by role; remove the id");
         }

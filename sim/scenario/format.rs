@@ -222,6 +222,37 @@ pub(super) struct AgentSpec {
     pub(super) memory: AgentMemorySpec,
     #[serde(default = "one")]
     pub(super) propagation: f64,
+    #[serde(default)]
+    pub(super) routes: Vec<RouteSpec>,
+    #[serde(default)]
+    pub(super) misroute: f64,
+    pub(super) failover: Option<bool>,
+}
+
+/// One entry of a router's table (`output = "by_kind"` or `"by_signal"`).
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RouteSpec {
+    pub(super) kind: Option<String>,
+    pub(super) below: Option<f64>,
+    pub(super) to: OneOrMany,
+}
+
+/// An agent id, or a list of them in order of preference.
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+pub(super) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub(super) fn ids(&self) -> &[String] {
+        match self {
+            OneOrMany::One(id) => std::slice::from_ref(id),
+            OneOrMany::Many(ids) => ids,
+        }
+    }
 }
 
 /// The agent an empty table describes (the same defaults as serde's).
@@ -240,6 +271,9 @@ impl Default for AgentSpec {
             sponsor: None,
             memory: AgentMemorySpec::default(),
             propagation: one(),
+            routes: Vec::new(),
+            misroute: 0.0,
+            failover: None,
         }
     }
 }
@@ -326,6 +360,16 @@ pub(super) struct SourceSpec {
     pub(super) count: Option<u64>,
     #[serde(default)]
     pub(super) signal: SignalSpec,
+    #[serde(default)]
+    pub(super) kinds: Vec<KindSpec>,
+}
+
+/// A kind of task and its share of a source's tasks.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct KindSpec {
+    pub(super) name: String,
+    pub(super) share: f64,
 }
 
 #[derive(Deserialize)]

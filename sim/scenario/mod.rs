@@ -16,6 +16,7 @@ mod faults;
 mod format;
 mod memory;
 mod mitigations;
+mod routing;
 mod sources;
 
 use format::ScenarioFile;
@@ -152,7 +153,12 @@ fn compile(spec: ScenarioFile) -> Result<Model, KeyError> {
     }
     let names = Names { index: agents.iter().enumerate().map(|(i, a)| (a.name.clone(), i as u32)).collect() };
     let horizon = spec.horizon.0;
-    let sources = sources::compile_sources(&spec.sources, &names)?;
+    let mut sources = sources::compile_sources(&spec.sources, &names)?;
+    let kinds = routing::compile_kinds(&spec.sources, &mut sources)?;
+    let mut agents = agents;
+    if let Topology::Explicit(channels) = &topology {
+        routing::compile_routes(&spec.agents, &mut agents, channels, &names, &kinds)?;
+    }
     let memory = memory::compile_memory(&spec.memory, &names)?;
     let resources = catalog.resources(&spec.resources, &names)?;
     let faults = faults::compile_faults(spec.faults, &names, &topology, horizon, &memory, &catalog)?;
@@ -175,6 +181,7 @@ fn compile(spec: ScenarioFile) -> Result<Model, KeyError> {
         quiet_window: spec.quiet_window.0,
         materiality,
         clean_relay: spec.workload.clean_relay,
+        kinds,
         agents,
         topology,
         sources,

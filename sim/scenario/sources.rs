@@ -39,6 +39,7 @@ pub(super) fn compile_sources(specs: &[SourceSpec], names: &Names) -> Result<Vec
             count: spec.count,
             signal_mean: spec.signal.mean,
             signal_sd: spec.signal.sd,
+            kinds: Vec::new(),
         });
     }
     Ok(sources)

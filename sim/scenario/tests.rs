@@ -599,3 +599,118 @@ fn materiality_is_a_fraction_or_a_size_and_defaults_to_a_tenth() {
     assert_eq!(Materiality::Relative(0.1).threshold(-30.0), 3.0);
     assert_eq!(Materiality::Absolute(2.0).threshold(-30.0), 2.0);
 }
+
+/// BASE with a third agent C, a channel A -> C, and kinds on the source.
+fn router(output_and_routes: &str) -> String {
+    BASE.replace("id = \"A\"", &format!("id = \"A\"\n{output_and_routes}"))
+        .replace("[[channels]]", "[[agents]]\nid = \"C\"\n[[channels]]\nfrom = \"A\"\nto = \"C\"\n[[channels]]")
+        .replace(
+            "per_second = 1.0 }",
+            "per_second = 1.0 }\nkinds = [{ name = \"x\", share = 0.25 }, { name = \"y\", share = 0.75 }]",
+        )
+}
+
+#[test]
+fn kinds_and_routes_compile_to_channels() {
+    let model = parse(
+        "f.toml",
+        &router("output = \"by_kind\"\nroutes = [{ kind = \"y\", to = [\"B\", \"C\"] }, { to = \"C\" }]"),
+    )
+    .unwrap();
+    assert_eq!(model.kinds, ["x", "y"]);
+    assert_eq!(model.sources[0].kinds, [(0, 0.25), (1, 1.0)]);
+    let a = &model.agents[0];
+    assert!(a.failover && model.routes_work());
+    assert_eq!(a.routes[0], crate::model::Route { kind: 1, below: f64::INFINITY, channels: vec![1, 0] });
+    assert_eq!(a.routes[1].kind, crate::model::NO_KIND);
+    let by_signal = parse("f.toml", &router("output = \"by_signal\"\nfailover = false\nroutes = [{ below = 1.0, to = \"B\" }, { below = 2.0, to = \"C\" }]")).unwrap();
+    assert_eq!(by_signal.agents[0].routes[1].below, 2.0);
+    assert!(!by_signal.agents[0].failover);
+    let plain = parse("f.toml", BASE).unwrap();
+    assert!(!plain.routes_work() && !plain.agents[0].failover);
+}
+
+#[test]
+fn malformed_kinds_and_routes_are_refused_by_key() {
+    let kinds = |k: &str| BASE.replace("per_second = 1.0 }", &format!("per_second = 1.0 }}\nkinds = {k}"));
+    assert_refused(&kinds("[{ name = \"x\", share = 0.5 }]"), "sources[0].kinds", "sum to 1, got 0.5");
+    assert_refused(
+        &kinds("[{ name = \"x\", share = 0.0 }, { name = \"y\", share = 1.0 }]"),
+        "sources[0].kinds[0].share",
+        "> 0",
+    );
+    assert_refused(
+        &kinds("[{ name = \"x\", share = 0.5 }, { name = \"x\", share = 0.5 }]"),
+        "sources[0].kinds[1].name",
+        "twice",
+    );
+    assert_refused(&kinds("[{ name = \"../x\", share = 1.0 }]"), "sources[0].kinds[0].name", "letters");
+    let many: Vec<String> = (0..65).map(|i| format!("{{ name = \"k{i}\", share = {} }}", 1.0 / 65.0)).collect();
+    assert_refused(&kinds(&format!("[{}]", many.join(", "))), "sources[0].kinds[64].name", "at most 64 kinds");
+    let r = |text: &str| router(text);
+    assert_refused(&r("output = \"by_kind\""), "agents[0].routes", "expected 1 to 64 routes");
+    assert_refused(&r("routes = [{ to = \"B\" }]"), "agents[0].routes", "only a router routes");
+    assert_refused(&r("misroute = 0.5"), "agents[0].misroute", "only a router misroutes");
+    assert_refused(
+        &r("output = \"by_kind\"\nmisroute = 2.0\nroutes = [{ to = \"B\" }]"),
+        "agents[0].misroute",
+        "probability",
+    );
+    assert_refused(
+        &r("output = \"by_kind\"\nroutes = [{ to = \"B\" }, { kind = \"x\", to = \"C\" }]"),
+        "agents[0].routes[0].kind",
+        "only the last",
+    );
+    assert_refused(
+        &r("output = \"by_kind\"\nroutes = [{ kind = \"z\", to = \"B\" }]"),
+        "agents[0].routes[0].kind",
+        "unknown kind \"z\"; expected one of x, y",
+    );
+    assert_refused(
+        &r("output = \"by_kind\"\nroutes = [{ kind = \"x\", to = \"B\" }, { kind = \"x\", to = \"C\" }]"),
+        "agents[0].routes[1].kind",
+        "routed twice",
+    );
+    assert_refused(
+        &r("output = \"by_kind\"\nroutes = [{ kind = \"x\", below = 1.0, to = \"B\" }]"),
+        "agents[0].routes[0].below",
+        "remove below",
+    );
+    assert_refused(
+        &r("output = \"by_signal\"\nroutes = [{ kind = \"x\", to = \"B\" }]"),
+        "agents[0].routes[0].kind",
+        "remove kind",
+    );
+    assert_refused(
+        &r("output = \"by_signal\"\nroutes = [{ to = \"B\" }, { to = \"C\" }]"),
+        "agents[0].routes[0].below",
+        "only the last",
+    );
+    assert_refused(
+        &r("output = \"by_signal\"\nroutes = [{ below = 2.0, to = \"B\" }, { below = 1.0, to = \"C\" }]"),
+        "agents[0].routes[1].below",
+        "above the route before's, got 1",
+    );
+    assert_refused(
+        &r("output = \"by_signal\"\nroutes = [{ below = nan, to = \"B\" }]"),
+        "agents[0].routes[0].below",
+        "finite",
+    );
+    assert_refused(&r("output = \"by_kind\"\nroutes = [{ to = [] }]"), "agents[0].routes[0].to", "1 to 8 agent ids");
+    assert_refused(&r("output = \"by_kind\"\nroutes = [{ to = \"Q\" }]"), "agents[0].routes[0].to", "unknown agent id");
+    assert_refused(
+        &r("output = \"by_kind\"\nroutes = [{ to = \"A\" }]"),
+        "agents[0].routes[0].to",
+        "no channel from \"A\" to \"A\"",
+    );
+    assert_refused(
+        &r("output = \"by_kind\"\nroutes = [{ to = [\"B\", \"B\"] }]"),
+        "agents[0].routes[0].to",
+        "listed twice",
+    );
+    let kind_free =
+        BASE.replace("id = \"A\"", "id = \"A\"\noutput = \"by_kind\"\nroutes = [{ kind = \"x\", to = \"B\" }]");
+    assert_refused(&kind_free, "agents[0].routes[0].kind", "expected a kind a source gives (sources[].kinds)");
+    let generated = "name = \"g\"\nhorizon = \"1h\"\nquiet_window = \"5m\"\n[topology]\ngenerator = { kind = \"chain\", n = 3 }\nagent = { output = \"by_kind\" }\n";
+    assert_refused(generated, "topology.agent.output", "named receivers");
+}

@@ -136,11 +136,12 @@ fn the_gateway_alerts_and_review_quarantines_an_attributable_actor() {
     assert_eq!((metrics.agents_quarantined, metrics.wrong_quarantines), (1, 0));
     assert_eq!(metrics.t_attribute, Some(first + 30 * SECOND));
     assert_eq!(metrics.unattributable_actions, 0, "one sponsored holder of a static key");
-    // R is stopped: no attempt and no task action after the quarantine.
-    assert!(trace
-        .iter()
-        .filter(|r| r.agent == 0 && r.time > first + 30 * SECOND)
-        .all(|r| r.kind == TraceKind::Quarantine || r.kind == TraceKind::SourceEmit));
+    // R is stopped: no attempt and no task action after the quarantine;
+    // the tasks its source still sends it are lost, and counted.
+    let after = || trace.iter().filter(|r| r.agent == 0 && r.time > first + 30 * SECOND);
+    assert!(after().all(|r| matches!(r.kind, TraceKind::Quarantine | TraceKind::SourceEmit | TraceKind::Lost)));
+    let lost = after().filter(|r| r.kind == TraceKind::Lost).count() as u64;
+    assert!(lost > 0 && metrics.tasks_lost == lost, "{lost} lost rows, {} tasks lost", metrics.tasks_lost);
     assert_eq!(metrics.reviews, count(&trace, TraceKind::Alert) as u64);
 }
 
