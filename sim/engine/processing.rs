@@ -247,7 +247,7 @@ impl Engine {
             }
             return;
         }
-        match self.pick(model, graph, agent, channels, input, &output) {
+        match self.pick(model, graph, agent, channels, id, input, &output) {
             NONE => self.lose(agent, id, input.task),
             channel => self.send(model, graph, channel, id, input, output),
         }

@@ -48,14 +48,17 @@ impl Engine {
         !state.quarantined && self.now >= state.held_until
     }
 
-    /// The channel `agent`'s output goes on under a rule that picks one
-    /// (`channels` its out-channels, not empty); `NONE` when no route matches.
+    /// The channel `agent`'s output for its input `id` goes on under a rule
+    /// that picks one (`channels` its out-channels, not empty); `NONE` when
+    /// no route matches.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn pick(
         &mut self,
         model: &Model,
         graph: &Graph,
         agent: u32,
         channels: &[u32],
+        id: u32,
         input: &Message,
         output: &Output,
     ) -> u32 {
@@ -64,7 +67,7 @@ impl Engine {
             OutputRule::All => unreachable!("the rule All sends on every channel"),
             OutputRule::RandomOne => self.pick_random(graph, channels, spec.failover),
             OutputRule::RoundRobin => self.pick_round_robin(graph, agent, channels, spec.failover),
-            OutputRule::ByKind | OutputRule::BySignal => self.route(model, graph, agent, input, output),
+            OutputRule::ByKind | OutputRule::BySignal => self.route(model, graph, agent, id, input, output),
         }
     }
 
@@ -80,21 +83,20 @@ impl Engine {
     fn pick_round_robin(&mut self, graph: &Graph, agent: u32, channels: &[u32], failover: bool) -> u32 {
         let turn = self.agents[agent as usize].round_robin;
         let first = turn as usize % channels.len();
-        let skip = (0..channels.len())
+        let pick = (0..channels.len())
             .map(|k| (first + k) % channels.len())
-            .find(|&i| !failover || self.available(graph, channels[i]));
-        let state = &mut self.agents[agent as usize];
-        match skip {
-            Some(i) if i != first => state.round_robin = i as u32 + 1,
-            _ => state.round_robin = turn.wrapping_add(1),
-        }
-        channels[skip.unwrap_or(first)]
+            .find(|&i| !failover || self.available(graph, channels[i]))
+            .unwrap_or(first);
+        // The next turn is the one after the pick (the same modulo the
+        // channels as counting turns, which is all a turn is read for).
+        self.agents[agent as usize].round_robin = pick as u32 + 1;
+        channels[pick]
     }
 
     /// A router's choice: the first route matching the task's kind (or the
     /// output's signal), another one when a corrupted output is misrouted,
     /// and its first available receiver with failover.
-    fn route(&mut self, model: &Model, graph: &Graph, agent: u32, input: &Message, output: &Output) -> u32 {
+    fn route(&mut self, model: &Model, graph: &Graph, agent: u32, id: u32, input: &Message, output: &Output) -> u32 {
         let spec = &model.agents[agent as usize];
         let kind = self.tasks[input.task as usize].kind;
         let matched = match spec.output {
@@ -114,7 +116,7 @@ impl Engine {
         let channel = open.unwrap_or(targets[0]);
         if r != matched {
             let to = graph.channels[channel as usize].to;
-            self.record(TraceKind::Misroute, agent, NONE, Detail::Peer(to), output.value());
+            self.record(TraceKind::Misroute, agent, id, Detail::Peer(to), output.value());
         }
         channel
     }

@@ -57,7 +57,8 @@ pub enum TraceKind {
     /// A message could not be delivered (`agent` = where): no route matched,
     /// or its receiver (`agent`) is quarantined.
     Lost,
-    /// A corrupted router sent its output on a wrong route (`detail` = receiver).
+    /// A corrupted router sent its output for input `message` on a wrong
+    /// route (`detail` = the receiver).
     Misroute,
 }
 

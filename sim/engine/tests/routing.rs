@@ -78,18 +78,35 @@ fn a_kind_router_splits_a_poisson_source_into_independent_poisson_branches() {
 
 #[test]
 fn kinds_leave_every_other_draw_alone() {
-    // The kind draws have their own stream: the arrival times are those of
-    // the same source without kinds.
-    let times = |text: &str| {
+    // The kind draws have their own stream. With a router, the arrival
+    // times and signals are those of the same source without kinds.
+    let emitted = |text: &str| {
         let trace = run_traced(&model(text), 3).1;
-        trace.iter().filter(|r| r.kind == TraceKind::SourceEmit).map(|r| r.time).collect::<Vec<_>>()
+        trace.iter().filter(|r| r.kind == TraceKind::SourceEmit).map(|r| (r.time, r.signal)).collect::<Vec<_>>()
     };
-    let plain = DESK.replace("output = \"by_kind\"", "").replace(r#"kinds = [{ name = "billing", share = 0.5 }, { name = "tech", share = 0.3 }, { name = "account", share = 0.2 }]"#, "");
-    let plain = plain.replace(
-        "routes = [\n  { kind = \"billing\", to = \"B\" },\n  { kind = \"tech\", to = \"T\" },\n  { to = \"G\" },\n]",
-        "",
-    );
-    assert_eq!(times(DESK), times(&plain));
+    let kinds = r#"kinds = [{ name = "billing", share = 0.5 }, { name = "tech", share = 0.3 }, { name = "account", share = 0.2 }]"#;
+    let routes =
+        "routes = [\n  { kind = \"billing\", to = \"B\" },\n  { kind = \"tech\", to = \"T\" },\n  { to = \"G\" },\n]";
+    let plain = DESK.replace("output = \"by_kind\"", "").replace(kinds, "").replace(routes, "");
+    assert!(!model(&plain).routes_work());
+    assert_eq!(emitted(DESK), emitted(&plain));
+    // Kinds no router reads change nothing at all: noise, random picks,
+    // service times, faults, validation, breakers and review run as before.
+    let busy = ROUND_ROBIN
+        .replace(
+            "output = \"round_robin\"",
+            "output = \"random_one\"\nnoise = 2.0\nservice = { dist = \"exponential\", mean = \"300ms\" }",
+        )
+        .replace("period = \"1s\"", "period = \"500ms\"");
+    let with_kinds =
+        busy.replace("signal = { mean = 100.0 }", &format!("signal = {{ mean = 100.0, sd = 3.0 }}\n{kinds}"));
+    let busy = busy.replace("signal = { mean = 100.0 }", "signal = { mean = 100.0, sd = 3.0 }");
+    for seed in 0..5 {
+        let (a, b) = (run_traced(&model(&busy), seed), run_traced(&model(&with_kinds), seed));
+        assert_eq!(a.1, b.1, "seed {seed}: the same trace");
+        assert_eq!(a.0, b.0, "seed {seed}: the same metrics");
+        assert!(a.0.agents_quarantined == 1 && count(&a.1, TraceKind::RejectInvalid) > 0, "the run exercises them");
+    }
 }
 
 #[test]
@@ -156,6 +173,10 @@ fn a_corrupted_router_misroutes_at_its_rate_and_a_clean_one_never() {
     let (metrics, trace, _) = run_traced(&model(&text), 1);
     assert_eq!(accepted(&trace, 3), [31.0, 10.0, 21.0]);
     assert_eq!((metrics.misrouted, count(&trace, TraceKind::Misroute) as u64), (10, 10));
+    // Each misroute row names the input it routed, its task and the receiver L.
+    for row in trace.iter().filter(|r| r.kind == TraceKind::Misroute) {
+        assert!(row.message != NONE && row.task != NONE && row.detail == Detail::Peer(1), "{row:?}");
+    }
     // At one half, the misroutes are binomial(corrupted outputs, 1/2).
     let text = text.replace("misroute = 1.0", "misroute = 0.5").replace("period = \"10s\"", "period = \"100ms\"");
     let metrics = run_traced(&model(&text), 2).0;
