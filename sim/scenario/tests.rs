@@ -714,3 +714,30 @@ fn malformed_kinds_and_routes_are_refused_by_key() {
     let generated = "name = \"g\"\nhorizon = \"1h\"\nquiet_window = \"5m\"\n[topology]\ngenerator = { kind = \"chain\", n = 3 }\nagent = { output = \"by_kind\" }\n";
     assert_refused(generated, "topology.agent.output", "named receivers");
 }
+
+#[test]
+fn route_tables_hold_their_limits_exactly() {
+    let by_signal = |n: usize| {
+        let routes: Vec<String> = (0..n).map(|j| format!("{{ below = {}.0, to = \"B\" }}", j + 1)).collect();
+        router(&format!("output = \"by_signal\"\nroutes = [{}]", routes.join(", ")))
+    };
+    assert_eq!(parse("f.toml", &by_signal(64)).unwrap().agents[0].routes.len(), 64);
+    assert_refused(&by_signal(65), "agents[0].routes", "expected 1 to 64 routes");
+    assert_refused(
+        &router("output = \"by_signal\"\nroutes = [{ below = 1.0, to = \"B\" }, { below = 1.0, to = \"C\" }]"),
+        "agents[0].routes[1].below",
+        "above the route before's, got 1",
+    );
+    let fan = |n: usize| {
+        let mut text = router(&format!(
+            "output = \"by_kind\"\nroutes = [{{ to = [{}] }}]",
+            (0..n).map(|k| format!("\"R{k}\"")).collect::<Vec<_>>().join(", ")
+        ));
+        for k in 0..n {
+            text.push_str(&format!("[[agents]]\nid = \"R{k}\"\n[[channels]]\nfrom = \"A\"\nto = \"R{k}\"\n"));
+        }
+        text
+    };
+    assert_eq!(parse("f.toml", &fan(8)).unwrap().agents[0].routes[0].channels.len(), 8);
+    assert_refused(&fan(9), "agents[0].routes[0].to", "1 to 8 agent ids");
+}

@@ -311,3 +311,56 @@ fn no_task_is_both_delivered_and_lost() {
         assert_eq!((metrics.tasks, metrics.tasks_delivered), (601, engine.tasks.len() as u64), "instant service");
     }
 }
+
+#[test]
+fn with_failover_and_nothing_available_a_pick_is_made_as_without_and_lost() {
+    // R's only receiver is S1: once S1 is quarantined there is nothing to
+    // fail over to, so every later task goes to S1 and is lost there.
+    let only_s1 = ROUND_ROBIN
+        .replace("[[channels]]\nfrom = \"R\"\nto = \"S2\"\n", "")
+        .replace("[[channels]]\nfrom = \"R\"\nto = \"S3\"\n", "");
+    for rule in ["round_robin", "random_one"] {
+        let text = only_s1.replace("output = \"round_robin\"", &format!("output = \"{rule}\"\nfailover = true"));
+        let (metrics, trace, _) = run_traced(&model(&text), 1);
+        let quarantined = trace.iter().find(|r| r.kind == TraceKind::Quarantine).expect("S1 quarantined").time;
+        let after = 600 - quarantined.div_ceil(1_000_000);
+        let lost = trace.iter().filter(|r| r.kind == TraceKind::Lost && r.agent == 1).count() as u64;
+        assert!(lost.abs_diff(after) <= 1, "{rule}: {lost} lost at S1, about {after} expected");
+        assert_eq!(metrics.tasks_lost, lost, "{rule}");
+    }
+}
+
+#[test]
+fn a_signal_at_a_routes_bound_is_not_below_it() {
+    // Clean signals are exactly 100: with `below = 100` they are not below
+    // it and go to H; the shifted ones (20) go to L.
+    let text = BY_SIGNAL.replace("below = 50.0", "below = 100.0");
+    let (_, trace, _) = run_traced(&model(&text), 1);
+    assert_eq!(accepted(&trace, 3), [31.0, 10.0, 21.0]);
+}
+
+#[test]
+fn a_misroute_goes_to_each_other_route_alike_and_never_to_the_right_one() {
+    // Every task is billing (route 0, to B: the tech source starts after
+    // the horizon); from 100 s on the feed is poisoned and every corrupted
+    // output is misrouted, to T or G.
+    let text = DESK
+        .replace("per_second = 2.0 }", "per_second = 20.0 }")
+        .replace("kinds = [{ name = \"billing\", share = 0.5 }, { name = \"tech\", share = 0.3 }, { name = \"account\", share = 0.2 }]", "kinds = [{ name = \"billing\", share = 1.0 }]")
+        .replace("output = \"by_kind\"", "output = \"by_kind\"\nmisroute = 1.0")
+        + "[[sources]]\nid = \"later\"\ntarget = \"R\"\narrival = { process = \"periodic\", period = \"1s\" }\nstart = \"2000s\"\nkinds = [{ name = \"tech\", share = 1.0 }]\n"
+        + "[[faults]]\nkind = \"poisoned_feed\"\nagent = \"R\"\nstart = \"100s\"\nduration = \"900s\"\nshift = 30.0\n";
+    let (metrics, trace, _) = run_traced(&model(&text), 4);
+    let corrupted_at = |agent: u32| {
+        trace.iter().filter(|r| r.kind == TraceKind::Accept && r.agent == agent && r.root != NO_FAULT).count() as f64
+    };
+    assert_eq!(corrupted_at(1), 0.0, "no corrupted task reaches B, the route its kind chose");
+    let (t, g) = (corrupted_at(2), corrupted_at(3));
+    assert_eq!(t + g, metrics.misrouted as f64);
+    assert!(t + g > 15_000.0 && ((t - g) / (t + g).sqrt()).abs() < 4.0, "T {t}, G {g}");
+    // A router with one route has nowhere else to send: nothing misrouted.
+    let one = text.replace("  { kind = \"tech\", to = \"T\" },\n  { to = \"G\" },\n", "");
+    let (metrics, trace, _) = run_traced(&model(&one), 4);
+    assert_eq!((metrics.misrouted, metrics.tasks_lost), (0, 0));
+    assert!(trace.iter().any(|r| r.kind == TraceKind::Accept && r.agent == 1 && r.root != NO_FAULT));
+}
