@@ -105,6 +105,38 @@ pub struct Agent {
     /// (a route's later channels; for `RandomOne` and `RoundRobin`, the
     /// other out-channels).
     pub failover: bool,
+    /// Waits for a task's inputs from several in-channels and processes
+    /// them as one (`None`: each input is processed alone).
+    pub join: Option<Join>,
+}
+
+/// A joining agent's rule: how many of its in-channels a task must arrive
+/// on, how long it waits after the first, and how it combines them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Join {
+    /// Inputs (from distinct in-channels) that complete the join, 1 to the
+    /// agent's in-channels.
+    pub inputs: u32,
+    /// From the task's first input; then it proceeds with what it has.
+    pub timeout: Option<Micros>,
+    pub combine: Combine,
+}
+
+/// How a join makes one input of several.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Combine {
+    /// Signals and corruptions averaged: one corrupted input shifts the output.
+    Mean,
+    /// The median input by signal (the mean of the middle two when even):
+    /// a minority of corrupted inputs is outvoted.
+    Median,
+    /// The inputs of the majority, clean or corrupted, averaged (all of
+    /// them on a tie): a minority of corrupted inputs is outvoted.
+    Vote,
+    /// Corrupted if any input is: the clean inputs' mean plus the largest
+    /// corruption.
+    Any,
 }
 
 /// A directed agent-to-agent channel.
@@ -388,6 +420,11 @@ impl Model {
     /// Whether the scenario routes work: kinds, routers or failover.
     pub fn routes_work(&self) -> bool {
         !self.kinds.is_empty() || self.agents.iter().any(|a| a.output.routes() || a.failover)
+    }
+
+    /// Whether any agent joins its inputs.
+    pub fn joins(&self) -> bool {
+        self.agents.iter().any(|a| a.join.is_some())
     }
 
     /// Whether actions are checked against credentials at all.

@@ -91,6 +91,16 @@ impl Engine {
             }
         }
         self.messages[id as usize].arrived_at = self.now;
+        if message.channel != NONE && model.agents[agent as usize].join.is_some() {
+            self.join_input(model, graph, agent, id);
+        } else {
+            self.enqueue(model, agent, id);
+        }
+    }
+
+    /// Input `id` starts service at `agent`, or waits in its FIFO queue.
+    #[inline(always)]
+    pub(super) fn enqueue(&mut self, model: &Model, agent: u32, id: u32) {
         let state = &mut self.agents[agent as usize];
         if state.busy {
             if state.tail == NONE {

@@ -268,6 +268,7 @@ mod tests {
             routes: Vec::new(),
             misroute: 0.0,
             failover: false,
+            join: None,
         };
         Model {
             name: "m".into(),

@@ -17,6 +17,7 @@ mod boundary;
 mod caps;
 mod dedupe;
 mod faults;
+mod joins;
 mod memory;
 mod processing;
 mod queue;
@@ -213,6 +214,14 @@ pub struct Engine {
     messages: Vec<Message>,
     /// Indexed by task id.
     tasks: Vec<Task>,
+    /// Joins of this run (the first `joins_used`; storage kept across
+    /// runs), found by `(task << 32) | agent` (probed, never iterated).
+    joins: Vec<joins::PendingJoin>,
+    joins_used: usize,
+    join_index: HashMap<u64, u32, BuildHasherDefault<KeyHasher>>,
+    join_parts: Vec<joins::Part>,
+    /// Each channel's place among its receiver's in-channels.
+    in_place: Vec<u8>,
     agents: Vec<AgentState>,
     memory: MemoryStore,
     dedupe: HashMap<u64, u8, BuildHasherDefault<KeyHasher>>,
@@ -272,6 +281,11 @@ impl Engine {
             queue: EventQueue::default(),
             messages: Vec::new(),
             tasks: Vec::new(),
+            joins: Vec::new(),
+            joins_used: 0,
+            join_index: HashMap::default(),
+            join_parts: Vec::new(),
+            in_place: Vec::new(),
             agents: vec![AgentState::IDLE; n],
             memory: MemoryStore::new(model),
             dedupe: HashMap::default(),
@@ -336,6 +350,7 @@ impl Engine {
                 EventKind::ServiceDone(a) => self.service_done(model, graph, a),
                 EventKind::Fault(f) => self.fault_acts(model, graph, f),
                 EventKind::Review(r) => self.review(model, r),
+                EventKind::JoinTimeout(j) => self.join_timeout(model, graph, j),
             }
             if self.trace.len() as u64 > self.budget.trace_rows {
                 self.overrun = Some(Overrun::TraceRows { at: time, budget: self.budget.trace_rows });
@@ -393,6 +408,11 @@ impl Engine {
         self.overrun = None;
         self.messages.clear();
         self.tasks.clear();
+        self.joins_used = 0;
+        self.join_index.clear();
+        if model.joins() {
+            self.place_in_channels(graph);
+        }
         self.agents.clear();
         self.agents.extend(graph.may_repeat.iter().map(|&r| AgentState { may_repeat: r, ..AgentState::IDLE }));
         debug_assert_eq!(self.agents.len(), model.agents.len());

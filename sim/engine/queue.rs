@@ -19,6 +19,8 @@ pub enum EventKind {
     Fault(u32),
     /// A human review of an alert comes due.
     Review(u32),
+    /// A join's timeout comes (index into the run's joins).
+    JoinTimeout(u32),
 }
 
 impl EventKind {
@@ -32,6 +34,7 @@ impl EventKind {
             EventKind::ServiceDone(i) => (2, i),
             EventKind::Fault(i) => (3, i),
             EventKind::Review(i) => (4, i),
+            EventKind::JoinTimeout(i) => (5, i),
         };
         assert!(index <= Self::MAX_INDEX, "event index {index} exceeds 2^29 - 1");
         (tag << 29) | index
@@ -44,7 +47,8 @@ impl EventKind {
             1 => EventKind::Arrive(index),
             2 => EventKind::ServiceDone(index),
             3 => EventKind::Fault(index),
-            _ => EventKind::Review(index),
+            4 => EventKind::Review(index),
+            _ => EventKind::JoinTimeout(index),
         }
     }
 }
@@ -214,6 +218,7 @@ mod tests {
         queue.push(5, EventKind::SourceEmit(3));
         queue.push(5, EventKind::Fault(4));
         queue.push(5, EventKind::Review(6));
+        queue.push(5, EventKind::JoinTimeout(7));
         queue.push(1, EventKind::Arrive(EventKind::MAX_INDEX));
         let order: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
         assert_eq!(
@@ -225,6 +230,7 @@ mod tests {
                 (5, EventKind::SourceEmit(3)),
                 (5, EventKind::Fault(4)),
                 (5, EventKind::Review(6)),
+                (5, EventKind::JoinTimeout(7)),
             ]
         );
         assert!(queue.is_empty());

@@ -60,6 +60,13 @@ pub enum TraceKind {
     /// A corrupted router sent its output for input `message` on a wrong
     /// route (`detail` = the receiver).
     Misroute,
+    /// A join made a task's inputs one (`message`, `detail` = how many).
+    Join,
+    /// A join's timeout came before its inputs: it went on with `detail`.
+    JoinTimeout,
+    /// An input reached a join that had fired, or a second time on one
+    /// in-channel, and was discarded (`detail` = sender).
+    JoinLate,
 }
 
 impl TraceKind {
@@ -89,6 +96,9 @@ impl TraceKind {
             TraceKind::Quarantine => "quarantine",
             TraceKind::Lost => "lost",
             TraceKind::Misroute => "misroute",
+            TraceKind::Join => "join",
+            TraceKind::JoinTimeout => "join_timeout",
+            TraceKind::JoinLate => "join_late",
         }
     }
 }

@@ -96,6 +96,8 @@ pub enum Feature {
     AccessChecks,
     /// Task kinds, routers or failover ([`Model::routes_work`]).
     Routing,
+    /// An agent joins its inputs ([`Model::joins`]).
+    Joins,
 }
 
 impl Feature {
@@ -112,6 +114,7 @@ impl Feature {
             Feature::OutOfScope => model.faults.iter().any(|f| matches!(f.kind, FaultKind::OutOfScope { .. })),
             Feature::AccessChecks => model.access_checked(),
             Feature::Routing => model.routes_work(),
+            Feature::Joins => model.joins(),
         }
     }
 }
@@ -265,7 +268,7 @@ const LOWER: Option<Better> = Some(Better::Lower);
 const HIGHER: Option<Better> = Some(Better::Higher);
 
 /// Every metric, in `runs.csv` column order.
-pub static CATALOGUE: [Metric; 39] = [
+pub static CATALOGUE: [Metric; 42] = [
     Metric {
         heading: "agents reached",
         headline: headline_at(0, true, true, true),
@@ -433,6 +436,15 @@ pub static CATALOGUE: [Metric; 39] = [
     Metric {
         feature: Feature::Routing,
         ..plain("misrouted", Read::Count(|m| m.misrouted), "corrupted outputs misrouted", LOWER)
+    },
+    Metric { feature: Feature::Joins, ..plain("joins", Read::Count(|m| m.joins), "joins made", None) },
+    Metric {
+        feature: Feature::Joins,
+        ..plain("joins_timed_out", Read::Count(|m| m.joins_timed_out), "joins timed out", LOWER)
+    },
+    Metric {
+        feature: Feature::Joins,
+        ..plain("join_late", Read::Count(|m| m.join_late), "inputs late for their join", LOWER)
     },
     Metric {
         column: "",

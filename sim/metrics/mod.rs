@@ -91,6 +91,11 @@ pub struct RunMetrics {
     pub tasks_lost: u64,
     /// Corrupted outputs a router sent on a wrong route.
     pub misrouted: u64,
+    /// Joins that made a task's inputs one, those of them whose timeout
+    /// came first, and inputs discarded as late (after their join fired).
+    pub joins: u64,
+    pub joins_timed_out: u64,
+    pub join_late: u64,
     /// Events the engine processed.
     pub events: u64,
     /// Inputs processed and their total time in system (arrival to done).
@@ -205,6 +210,8 @@ impl RunMetrics {
         let settled = self.tasks_delivered.saturating_add(self.tasks_lost);
         at_most("tasks_delivered + tasks_lost", settled, self.tasks, "tasks")?;
         at_most("misrouted", self.misrouted, self.processed, "processed")?;
+        at_most("joins_timed_out", self.joins_timed_out, self.joins, "joins")?;
+        at_most("joins + join_late", self.joins.saturating_add(self.join_late), self.messages, "messages")?;
         at_most("onset", self.onset.unwrap_or(0), horizon, "the horizon")?;
         let since_onset = horizon - self.onset.unwrap_or(0).min(horizon);
         for (name, time) in

@@ -287,7 +287,7 @@ mod tests {
         assert_eq!(lines.next().unwrap(), run_columns().join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0.333333,0,0,0,0"
+            "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0.333333,0,0,0,0,0,0,0"
         );
     }
 
@@ -333,6 +333,9 @@ mod tests {
             tasks_delivered: 36,
             tasks_lost: 37,
             misrouted: 38,
+            joins: 39,
+            joins_timed_out: 40,
+            join_late: 41,
             processed: 2,
             sojourn_total: 68_000_000,
             prevalence: Default::default(),
@@ -379,6 +382,9 @@ mod tests {
             ("tasks_delivered", "36"),
             ("tasks_lost", "37"),
             ("misrouted", "38"),
+            ("joins", "39"),
+            ("joins_timed_out", "40"),
+            ("join_late", "41"),
         ];
         assert_eq!(row.len(), expected.len(), "one cell per column: {text}");
         for (column, value) in expected {

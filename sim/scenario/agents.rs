@@ -42,6 +42,7 @@ fn compile_agent(
         routes: Vec::new(),
         misroute: 0.0,
         failover: false,
+        join: None,
     };
     super::routing::compile_behaviour(key, spec, &mut agent)?;
     let access = access::AgentAccessSpec {

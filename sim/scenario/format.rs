@@ -227,6 +227,55 @@ pub(super) struct AgentSpec {
     #[serde(default)]
     pub(super) misroute: f64,
     pub(super) failover: Option<bool>,
+    pub(super) join: Option<JoinSpec>,
+}
+
+/// A joining agent's `join = { inputs, timeout, combine }`.
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(super) struct JoinSpec {
+    #[serde(default)]
+    pub(super) inputs: JoinInputs,
+    pub(super) timeout: Option<Duration>,
+    #[serde(default = "mean")]
+    pub(super) combine: crate::model::Combine,
+}
+
+fn mean() -> crate::model::Combine {
+    crate::model::Combine::Mean
+}
+
+/// `"all"` of a joining agent's in-channels, or how many of them.
+#[derive(Clone, Copy, Default)]
+pub(super) enum JoinInputs {
+    #[default]
+    All,
+    Of(i64),
+}
+
+impl<'de> Deserialize<'de> for JoinInputs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct InputsVisitor;
+        impl serde::de::Visitor<'_> for InputsVisitor {
+            type Value = JoinInputs;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"all\" or a number of in-channels")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<JoinInputs, E> {
+                match v {
+                    "all" => Ok(JoinInputs::All),
+                    _ => Err(E::custom(format!("expected \"all\" or a number of in-channels, got {v:?}"))),
+                }
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<JoinInputs, E> {
+                Ok(JoinInputs::Of(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<JoinInputs, E> {
+                Ok(JoinInputs::Of(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+        }
+        deserializer.deserialize_any(InputsVisitor)
+    }
 }
 
 /// One entry of a router's table (`output = "by_kind"` or `"by_signal"`).
@@ -274,6 +323,7 @@ impl Default for AgentSpec {
             routes: Vec::new(),
             misroute: 0.0,
             failover: None,
+            join: None,
         }
     }
 }

@@ -14,6 +14,7 @@ mod agents;
 pub mod budget;
 mod faults;
 mod format;
+mod joins;
 mod memory;
 mod mitigations;
 mod routing;
@@ -158,6 +159,7 @@ fn compile(spec: ScenarioFile) -> Result<Model, KeyError> {
     let mut agents = agents;
     if let Topology::Explicit(channels) = &topology {
         routing::compile_routes(&spec.agents, &mut agents, channels, &names, &kinds)?;
+        joins::compile_joins(&spec.agents, &mut agents, channels, &sources)?;
     }
     let memory = memory::compile_memory(&spec.memory, &names)?;
     let resources = catalog.resources(&spec.resources, &names)?;

@@ -63,10 +63,14 @@ pub(super) fn compile_behaviour(key: &str, spec: &AgentSpec, agent: &mut Agent) 
     Ok(())
 }
 
-/// A generated agent cannot route: its receivers have no names to list.
+/// A generated agent cannot route or join: its receivers and senders have
+/// no names to list.
 pub(super) fn refuse_generated(key: &str, spec: &AgentSpec) -> Result<(), KeyError> {
     if spec.output.routes() {
         return err(format!("{key}.output"), "a router needs named receivers; list its agents in [[agents]]");
+    }
+    if spec.join.is_some() {
+        return err(format!("{key}.join"), "a join needs named in-channels; list its agents in [[agents]]");
     }
     Ok(())
 }
