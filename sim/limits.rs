@@ -38,6 +38,8 @@ pub const MAX_ROUTES: usize = 64;
 pub const MAX_ROUTE_TARGETS: usize = 8;
 /// In-channels a joining agent may wait on (a task's inputs are a bit set).
 pub const MAX_JOIN_INPUTS: usize = 64;
+/// Retries a check may give one task.
+pub const MAX_RETRIES: u32 = 16;
 
 /// Characters of an id or a name in a scenario.
 pub const MAX_ID_CHARS: usize = 64;

@@ -108,6 +108,23 @@ pub struct Agent {
     /// Waits for a task's inputs from several in-channels and processes
     /// them as one (`None`: each input is processed alone).
     pub join: Option<Join>,
+    /// A verification step: its verdict on each output (`None`: no check).
+    pub check: Option<Check>,
+}
+
+/// A verification step (lint, a test suite, a judge): each output it
+/// would pass on fails with `detect` when corrupted and `false_fail` when
+/// clean; a failed task goes back to `retry` (its input there again) at
+/// most `max_retries` times, then to `escalate`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Check {
+    pub detect: f64,
+    pub false_fail: f64,
+    /// The producer that redoes a failed task (`NONE`: none).
+    pub retry: u32,
+    pub max_retries: u32,
+    /// Where a task goes once its retries are spent (`NONE`: it is lost).
+    pub escalate: u32,
 }
 
 /// A joining agent's rule: how many of its in-channels a task must arrive
@@ -425,6 +442,11 @@ impl Model {
     /// Whether any agent joins its inputs.
     pub fn joins(&self) -> bool {
         self.agents.iter().any(|a| a.join.is_some())
+    }
+
+    /// Whether any agent is a verification step.
+    pub fn checks(&self) -> bool {
+        self.agents.iter().any(|a| a.check.is_some())
     }
 
     /// Whether actions are checked against credentials at all.

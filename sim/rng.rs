@@ -30,6 +30,8 @@ pub enum Stream {
     Mitigation = 5,
     /// Task kinds and misroutes, so routing leaves every other draw alone.
     Routing = 6,
+    /// Check verdicts, so a check's rates leave every other draw alone.
+    Checks = 7,
 }
 
 /// SplitMix64 step: a bijective mixer used to spread seeds into keys.

@@ -16,7 +16,7 @@ impl Engine {
             signal += source.signal_sd * rng::std_normal(&mut self.streams.arrivals);
         }
         let kind = self.draw_kind(source);
-        let task = self.new_task(Task::of_kind(kind));
+        let task = self.new_task(Task::of_kind(kind, self.now));
         let mut message = Message {
             task,
             parent: NONE,

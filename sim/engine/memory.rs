@@ -269,6 +269,7 @@ mod tests {
             misroute: 0.0,
             failover: false,
             join: None,
+            check: None,
         };
         Model {
             name: "m".into(),

@@ -15,6 +15,7 @@ mod actions;
 mod arrivals;
 mod boundary;
 mod caps;
+mod checks;
 mod dedupe;
 mod faults;
 mod joins;
@@ -154,6 +155,7 @@ struct Streams {
     behaviour: SimRng,
     mitigation: SimRng,
     routing: SimRng,
+    checks: SimRng,
 }
 
 impl Streams {
@@ -165,6 +167,7 @@ impl Streams {
             behaviour: rng::stream(key, Stream::Behaviour),
             mitigation: rng::stream(key, Stream::Mitigation),
             routing: rng::stream(key, Stream::Routing),
+            checks: rng::stream(key, Stream::Checks),
         }
     }
 }
@@ -220,6 +223,8 @@ pub struct Engine {
     joins_used: usize,
     join_index: HashMap<u64, u32, BuildHasherDefault<KeyHasher>>,
     join_parts: Vec<joins::Part>,
+    /// Retries each check gave each task, by `(task << 32) | check`.
+    retries_by: HashMap<u64, u32, BuildHasherDefault<KeyHasher>>,
     /// Each channel's place among its receiver's in-channels.
     in_place: Vec<u8>,
     agents: Vec<AgentState>,
@@ -285,6 +290,7 @@ impl Engine {
             joins_used: 0,
             join_index: HashMap::default(),
             join_parts: Vec::new(),
+            retries_by: HashMap::default(),
             in_place: Vec::new(),
             agents: vec![AgentState::IDLE; n],
             memory: MemoryStore::new(model),
@@ -410,6 +416,7 @@ impl Engine {
         self.tasks.clear();
         self.joins_used = 0;
         self.join_index.clear();
+        self.retries_by.clear();
         if model.joins() {
             self.place_in_channels(graph);
         }

@@ -37,7 +37,7 @@ impl Engine {
         if corrupted != state.corrupt_now && !state.quarantined {
             self.set_corrupt_now(agent, corrupted);
         }
-        if self.claim_effects(model, &input, corrupted) {
+        if self.claim_effects(model, &input, corrupted) && self.check_passes(model, agent, id, &output) {
             self.effects(model, graph, agent, id, &input, output);
         }
         let state = &mut self.agents[agent as usize];

@@ -6,6 +6,7 @@ use super::processing::Output;
 use super::{Detail, Engine, Message, TraceKind};
 use crate::model::{Model, OutputRule, Source, NONE, NO_FAULT, NO_KIND};
 use crate::rng;
+use crate::time::Micros;
 use crate::topology::Graph;
 
 /// A task reached an agent with no out-channels (its work is done).
@@ -21,14 +22,16 @@ const FORGED: u8 = 4;
 pub(super) struct Task {
     pub(super) kind: u16,
     flags: u8,
+    /// When its source emitted it.
+    start: Micros,
 }
 
 impl Task {
-    pub(super) const FORGED: Task = Task { kind: NO_KIND, flags: FORGED };
+    pub(super) const FORGED: Task = Task { kind: NO_KIND, flags: FORGED, start: 0 };
 
-    /// A source's task of `kind`.
-    pub(super) fn of_kind(kind: u16) -> Task {
-        Task { kind, flags: 0 }
+    /// A source's task of `kind`, emitted at `start`.
+    pub(super) fn of_kind(kind: u16, start: Micros) -> Task {
+        Task { kind, flags: 0, start }
     }
 }
 
@@ -124,7 +127,11 @@ impl Engine {
     /// Task `task` reached a sink.
     #[inline]
     pub(super) fn deliver(&mut self, task: u32) {
-        self.tasks[task as usize].flags |= DELIVERED;
+        let task = &mut self.tasks[task as usize];
+        if task.flags & (DELIVERED | FORGED) == 0 {
+            self.metrics.delivery_time_total += self.now - task.start;
+        }
+        task.flags |= DELIVERED;
     }
 
     /// Message `id` of task `task` could not be delivered at `agent`.

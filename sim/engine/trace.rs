@@ -67,6 +67,13 @@ pub enum TraceKind {
     /// An input reached a join that had fired, or a second time on one
     /// in-channel, and was discarded (`detail` = sender).
     JoinLate,
+    /// A check failed the output for its input `message`.
+    CheckFail,
+    /// A check sent a failed task back to its producer (`message` the new
+    /// input there, `detail` = the producer).
+    Retry,
+    /// A check sent a failed task on to its escalation target (`detail`).
+    Escalate,
 }
 
 impl TraceKind {
@@ -99,6 +106,9 @@ impl TraceKind {
             TraceKind::Join => "join",
             TraceKind::JoinTimeout => "join_timeout",
             TraceKind::JoinLate => "join_late",
+            TraceKind::CheckFail => "check_fail",
+            TraceKind::Retry => "retry",
+            TraceKind::Escalate => "escalate",
         }
     }
 }

@@ -98,6 +98,8 @@ pub enum Feature {
     Routing,
     /// An agent joins its inputs ([`Model::joins`]).
     Joins,
+    /// An agent is a verification step ([`Model::checks`]).
+    Checks,
 }
 
 impl Feature {
@@ -115,6 +117,7 @@ impl Feature {
             Feature::AccessChecks => model.access_checked(),
             Feature::Routing => model.routes_work(),
             Feature::Joins => model.joins(),
+            Feature::Checks => model.checks(),
         }
     }
 }
@@ -268,7 +271,7 @@ const LOWER: Option<Better> = Some(Better::Lower);
 const HIGHER: Option<Better> = Some(Better::Higher);
 
 /// Every metric, in `runs.csv` column order.
-pub static CATALOGUE: [Metric; 42] = [
+pub static CATALOGUE: [Metric; 47] = [
     Metric {
         heading: "agents reached",
         headline: headline_at(0, true, true, true),
@@ -447,6 +450,28 @@ pub static CATALOGUE: [Metric; 42] = [
         ..plain("join_late", Read::Count(|m| m.join_late), "inputs late for their join", LOWER)
     },
     Metric {
+        feature: Feature::Checks,
+        ..plain("checks_failed", Read::Count(|m| m.checks_failed), "check failures", None)
+    },
+    Metric {
+        feature: Feature::Checks,
+        cost: Some(3),
+        ..plain("checks_failed_clean", Read::Count(|m| m.checks_failed_clean), "check failures of clean output", LOWER)
+    },
+    Metric { feature: Feature::Checks, ..plain("retries", Read::Count(|m| m.retries), "retries", LOWER) },
+    Metric { feature: Feature::Checks, ..plain("escalations", Read::Count(|m| m.escalations), "escalations", LOWER) },
+    Metric {
+        column: "mean_time_to_deliver_s",
+        heading: "mean time to deliver (s)",
+        feature: Feature::Checks,
+        ..plain(
+            "mean_time_to_deliver",
+            Read::MeanTime(RunMetrics::mean_time_to_deliver),
+            "mean time from emission to delivery (s)",
+            LOWER,
+        )
+    },
+    Metric {
         column: "",
         feature: Feature::ChannelChecks,
         summarised: false,
@@ -559,9 +584,17 @@ mod tests {
         );
         let table: Vec<&str> = headline().iter().filter(|(_, h)| h.sweep_table).map(|(m, _)| m.name).collect();
         assert_eq!(table, ["agents_reached", "containment_rate", "t_contain", "rejected_clean"]);
-        assert_eq!(names(costs()), ["rejected_clean", "clean_actions_blocked", "capped_clean"]);
+        assert_eq!(names(costs()), ["rejected_clean", "clean_actions_blocked", "capped_clean", "checks_failed_clean"]);
         let labels: Vec<&str> = costs().iter().map(|m| m.label).collect();
-        assert_eq!(labels, ["clean messages rejected", "clean actions blocked", "clean messages capped"]);
+        assert_eq!(
+            labels,
+            [
+                "clean messages rejected",
+                "clean actions blocked",
+                "clean messages capped",
+                "check failures of clean output"
+            ]
+        );
         assert!(metric("agents_reached") != metric("agents_corrupted") && metric("events") == metric("events"));
         assert!(!summarised().any(|m| m.name == "records"));
     }

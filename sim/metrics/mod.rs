@@ -96,6 +96,14 @@ pub struct RunMetrics {
     pub joins: u64,
     pub joins_timed_out: u64,
     pub join_late: u64,
+    /// Check verdicts that failed, and those of them on clean output
+    /// (false failures); retries sent back to producers; escalations.
+    pub checks_failed: u64,
+    pub checks_failed_clean: u64,
+    pub retries: u64,
+    pub escalations: u64,
+    /// Emission to first delivery, summed over the tasks delivered.
+    pub delivery_time_total: Micros,
     /// Events the engine processed.
     pub events: u64,
     /// Inputs processed and their total time in system (arrival to done).
@@ -211,6 +219,10 @@ impl RunMetrics {
         at_most("tasks_delivered + tasks_lost", settled, self.tasks, "tasks")?;
         at_most("misrouted", self.misrouted, self.processed, "processed")?;
         at_most("joins_timed_out", self.joins_timed_out, self.joins, "joins")?;
+        at_most("checks_failed", self.checks_failed, self.processed, "processed")?;
+        at_most("checks_failed_clean", self.checks_failed_clean, self.checks_failed, "checks_failed")?;
+        let handled = self.retries.saturating_add(self.escalations);
+        at_most("retries + escalations", handled, self.checks_failed, "checks_failed")?;
         at_most("joins + join_late", self.joins.saturating_add(self.join_late), self.messages, "messages")?;
         at_most("onset", self.onset.unwrap_or(0), horizon, "the horizon")?;
         let since_onset = horizon - self.onset.unwrap_or(0).min(horizon);
@@ -231,6 +243,12 @@ impl RunMetrics {
         }
         let most = self.prevalence.counts.iter().copied().max().unwrap_or(0);
         at_most("prevalence.counts", most.into(), self.agents_corrupted.into(), "agents_corrupted")
+    }
+
+    /// Mean time from emission to first delivery of the tasks delivered, in
+    /// microseconds.
+    pub fn mean_time_to_deliver(&self) -> Option<f64> {
+        (self.tasks_delivered > 0).then(|| self.delivery_time_total as f64 / self.tasks_delivered as f64)
     }
 
     /// Mean time in system of processed inputs, in microseconds.

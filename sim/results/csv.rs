@@ -287,7 +287,7 @@ mod tests {
         assert_eq!(lines.next().unwrap(), run_columns().join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0.333333,0,0,0,0,0,0,0"
+            "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0.333333,0,0,0,0,0,0,0,0,0,0,0,"
         );
     }
 
@@ -336,6 +336,11 @@ mod tests {
             joins: 39,
             joins_timed_out: 40,
             join_late: 41,
+            checks_failed: 42,
+            checks_failed_clean: 43,
+            retries: 44,
+            escalations: 45,
+            delivery_time_total: 36 * 46_000_000,
             processed: 2,
             sojourn_total: 68_000_000,
             prevalence: Default::default(),
@@ -385,6 +390,11 @@ mod tests {
             ("joins", "39"),
             ("joins_timed_out", "40"),
             ("join_late", "41"),
+            ("checks_failed", "42"),
+            ("checks_failed_clean", "43"),
+            ("retries", "44"),
+            ("escalations", "45"),
+            ("mean_time_to_deliver_s", "46.000000"),
         ];
         assert_eq!(row.len(), expected.len(), "one cell per column: {text}");
         for (column, value) in expected {

@@ -43,6 +43,7 @@ fn compile_agent(
         misroute: 0.0,
         failover: false,
         join: None,
+        check: None,
     };
     super::routing::compile_behaviour(key, spec, &mut agent)?;
     let access = access::AgentAccessSpec {

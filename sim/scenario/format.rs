@@ -228,6 +228,19 @@ pub(super) struct AgentSpec {
     pub(super) misroute: f64,
     pub(super) failover: Option<bool>,
     pub(super) join: Option<JoinSpec>,
+    pub(super) check: Option<CheckSpec>,
+}
+
+/// A verification step's `check = { detect, false_fail, retry, max_retries, escalate }`.
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CheckSpec {
+    pub(super) detect: f64,
+    #[serde(default)]
+    pub(super) false_fail: f64,
+    pub(super) retry: Option<String>,
+    pub(super) max_retries: Option<u32>,
+    pub(super) escalate: Option<String>,
 }
 
 /// A joining agent's `join = { inputs, timeout, combine }`.
@@ -324,6 +337,7 @@ impl Default for AgentSpec {
             misroute: 0.0,
             failover: None,
             join: None,
+            check: None,
         }
     }
 }

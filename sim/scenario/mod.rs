@@ -14,11 +14,11 @@ mod agents;
 pub mod budget;
 mod faults;
 mod format;
-mod joins;
 mod memory;
 mod mitigations;
 mod routing;
 mod sources;
+mod steps;
 
 use format::ScenarioFile;
 
@@ -159,7 +159,8 @@ fn compile(spec: ScenarioFile) -> Result<Model, KeyError> {
     let mut agents = agents;
     if let Topology::Explicit(channels) = &topology {
         routing::compile_routes(&spec.agents, &mut agents, channels, &names, &kinds)?;
-        joins::compile_joins(&spec.agents, &mut agents, channels, &sources)?;
+        steps::compile_joins(&spec.agents, &mut agents, channels, &sources)?;
+        steps::compile_checks(&spec.agents, &mut agents, channels, &names)?;
     }
     let memory = memory::compile_memory(&spec.memory, &names)?;
     let resources = catalog.resources(&spec.resources, &names)?;

@@ -69,6 +69,9 @@ pub(super) fn refuse_generated(key: &str, spec: &AgentSpec) -> Result<(), KeyErr
     if spec.output.routes() {
         return err(format!("{key}.output"), "a router needs named receivers; list its agents in [[agents]]");
     }
+    if spec.check.is_some() {
+        return err(format!("{key}.check"), "a check needs named producers; list its agents in [[agents]]");
+    }
     if spec.join.is_some() {
         return err(format!("{key}.join"), "a join needs named in-channels; list its agents in [[agents]]");
     }

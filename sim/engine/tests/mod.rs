@@ -1186,5 +1186,6 @@ fn prevalence_counts_the_agents_whose_latest_output_is_corrupted() {
     assert!(seen_fade, "some run's corruption wears off or is quarantined");
     assert_eq!(crate::metrics::Prevalence { horizon: 100, ..Default::default() }.time(PREVALENCE_SAMPLES - 1), 100);
 }
+mod checks;
 mod joins;
 mod routing;
