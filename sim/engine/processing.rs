@@ -28,18 +28,7 @@ impl Output {
 impl Engine {
     pub(super) fn service_done(&mut self, model: &Model, graph: &Graph, agent: u32) {
         let id = self.agents[agent as usize].current;
-        let input = self.messages[id as usize];
-        self.metrics.processed += 1;
-        self.metrics.sojourn_total += self.now - input.arrived_at;
-        let output = self.compute_output(model, graph, agent, &input);
-        self.record(TraceKind::Process, agent, id, Detail::None, output.value());
-        let (corrupted, state) = (output.root != NO_FAULT, &self.agents[agent as usize]);
-        if corrupted != state.corrupt_now && !state.quarantined {
-            self.set_corrupt_now(agent, corrupted);
-        }
-        if self.claim_effects(model, &input, corrupted) && self.check_passes(model, agent, id, &output) {
-            self.effects(model, graph, agent, id, &input, output);
-        }
+        self.process(model, graph, agent, id);
         let state = &mut self.agents[agent as usize];
         if state.head == NONE {
             state.busy = false;
@@ -51,6 +40,38 @@ impl Engine {
                 state.tail = NONE;
             }
             self.start_service(model, agent, next);
+        }
+    }
+
+    /// Agent `agent` finished processing input `id`: its output and effects.
+    #[inline(always)]
+    pub(super) fn process(&mut self, model: &Model, graph: &Graph, agent: u32, id: u32) {
+        let input = self.messages[id as usize];
+        self.metrics.processed += 1;
+        self.metrics.sojourn_total += self.now - input.arrived_at;
+        let output = self.compute_output(model, graph, agent, &input);
+        self.record(TraceKind::Process, agent, id, Detail::None, output.value());
+        let corrupted = output.root != NO_FAULT;
+        // A check's output counts as its own only when it passes it on.
+        let check = model.agents[agent as usize].check.is_some();
+        if !check {
+            self.update_corrupt_now(agent, corrupted);
+        }
+        if self.claim_effects(model, &input, corrupted) && self.check_passes(model, agent, id, &output) {
+            if check {
+                self.update_corrupt_now(agent, corrupted);
+            }
+            self.effects(model, graph, agent, id, &input, output);
+        }
+    }
+
+    /// Agent `agent`'s latest output is `corrupted` (or not), unless it is
+    /// quarantined.
+    #[inline(always)]
+    fn update_corrupt_now(&mut self, agent: u32, corrupted: bool) {
+        let state = &self.agents[agent as usize];
+        if corrupted != state.corrupt_now && !state.quarantined {
+            self.set_corrupt_now(agent, corrupted);
         }
     }
 
