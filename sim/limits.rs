@@ -38,6 +38,8 @@ pub const MAX_ROUTES: usize = 64;
 pub const MAX_ROUTE_TARGETS: usize = 8;
 /// In-channels a joining agent may wait on (a task's inputs are a bit set).
 pub const MAX_JOIN_INPUTS: usize = 64;
+/// Servers of one agent (people in a review pool).
+pub const MAX_SERVERS: u32 = 100_000;
 /// Retries a check may give one task.
 pub const MAX_RETRIES: u32 = 16;
 

@@ -72,8 +72,10 @@ pub struct Route {
 pub struct Agent {
     pub name: String,
     pub role: Role,
-    /// Time to process one input (a single FIFO server per agent).
+    /// Time to process one input, at each of its servers.
     pub service: Dist,
+    /// Servers sharing its FIFO queue (people in a review pool); 1 for most.
+    pub servers: u32,
     /// Output signal = gain * input signal + noise.
     pub gain: f64,
     /// Standard deviation of the output noise.

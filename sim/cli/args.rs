@@ -112,7 +112,7 @@ fn target_help() -> String {
     format!(
         "A target every setting is checked against: METRIC[.STAT] OP VALUE, e.g. agents_reached.p99<=2 or \
          rejected_clean_share<=0.01 (repeatable). METRIC: any summary.csv metric, containment_rate, \
-         rejected_clean_share or tasks_lost_share; STAT: {} (default mean); OP: {}; times in seconds",
+         rejected_clean_share, tasks_lost_share or reviewer_utilisation; STAT: {} (default mean); OP: {}; times in seconds",
         cascade::tune::STATS.map(|(name, _)| name).join(", "),
         cascade::tune::OPS.map(|(symbol, _)| symbol).join(" ")
     )

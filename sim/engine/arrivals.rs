@@ -102,7 +102,9 @@ impl Engine {
     #[inline(always)]
     pub(super) fn enqueue(&mut self, model: &Model, agent: u32, id: u32) {
         let state = &mut self.agents[agent as usize];
-        if state.busy {
+        if state.pooled {
+            self.enqueue_pooled(model, agent, id);
+        } else if state.busy {
             if state.tail == NONE {
                 state.head = id;
             } else {
@@ -141,6 +143,7 @@ impl Engine {
         state.current = id;
         state.task_start = self.now;
         let done = self.now.saturating_add(model.agents[agent as usize].service.sample(&mut self.streams.timing));
+        self.review_started(model, agent, id, done);
         self.schedule(model, done, EventKind::ServiceDone(agent));
     }
 }

@@ -253,6 +253,7 @@ mod tests {
             name: String::new(),
             role: crate::model::Role::Agent,
             service: Default::default(),
+            servers: 1,
             gain: 1.0,
             noise: 0.0,
             output: Default::default(),

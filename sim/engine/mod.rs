@@ -20,6 +20,7 @@ mod dedupe;
 mod faults;
 mod joins;
 mod memory;
+mod pools;
 mod processing;
 mod queue;
 mod review;
@@ -117,6 +118,10 @@ struct AgentState {
     recent_done: u8,
     /// When the agent began its latest task (`NEVER`: not yet).
     task_start: Micros,
+    /// Served by a pool of servers (`servers` > 1, or a reviewer), of
+    /// which `free` are idle; otherwise by the single server above.
+    pooled: bool,
+    free: u32,
 }
 
 /// "Not yet" for times.
@@ -145,6 +150,8 @@ impl AgentState {
         recent_task: NONE,
         recent_done: 0,
         task_start: NEVER,
+        pooled: false,
+        free: 0,
     };
 }
 
@@ -211,6 +218,8 @@ pub struct Replayed {
 pub struct Engine {
     guards: Vec<Guard>,
     reviews: Vec<ReviewCase>,
+    /// Each review's wait for a reviewer this run (for its p99).
+    review_waits: Vec<Micros>,
     chain: Vec<u32>,
     first_detection: Option<Micros>,
     queue: EventQueue,
@@ -281,6 +290,7 @@ impl Engine {
         Engine {
             guards: Vec::new(),
             reviews: Vec::new(),
+            review_waits: Vec::new(),
             chain: Vec::new(),
             first_detection: None,
             queue: EventQueue::default(),
@@ -357,6 +367,7 @@ impl Engine {
                 EventKind::Fault(f) => self.fault_acts(model, graph, f),
                 EventKind::Review(r) => self.review(model, r),
                 EventKind::JoinTimeout(j) => self.join_timeout(model, graph, j),
+                EventKind::PoolDone(m) => self.pool_done(model, graph, m),
             }
             if self.trace.len() as u64 > self.budget.trace_rows {
                 self.overrun = Some(Overrun::TraceRows { at: time, budget: self.budget.trace_rows });
@@ -422,6 +433,7 @@ impl Engine {
         }
         self.agents.clear();
         self.agents.extend(graph.may_repeat.iter().map(|&r| AgentState { may_repeat: r, ..AgentState::IDLE }));
+        self.pool_agents(model);
         debug_assert_eq!(self.agents.len(), model.agents.len());
         self.memory.reset();
         self.dedupe.clear();
@@ -445,6 +457,7 @@ impl Engine {
         }
         self.first_detection = None;
         self.reviews.clear();
+        self.review_waits.clear();
         self.material.clear();
         self.material.extend(model.faults.iter().map(|f| model.materiality.threshold(f.kind.shift())));
     }
@@ -575,6 +588,8 @@ impl Engine {
         metrics.agents_corrupted = self.agents.iter().filter(|a| a.produced_corrupt).count() as u32;
         metrics.corrupted_records_left = self.memory.records().filter(|r| r.root != NO_FAULT).count() as u64;
         (metrics.tasks, metrics.tasks_delivered, metrics.tasks_lost) = self.count_tasks();
+        metrics.reviewer_capacity = pools::reviewer_capacity(model);
+        metrics.review_wait_p99 = pools::p99(&mut self.review_waits);
         metrics.onset = model.onset();
         metrics.t_detect = self.first_detection.zip(metrics.onset).map(|(t, onset)| t - onset);
         metrics.contained = true;

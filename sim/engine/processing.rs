@@ -29,18 +29,28 @@ impl Engine {
     pub(super) fn service_done(&mut self, model: &Model, graph: &Graph, agent: u32) {
         let id = self.agents[agent as usize].current;
         self.process(model, graph, agent, id);
+        match self.dequeue(agent) {
+            NONE => {
+                let state = &mut self.agents[agent as usize];
+                state.busy = false;
+                state.current = NONE;
+            }
+            next => self.start_service(model, agent, next),
+        }
+    }
+
+    /// The input at the head of `agent`'s queue, taken off it (`NONE`: empty).
+    #[inline(always)]
+    pub(super) fn dequeue(&mut self, agent: u32) -> u32 {
         let state = &mut self.agents[agent as usize];
-        if state.head == NONE {
-            state.busy = false;
-            state.current = NONE;
-        } else {
-            let next = state.head;
+        let next = state.head;
+        if next != NONE {
             state.head = self.messages[next as usize].next;
             if state.head == NONE {
                 state.tail = NONE;
             }
-            self.start_service(model, agent, next);
         }
+        next
     }
 
     /// Agent `agent` finished processing input `id`: its output and effects.

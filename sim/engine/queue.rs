@@ -21,6 +21,8 @@ pub enum EventKind {
     Review(u32),
     /// A join's timeout comes (index into the run's joins).
     JoinTimeout(u32),
+    /// A pooled agent's server finishes input `message`.
+    PoolDone(u32),
 }
 
 impl EventKind {
@@ -35,6 +37,7 @@ impl EventKind {
             EventKind::Fault(i) => (3, i),
             EventKind::Review(i) => (4, i),
             EventKind::JoinTimeout(i) => (5, i),
+            EventKind::PoolDone(i) => (6, i),
         };
         assert!(index <= Self::MAX_INDEX, "event index {index} exceeds 2^29 - 1");
         (tag << 29) | index
@@ -48,7 +51,8 @@ impl EventKind {
             2 => EventKind::ServiceDone(index),
             3 => EventKind::Fault(index),
             4 => EventKind::Review(index),
-            _ => EventKind::JoinTimeout(index),
+            5 => EventKind::JoinTimeout(index),
+            _ => EventKind::PoolDone(index),
         }
     }
 }
@@ -219,6 +223,7 @@ mod tests {
         queue.push(5, EventKind::Fault(4));
         queue.push(5, EventKind::Review(6));
         queue.push(5, EventKind::JoinTimeout(7));
+        queue.push(5, EventKind::PoolDone(8));
         queue.push(1, EventKind::Arrive(EventKind::MAX_INDEX));
         let order: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
         assert_eq!(
@@ -231,6 +236,7 @@ mod tests {
                 (5, EventKind::Fault(4)),
                 (5, EventKind::Review(6)),
                 (5, EventKind::JoinTimeout(7)),
+                (5, EventKind::PoolDone(8)),
             ]
         );
         assert!(queue.is_empty());

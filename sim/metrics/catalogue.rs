@@ -26,8 +26,8 @@ pub enum Read {
     MeanTime(fn(&RunMetrics) -> Option<f64>),
     /// Whether something held in the run; summarised as a proportion of runs.
     Flag(fn(&RunMetrics) -> bool),
-    /// The mean of metric `of` per mean of metric `per` (both counts),
-    /// computed from a summary: no per-run value, no column.
+    /// The mean of metric `of` per mean of metric `per` (both counts or
+    /// both times), computed from a summary: no per-run value, no column.
     Share { of: &'static str, per: &'static str },
 }
 
@@ -100,6 +100,8 @@ pub enum Feature {
     Joins,
     /// An agent is a verification step ([`Model::checks`]).
     Checks,
+    /// An agent is a reviewer (role `reviewer`).
+    Reviewers,
 }
 
 impl Feature {
@@ -118,6 +120,7 @@ impl Feature {
             Feature::Routing => model.routes_work(),
             Feature::Joins => model.joins(),
             Feature::Checks => model.checks(),
+            Feature::Reviewers => model.agents.iter().any(|a| a.role == crate::model::Role::Reviewer),
         }
     }
 }
@@ -271,7 +274,7 @@ const LOWER: Option<Better> = Some(Better::Lower);
 const HIGHER: Option<Better> = Some(Better::Higher);
 
 /// Every metric, in `runs.csv` column order.
-pub static CATALOGUE: [Metric; 47] = [
+pub static CATALOGUE: [Metric; 53] = [
     Metric {
         heading: "agents reached",
         headline: headline_at(0, true, true, true),
@@ -472,6 +475,32 @@ pub static CATALOGUE: [Metric; 47] = [
         )
     },
     Metric {
+        feature: Feature::Reviewers,
+        ..plain("reviewer_served", Read::Count(|m| m.reviewer_served), "inputs reviewers took up", None)
+    },
+    Metric {
+        column: "mean_review_wait_s",
+        heading: "mean review wait (s)",
+        feature: Feature::Reviewers,
+        ..plain("mean_review_wait", Read::MeanTime(RunMetrics::mean_review_wait), "mean wait for a reviewer (s)", LOWER)
+    },
+    Metric {
+        column: "review_wait_p99_s",
+        heading: "review wait p99 (s)",
+        feature: Feature::Reviewers,
+        ..plain("review_wait_p99", Read::Time(|m| m.review_wait_p99), "99th percentile of review waits (s)", LOWER)
+    },
+    Metric {
+        column: "reviewer_busy_s",
+        feature: Feature::Reviewers,
+        ..plain("reviewer_busy", Read::Time(|m| Some(m.reviewer_busy)), "reviewer time busy (s)", None)
+    },
+    Metric {
+        column: "reviewer_capacity_s",
+        feature: Feature::Reviewers,
+        ..plain("reviewer_capacity", Read::Time(|m| Some(m.reviewer_capacity)), "reviewer time offered (s)", None)
+    },
+    Metric {
         column: "",
         feature: Feature::ChannelChecks,
         summarised: false,
@@ -487,6 +516,17 @@ pub static CATALOGUE: [Metric; 47] = [
         feature: Feature::Routing,
         summarised: false,
         ..plain("tasks_lost_share", Read::Share { of: "tasks_lost", per: "tasks" }, "share of tasks lost", LOWER)
+    },
+    Metric {
+        column: "",
+        feature: Feature::Reviewers,
+        summarised: false,
+        ..plain(
+            "reviewer_utilisation",
+            Read::Share { of: "reviewer_busy", per: "reviewer_capacity" },
+            "reviewer utilisation",
+            None,
+        )
     },
 ];
 
@@ -517,8 +557,13 @@ mod tests {
             assert_eq!(m.column.is_empty(), matches!(m.read, Read::Share { .. }), "{}: a column iff per-run", m.name);
             assert_eq!(m.unit() == Unit::Micros, m.column.ends_with("_s"), "{}: times' columns end in _s", m.name);
             if let Read::Share { of, per } = m.read {
-                let count = |n| metric(n).is_some_and(|m| m.unit() == Unit::Count && m.summarised);
-                assert!(count(of) && count(per), "{}: a share of two summarised counts", m.name);
+                let unit = |n| metric(n).filter(|m| m.summarised).map(|m| m.unit());
+                let (of, per) = (unit(of), unit(per));
+                assert!(
+                    of == per && matches!(of, Some(Unit::Count | Unit::Micros)),
+                    "{}: a share of two summarised counts or times",
+                    m.name
+                );
             }
         }
     }

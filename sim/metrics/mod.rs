@@ -104,6 +104,16 @@ pub struct RunMetrics {
     pub escalations: u64,
     /// Emission to first delivery, summed over the tasks delivered.
     pub delivery_time_total: Micros,
+    /// Inputs reviewers (role `reviewer`) started, their total wait in
+    /// queue, the reviewers' busy time before the horizon and the server
+    /// time they offer over it (servers x horizon).
+    pub reviewer_served: u64,
+    pub review_wait_total: Micros,
+    pub reviewer_busy: Micros,
+    pub reviewer_capacity: Micros,
+    /// The 99th percentile (nearest rank) of those waits; `None` without
+    /// reviews.
+    pub review_wait_p99: Option<Micros>,
     /// Events the engine processed.
     pub events: u64,
     /// Inputs processed and their total time in system (arrival to done).
@@ -221,6 +231,7 @@ impl RunMetrics {
         at_most("joins_timed_out", self.joins_timed_out, self.joins, "joins")?;
         at_most("checks_failed", self.checks_failed, self.processed, "processed")?;
         at_most("checks_failed_clean", self.checks_failed_clean, self.checks_failed, "checks_failed")?;
+        at_most("reviewer_busy", self.reviewer_busy, self.reviewer_capacity, "reviewer_capacity")?;
         let handled = self.retries.saturating_add(self.escalations);
         at_most("retries + escalations", handled, self.checks_failed, "checks_failed")?;
         at_most("joins + join_late", self.joins.saturating_add(self.join_late), self.messages, "messages")?;
@@ -249,6 +260,11 @@ impl RunMetrics {
     /// microseconds.
     pub fn mean_time_to_deliver(&self) -> Option<f64> {
         (self.tasks_delivered > 0).then(|| self.delivery_time_total as f64 / self.tasks_delivered as f64)
+    }
+
+    /// Mean wait in queue of the inputs reviewers started, in microseconds.
+    pub fn mean_review_wait(&self) -> Option<f64> {
+        (self.reviewer_served > 0).then(|| self.review_wait_total as f64 / self.reviewer_served as f64)
     }
 
     /// Mean time in system of processed inputs, in microseconds.

@@ -287,7 +287,7 @@ mod tests {
         assert_eq!(lines.next().unwrap(), run_columns().join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0.333333,0,0,0,0,0,0,0,0,0,0,0,"
+            "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0.333333,0,0,0,0,0,0,0,0,0,0,0,,0,,,0.000000,0.000000"
         );
     }
 
@@ -341,6 +341,11 @@ mod tests {
             retries: 44,
             escalations: 45,
             delivery_time_total: 36 * 46_000_000,
+            reviewer_served: 47,
+            review_wait_total: 47 * 48_000_000,
+            review_wait_p99: Some(51_000_000),
+            reviewer_busy: 49_000_000,
+            reviewer_capacity: 50_000_000,
             processed: 2,
             sojourn_total: 68_000_000,
             prevalence: Default::default(),
@@ -395,6 +400,11 @@ mod tests {
             ("retries", "44"),
             ("escalations", "45"),
             ("mean_time_to_deliver_s", "46.000000"),
+            ("reviewer_served", "47"),
+            ("mean_review_wait_s", "48.000000"),
+            ("review_wait_p99_s", "51.000000"),
+            ("reviewer_busy_s", "49.000000"),
+            ("reviewer_capacity_s", "50.000000"),
         ];
         assert_eq!(row.len(), expected.len(), "one cell per column: {text}");
         for (column, value) in expected {

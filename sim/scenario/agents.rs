@@ -19,6 +19,12 @@ fn compile_agent(
         return err(format!("{key}.noise"), format!("must be a standard deviation >= 0, got {}", spec.noise));
     }
     check_probability(&format!("{key}.propagation"), spec.propagation)?;
+    if !(1..=crate::limits::MAX_SERVERS).contains(&spec.servers) {
+        return err(
+            format!("{key}.servers"),
+            format!("expected 1 to {} servers, got {}", crate::limits::MAX_SERVERS, spec.servers),
+        );
+    }
     check_probability(&format!("{key}.memory.weight"), spec.memory.weight)?;
     if spec.memory.read > 32 {
         return err(format!("{key}.memory.read"), format!("must be at most 32 records, got {}", spec.memory.read));
@@ -27,6 +33,7 @@ fn compile_agent(
         name,
         role,
         service: spec.service,
+        servers: spec.servers,
         gain: spec.gain,
         noise: spec.noise,
         output: spec.output,

@@ -207,6 +207,8 @@ pub(super) struct AgentSpec {
     pub(super) role: Option<Role>,
     #[serde(default)]
     pub(super) service: Dist,
+    #[serde(default = "one_server")]
+    pub(super) servers: u32,
     #[serde(default = "one")]
     pub(super) gain: f64,
     #[serde(default)]
@@ -252,6 +254,10 @@ pub(super) struct JoinSpec {
     pub(super) timeout: Option<Duration>,
     #[serde(default = "mean")]
     pub(super) combine: crate::model::Combine,
+}
+
+fn one_server() -> u32 {
+    1
 }
 
 fn mean() -> crate::model::Combine {
@@ -324,6 +330,7 @@ impl Default for AgentSpec {
             id: None,
             role: None,
             service: Dist::default(),
+            servers: 1,
             gain: one(),
             noise: 0.0,
             output: OutputRule::default(),

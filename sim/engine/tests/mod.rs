@@ -1188,4 +1188,5 @@ fn prevalence_counts_the_agents_whose_latest_output_is_corrupted() {
 }
 mod checks;
 mod joins;
+mod pools;
 mod routing;

@@ -1,0 +1,112 @@
+//! Pools: an agent served by several servers (`servers`, people in a
+//! review queue) sharing one FIFO queue; reviewers' load and waiting.
+//!
+//! Invariants: at most `servers` inputs of one agent are in service at a
+//! time; an input waits only while every server is busy; an agent with
+//! one server takes the single-server path (`arrivals::start_service`), so
+//! pools change nothing for it. Reviewers (role `reviewer`) are measured
+//! whichever path serves them.
+
+use super::{Engine, EventKind};
+use crate::model::{Model, Role, NONE};
+use crate::time::Micros;
+use crate::topology::Graph;
+
+/// Server time the reviewers (agents of role `reviewer`) offer over the
+/// horizon.
+pub(super) fn reviewer_capacity(model: &Model) -> Micros {
+    model
+        .agents
+        .iter()
+        .filter(|a| a.role == Role::Reviewer)
+        .map(|a| (a.servers as Micros).saturating_mul(model.horizon))
+        .fold(0, Micros::saturating_add)
+}
+
+/// The nearest-rank 99th percentile of `waits` (reordered); `None` if empty.
+pub(super) fn p99(waits: &mut [Micros]) -> Option<Micros> {
+    if waits.is_empty() {
+        return None;
+    }
+    let rank = (waits.len() * 99).div_ceil(100) - 1;
+    Some(*waits.select_nth_unstable(rank).1)
+}
+
+impl Engine {
+    /// Marks the agents a pool serves (more than one server), every
+    /// server free.
+    pub(super) fn pool_agents(&mut self, model: &Model) {
+        for (state, spec) in self.agents.iter_mut().zip(&model.agents) {
+            state.pooled = spec.servers > 1;
+            state.free = spec.servers;
+        }
+    }
+
+    /// Input `id` starts at a free server of pooled `agent`, or waits.
+    #[inline(never)]
+    pub(super) fn enqueue_pooled(&mut self, model: &Model, agent: u32, id: u32) {
+        let state = &mut self.agents[agent as usize];
+        if state.free > 0 {
+            state.free -= 1;
+            self.start_pooled(model, agent, id);
+        } else if state.tail == NONE {
+            state.head = id;
+            state.tail = id;
+        } else {
+            self.messages[state.tail as usize].next = id;
+            state.tail = id;
+        }
+    }
+
+    fn start_pooled(&mut self, model: &Model, agent: u32, id: u32) {
+        self.agents[agent as usize].task_start = self.now;
+        let done = self.now.saturating_add(model.agents[agent as usize].service.sample(&mut self.streams.timing));
+        self.review_started(model, agent, id, done);
+        self.schedule(model, done, EventKind::PoolDone(id));
+    }
+
+    /// Input `id` starts service at `agent`, done at `done`: a review, if
+    /// `agent` is a reviewer.
+    #[inline(always)]
+    pub(super) fn review_started(&mut self, model: &Model, agent: u32, id: u32, done: Micros) {
+        if model.agents[agent as usize].role == Role::Reviewer {
+            let wait = self.now - self.messages[id as usize].arrived_at;
+            self.metrics.reviewer_served += 1;
+            self.metrics.review_wait_total += wait;
+            self.metrics.reviewer_busy += done.min(model.horizon).saturating_sub(self.now);
+            self.review_waits.push(wait);
+        }
+    }
+
+    /// A server of the agent receiving `id` finished it, and takes the
+    /// next queued input if there is one.
+    pub(super) fn pool_done(&mut self, model: &Model, graph: &Graph, id: u32) {
+        let agent = self.messages[id as usize].receiver;
+        self.process(model, graph, agent, id);
+        match self.dequeue(agent) {
+            NONE => {
+                let state = &mut self.agents[agent as usize];
+                state.free += 1;
+                debug_assert!(state.free <= model.agents[agent as usize].servers, "more servers free than exist");
+            }
+            next => self.start_pooled(model, agent, next),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::p99;
+
+    #[test]
+    fn p99_is_the_nearest_rank() {
+        assert_eq!(p99(&mut []), None);
+        assert_eq!(p99(&mut [7]), Some(7));
+        let mut hundred: Vec<u64> = (1..=100).rev().collect();
+        assert_eq!(p99(&mut hundred), Some(99));
+        let mut hundred_one: Vec<u64> = (1..=101).collect();
+        assert_eq!(p99(&mut hundred_one), Some(100));
+        let mut thousand: Vec<u64> = (0..1000).map(|i| (i * 7919) % 1000).collect();
+        assert_eq!(p99(&mut thousand), Some(989));
+    }
+}

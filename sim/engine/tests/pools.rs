@@ -1,0 +1,177 @@
+//! Reviewer pools: several servers on one FIFO queue, held to the M/M/c
+//! queue (Erlang C) and to the single-server path they extend.
+
+use super::*;
+use proptest::prelude::*;
+
+/// Poisson arrivals at `per_second` to a reviewer pool of `servers`
+/// people, each review exponential with mean `mean_s` seconds.
+fn pool(per_second: f64, servers: u32, mean_s: f64, horizon_s: u64) -> String {
+    format!(
+        r#"
+name = "pool"
+horizon = "{horizon_s}s"
+quiet_window = "10s"
+[[agents]]
+id = "author"
+[[agents]]
+id = "people"
+role = "reviewer"
+servers = {servers}
+service = {{ dist = "exponential", mean = "{mean_ms}ms" }}
+action = true
+[[channels]]
+from = "author"
+to = "people"
+[[sources]]
+id = "prs"
+target = "author"
+arrival = {{ process = "poisson", per_second = {per_second} }}
+signal = {{ mean = 1.0 }}
+"#,
+        mean_ms = mean_s * 1000.0
+    )
+}
+
+/// Erlang C: the probability an arrival waits in an M/M/c queue with
+/// offered load `a` = lambda / mu, and the mean wait in queue.
+fn erlang_c(lambda: f64, mu: f64, c: u32) -> (f64, f64) {
+    let a = lambda / mu;
+    let rho = a / c as f64;
+    let mut term = 1.0;
+    let mut below = 0.0;
+    for k in 0..c {
+        below += term;
+        term *= a / (k + 1) as f64;
+    }
+    let tail = term / (1.0 - rho);
+    let waits = tail / (below + tail);
+    (waits, waits / (c as f64 * mu - lambda))
+}
+
+#[test]
+fn erlang_c_matches_a_hand_computed_case() {
+    // c = 2, a = 1: P(wait) = (1/2 * 2) / (1 + 1 + 1) = 1/3.
+    let (waits, mean) = erlang_c(1.0, 1.0, 2);
+    assert!((waits - 1.0 / 3.0).abs() < 1e-12 && (mean - 1.0 / 3.0).abs() < 1e-12);
+}
+
+#[test]
+fn a_pool_waits_as_an_mm_c_queue() {
+    // lambda = 1/s, mean review 3.2 s (mu = 0.3125/s), c = 4: rho = 0.8.
+    let (lambda, mean_s, c) = (1.0, 3.2, 4);
+    let (waits, wq) = erlang_c(lambda, 1.0 / mean_s, c);
+    let rate = c as f64 / mean_s - lambda;
+    let p99 = (waits / 0.01).ln() / rate;
+    let model = model(&pool(lambda, c, mean_s, 200_000));
+    let (mut served, mut wait, mut tail, mut busy, mut capacity) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for seed in 0..4 {
+        let (m, _, _) = run_traced(&model, seed);
+        served += m.reviewer_served as f64;
+        wait += m.review_wait_total as f64 / 1e6;
+        tail += m.review_wait_p99.unwrap() as f64 / 1e6 / 4.0;
+        busy += m.reviewer_busy as f64;
+        capacity += m.reviewer_capacity as f64;
+        assert_eq!(m.reviewer_capacity, 4 * 200_000 * crate::time::SECOND);
+    }
+    let mean = wait / served;
+    assert!((served / 4.0 / 200_000.0 - lambda).abs() < 0.01, "arrivals {served}");
+    assert!((mean - wq).abs() < 0.05 * wq, "mean wait {mean} s, Erlang C {wq} s");
+    assert!((tail - p99).abs() < 0.05 * p99, "p99 wait {tail} s, Erlang C {p99} s");
+    assert!((busy / capacity - 0.8).abs() < 0.01, "utilisation {}", busy / capacity);
+}
+
+#[test]
+fn one_server_takes_the_single_server_path_unchanged() {
+    // servers = 1 (said or not) is the FIFO agent every scenario has had.
+    let said = model(&pool(0.2, 1, 3.0, 2_000));
+    let unsaid = model(&pool(0.2, 1, 3.0, 2_000).replace("servers = 1\n", ""));
+    let (a, trace_a, _) = run_traced(&said, 7);
+    let (b, trace_b, _) = run_traced(&unsaid, 7);
+    assert_eq!(a, b);
+    assert_eq!(trace_a, trace_b);
+    let (waits, wq) = erlang_c(0.2, 1.0 / 3.0, 1);
+    assert!((waits - 0.6).abs() < 1e-12 && a.reviewer_served > 300 && wq > 0.0);
+}
+
+/// Each reviewed input's (arrival, start, done), in arrival order, for a
+/// pool whose reviews all take `review` (fixed), from a run's trace.
+fn services(engine: &Engine, trace: &[TraceRow], review: Micros) -> Vec<(Micros, Micros, Micros)> {
+    let messages = engine.messages();
+    let mut spans: Vec<_> = trace
+        .iter()
+        .filter(|r| r.kind == TraceKind::Process && r.agent == 1)
+        .map(|r| (messages[r.message as usize].arrived_at, r.time - review, r.time))
+        .collect();
+    spans.sort();
+    spans
+}
+
+/// Checks a pool of `servers` against its services: never more in service
+/// than servers, an input waits only while all are busy, and inputs start
+/// in arrival order (FIFO).
+fn pool_is_fifo_within_servers(spans: &[(Micros, Micros, Micros)], servers: usize) -> Result<(), String> {
+    let busy_at = |t: Micros| spans.iter().filter(|&&(_, start, done)| start <= t && t < done).count();
+    for (i, &(arrived, start, _)) in spans.iter().enumerate() {
+        if busy_at(start) > servers {
+            return Err(format!("input {i}: {} in service at {start}", busy_at(start)));
+        }
+        if start > arrived && busy_at(arrived) < servers {
+            return Err(format!("input {i} waited from {arrived} with a server free"));
+        }
+        if i > 0 && start < spans[i - 1].1 {
+            return Err(format!("input {i} started before an earlier arrival"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn servers_never_exceed_their_number_and_fifo_holds() {
+    let text = pool(2.0, 3, 1.0, 500).replace(r#"{ dist = "exponential", mean = "1000ms" }"#, r#""1400ms""#);
+    let (m, trace, engine) = run_traced(&model(&text), 3);
+    let spans = services(&engine, &trace, 1_400_000);
+    assert!(spans.len() > 900, "{} reviews", spans.len());
+    pool_is_fifo_within_servers(&spans, 3).unwrap();
+    assert!(spans.iter().any(|&(arrived, start, _)| start > arrived), "at rho = 0.93 some input waits");
+    assert!(pool_is_fifo_within_servers(&spans, 2).is_err(), "the checker can fail: two servers are too few");
+    // Every started review is finished or in service at the horizon (at most three).
+    let open = m.reviewer_served as usize - spans.len();
+    assert!(open <= 3, "{open} reviews open at the horizon");
+    let utilisation = m.reviewer_busy as f64 / m.reviewer_capacity as f64;
+    assert!((utilisation - 2.0 * 1.4 / 3.0).abs() < 0.05, "utilisation {utilisation}");
+}
+
+#[test]
+fn servers_out_of_bounds_are_refused() {
+    for (servers, expected) in [("0", "expected 1 to 100000 servers, got 0"), ("100001", "got 100001")] {
+        let text = pool(1.0, 1, 1.0, 100).replace("servers = 1", &format!("servers = {servers}"));
+        let error = parse("test.toml", &text).unwrap_err().to_string();
+        assert!(error.contains("agents[1].servers") && error.contains(expected), "{error}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Whatever the load and the number of servers, the pool serves in
+    /// arrival order, never more at once than it has, never making an
+    /// input wait while a server is free; busy time stays within capacity.
+    #[test]
+    fn pool_invariants_hold(per_second in 0.1f64..5.0, servers in 1usize..6, review_ms in 10u64..4000, seed in 0u64..1000) {
+        let text = pool(per_second, servers as u32, 1.0, 300)
+            .replace(r#"{ dist = "exponential", mean = "1000ms" }"#, &format!("\"{review_ms}ms\""));
+        let (m, trace, engine) = run_traced(&model(&text), seed);
+        let spans = services(&engine, &trace, review_ms * 1000);
+        prop_assert_eq!(pool_is_fifo_within_servers(&spans, servers), Ok(()));
+        prop_assert!(m.reviewer_busy <= m.reviewer_capacity);
+        prop_assert!(m.check(2, m.prevalence.horizon).is_ok());
+        prop_assert_eq!(m.review_wait_p99.is_some(), m.reviewer_served > 0);
+        if m.reviewer_served as usize == spans.len() && !spans.is_empty() {
+            // Every review finished: the p99 is the nearest rank of their waits.
+            let mut waits: Vec<Micros> = spans.iter().map(|&(arrived, start, _)| start - arrived).collect();
+            waits.sort_unstable();
+            prop_assert_eq!(m.review_wait_p99, Some(waits[(waits.len() * 99).div_ceil(100) - 1]));
+        }
+    }
+}
