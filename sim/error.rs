@@ -72,23 +72,27 @@ impl Error {
     }
 }
 
-/// `text` on one line: control characters escaped (`\n`), and cut after
-/// `most` characters. Every error prints through it, so no input (a key
-/// with a newline, a megabyte-long name) breaks the one-line promise.
+/// `text` on one line: control characters escaped (`\n`), and, past
+/// `most` characters, cut in the middle: the first three quarters and the
+/// last quarter kept with "..." between, so the context an error appends
+/// (`(at sweep point 3: ...)`) survives a megabyte-long key. Every error
+/// prints through it, so no input breaks the one-line promise.
 pub fn printable(text: &str, most: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(most + 8));
-    for (i, c) in text.chars().enumerate() {
-        if i == most {
-            out.push_str("...");
-            break;
-        }
+    let escaped = |c: char| -> String {
         if c.is_control() {
-            out.extend(c.escape_default());
+            c.escape_default().collect()
         } else {
-            out.push(c);
+            c.to_string()
         }
+    };
+    let count = text.chars().count();
+    if count <= most {
+        return text.chars().map(escaped).collect();
     }
-    out
+    let tail = most / 4;
+    let head: String = text.chars().take(most - tail).map(escaped).collect();
+    let end: String = text.chars().skip(count - tail).map(escaped).collect();
+    format!("{head}...{end}")
 }
 
 /// Characters of a file, key or flag in an error (an expectation: 4 times as many).
@@ -146,8 +150,15 @@ mod tests {
             assert_eq!((error.exit_code(), error.to_string()), (code, text.to_string()));
         }
         let hostile = Error::key(format!("sweep.a\nb{}", "k".repeat(1000)), "x\ty").in_file("s.toml").to_string();
-        assert!(hostile.starts_with("s.toml: sweep.a\\nbkkk") && hostile.ends_with("k...: x\\ty"), "{hostile}");
+        assert!(hostile.starts_with("s.toml: sweep.a\\nbkkk") && hostile.ends_with("kkk: x\\ty"), "{hostile}");
         assert_eq!(hostile.lines().count(), 1);
+        // 150 characters kept in front (the newline escaped as two), 50 behind.
+        assert_eq!(hostile.len(), "s.toml: ".len() + 151 + "...".len() + 50 + ": x\\ty".len());
+        assert_eq!(printable("abcdefghij", 10), "abcdefghij");
+        assert_eq!(printable("abcdefghijk", 8), "abcdef...jk");
+        assert_eq!(printable("a\nbcdefghijk", 8), "a\\nbcde...jk");
+        let context = printable(&format!("{} (at sweep point 3)", "k".repeat(5000)), 200);
+        assert!(context.ends_with("(at sweep point 3)"), "{context}");
         assert!(std::error::Error::source(&Error::io("x", io::Error::other("y"))).is_some());
         assert!(std::error::Error::source(&Error::NoSetting).is_none());
     }

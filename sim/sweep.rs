@@ -293,7 +293,8 @@ pub fn compile_assignment(
             .map_err(|message| Error::key(format!("sweep.{key}"), message).in_file(file))?;
     }
     // Printed on one line, however long or odd the values: Error's Display.
-    let assigned: Vec<String> = assignment.iter().map(|(k, v)| format!("{k} = {}", label(v))).collect();
+    let assigned: Vec<String> =
+        assignment.iter().map(|(k, v)| format!("{} = {}", crate::error::printable(k, 60), label(v))).collect();
     scenario::parse_document(file, doc).map_err(|e| match e {
         Error::Input { file, key, expected } => {
             Error::Input { file, key, expected: format!("{expected} (at {what}: {})", assigned.join(", ")) }

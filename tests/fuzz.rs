@@ -32,7 +32,7 @@ const THROUGH_BINARY: usize = 25;
 const EVENTS: u64 = 100_000;
 
 /// The small bundled scenarios (the meshes would spend the time drawing graphs).
-const BASES: [&str; 7] = [
+const BASES: [&str; 8] = [
     "procurement",
     "procurement-guarded",
     "procurement-mitigated",
@@ -40,6 +40,7 @@ const BASES: [&str; 7] = [
     "privilege-escalation",
     "gateway",
     "procurement-bench",
+    "coding-agents",
 ];
 
 /// Uniform in `from..to`.

@@ -1,5 +1,6 @@
 //! Golden results: digests of the procurement scenario's outputs, with and
-//! without mitigations, and of the 100,000-agent cascade, for a fixed seed.
+//! without mitigations, of the coding-agent pipeline and of the
+//! 100,000-agent cascade, for a fixed seed.
 //! Any change to the model's behaviour changes a digest; when that change
 //! is intended, bump `MODEL_VERSION`, record it in CHANGELOG.md
 //! and update `tests/golden/*.sha256` with the digest this test prints.
@@ -36,6 +37,12 @@ fn procurement_results_are_pinned() {
 fn mitigated_results_are_pinned() {
     // Validation and breakers on every channel: pins the mitigations' output.
     check("procurement-guarded", 42, 200);
+}
+
+#[test]
+fn pipeline_results_are_pinned() {
+    // Checks with retries and escalation, pools of servers, reviewer waits.
+    check("coding-agents", 42, 50);
 }
 
 #[test]

@@ -75,3 +75,43 @@ fn gateway_with_task_tokens_blocks_exploration_and_names_every_actor() {
     let (_, gateway_only, _) = paired("gateway", &["credentials"], 200);
     assert!(mean(&gateway_only, |r| r.out_of_scope_succeeded) > mean(&with, |r| r.out_of_scope_succeeded));
 }
+
+/// coding-agents with `edits` (old, new) applied to its text, run on the
+/// same streams as written.
+fn coding_agents(edits: &[(&str, &str)], runs: u64) -> Vec<RunMetrics> {
+    let mut text = cascade::bundled::find("coding-agents").unwrap().text.to_string();
+    for (old, new) in edits {
+        assert!(text.contains(old), "coding-agents no longer has {old:?}");
+        text = text.replacen(old, new, 1);
+    }
+    common::runs(&common::model(&text), SEED, runs, 0)
+}
+
+#[test]
+fn coding_agents_each_ring_catches_what_the_doc_says() {
+    const RUNS: u64 = 100;
+    let escaped = |runs: &[RunMetrics]| mean(runs, |r| r.corrupted_actions);
+    let to_merge = |runs: &[RunMetrics]| mean(runs, |r| r.delivery_time_total) / mean(runs, |r| r.tasks_delivered);
+    let written = coding_agents(&[], RUNS);
+    let ci = "check = { detect = 0.7, false_fail = 0.03, retry = \"coder\", max_retries = 1,";
+    let no_ci =
+        coding_agents(&[(ci, "check = { detect = 0.0, false_fail = 0.0, retry = \"coder\", max_retries = 1,")], RUNS);
+    let review = "check = { detect = 0.6, false_fail = 0.01,";
+    let no_review = coding_agents(&[(review, "check = { detect = 0.0, false_fail = 0.0,")], RUNS);
+    let five = coding_agents(&[(ci, &ci.replace("max_retries = 1", "max_retries = 5"))], RUNS);
+    let half = coding_agents(&[("servers = 4", "servers = 2")], RUNS);
+    // About 1,300 changes a week, a few percent of them defective on main.
+    let merged = mean(&written, |r| r.actions);
+    assert!((1200.0..1400.0).contains(&merged), "{merged}");
+    assert!((20.0..60.0).contains(&escaped(&written)), "{}", escaped(&written));
+    assert!(escaped(&no_ci) > 2.0 * escaped(&written), "CI is the widest ring");
+    assert!(escaped(&no_review) > 1.5 * escaped(&written), "review catches what CI misses");
+    // Five retries relieve on-call and catch nothing more.
+    assert!(mean(&five, |r| r.escalations) < 0.3 * mean(&written, |r| r.escalations));
+    assert!((escaped(&five) - escaped(&written)).abs() < 0.1 * escaped(&written));
+    // Two reviewers are overloaded: the backlog grows for the whole week.
+    assert!(to_merge(&half) > 10.0 * to_merge(&written));
+    assert!(mean(&half, |r| r.actions) < 0.8 * merged);
+    // Every failure is a retry, an escalation or a change abandoned at lint.
+    assert!(written.iter().all(|r| r.retries + r.escalations + r.tasks_lost == r.checks_failed));
+}

@@ -1147,14 +1147,19 @@ fn sliding_breakers_run_in_the_engine() {
 mod access;
 
 /// Prevalence recomputed from a trace: an agent counts from a `process`
-/// row with a root fault until its next clean one or its quarantine.
+/// row with a root fault until its next clean one or its quarantine; a
+/// check's `process` row does not count when the check failed that
+/// output (it held it back: `check_fail` for the same message).
 fn prevalence_from_trace(model: &Model, trace: &[TraceRow]) -> [u32; PREVALENCE_SAMPLES] {
+    let failed: std::collections::BTreeSet<(u32, u32)> =
+        trace.iter().filter(|r| r.kind == TraceKind::CheckFail).map(|r| (r.agent, r.message)).collect();
     let mut reference = crate::metrics::Prevalence { horizon: model.horizon, ..Default::default() };
     let (mut corrupt, mut quarantined) = (vec![false; model.agents.len()], vec![false; model.agents.len()]);
     let mut rows = trace.iter().peekable();
     for k in 0..PREVALENCE_SAMPLES {
         while let Some(row) = rows.next_if(|r| r.time <= reference.time(k)) {
             match row.kind {
+                TraceKind::Process if failed.contains(&(row.agent, row.message)) => {}
                 TraceKind::Process if !quarantined[row.agent as usize] => {
                     corrupt[row.agent as usize] = row.root != NO_FAULT
                 }
