@@ -20,6 +20,7 @@ pub const SCENARIOS: &[Bundled] = &[
     Bundled { name: "mesh-10k", text: include_str!("../scenarios/mesh-10k.toml") },
     Bundled { name: "mesh-ic-100k", text: include_str!("../scenarios/mesh-ic-100k.toml") },
     Bundled { name: "coding-agents", text: include_str!("../scenarios/coding-agents.toml") },
+    Bundled { name: "support-desk", text: include_str!("../scenarios/support-desk.toml") },
 ];
 
 /// The bundled scenario called `name`.

@@ -32,7 +32,7 @@ const THROUGH_BINARY: usize = 25;
 const EVENTS: u64 = 100_000;
 
 /// The small bundled scenarios (the meshes would spend the time drawing graphs).
-const BASES: [&str; 8] = [
+const BASES: [&str; 9] = [
     "procurement",
     "procurement-guarded",
     "procurement-mitigated",
@@ -41,6 +41,7 @@ const BASES: [&str; 8] = [
     "gateway",
     "procurement-bench",
     "coding-agents",
+    "support-desk",
 ];
 
 /// Uniform in `from..to`.

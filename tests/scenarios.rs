@@ -76,15 +76,19 @@ fn gateway_with_task_tokens_blocks_exploration_and_names_every_actor() {
     assert!(mean(&gateway_only, |r| r.out_of_scope_succeeded) > mean(&with, |r| r.out_of_scope_succeeded));
 }
 
-/// coding-agents with `edits` (old, new) applied to its text, run on the
-/// same streams as written.
-fn coding_agents(edits: &[(&str, &str)], runs: u64) -> Vec<RunMetrics> {
-    let mut text = cascade::bundled::find("coding-agents").unwrap().text.to_string();
+/// Bundled scenario `name` with `edits` (old, new) applied to its text,
+/// run on the same streams as written.
+fn edited(name: &str, edits: &[(&str, &str)], runs: u64) -> Vec<RunMetrics> {
+    let mut text = cascade::bundled::find(name).unwrap().text.to_string();
     for (old, new) in edits {
-        assert!(text.contains(old), "coding-agents no longer has {old:?}");
+        assert!(text.contains(old), "{name} no longer has {old:?}");
         text = text.replacen(old, new, 1);
     }
     common::runs(&common::model(&text), SEED, runs, 0)
+}
+
+fn coding_agents(edits: &[(&str, &str)], runs: u64) -> Vec<RunMetrics> {
+    edited("coding-agents", edits, runs)
 }
 
 #[test]
@@ -114,4 +118,28 @@ fn coding_agents_each_ring_catches_what_the_doc_says() {
     assert!(mean(&half, |r| r.actions) < 0.8 * merged);
     // Every failure is a retry, an escalation or a change abandoned at lint.
     assert!(written.iter().all(|r| r.retries + r.escalations + r.tasks_lost == r.checks_failed));
+}
+
+#[test]
+fn support_desk_vote_outvotes_the_hallucinating_specialist_and_failover_keeps_the_tickets() {
+    const RUNS: u64 = 100;
+    let written = edited("support-desk", &[], RUNS);
+    let mean_join = edited("support-desk", &[("combine = \"vote\"", "combine = \"mean\"")], RUNS);
+    let no_failover = edited("support-desk", &[("failover = true", "failover = false")], RUNS);
+    let wrong = |runs: &[RunMetrics]| mean(runs, |r| r.corrupted_actions);
+    let lost = |runs: &[RunMetrics]| mean(runs, |r| r.tasks_lost) / mean(runs, |r| r.tasks);
+    // A third of tech_b's shift gets through a mean: one technical answer in four is wrong.
+    let joins = mean(&mean_join, |r| r.joins);
+    assert!((wrong(&mean_join) - 0.25 * joins).abs() < 0.05 * joins, "{} of {joins}", wrong(&mean_join));
+    assert!(wrong(&written) < 0.05 * wrong(&mean_join), "the vote outvotes it: {}", wrong(&written));
+    // One fault origin quarantined (the billing agent) in nearly every run;
+    // a clean agent hardly ever (1 run in 1,000 at seed 1).
+    assert!(written.iter().filter(|r| r.agents_quarantined == 1 && r.wrong_quarantines == 0).count() >= 95);
+    assert!(written.iter().filter(|r| r.wrong_quarantines > 0).count() <= 2);
+    // Without failover its tickets are lost from then on; with it, almost none.
+    assert!(lost(&written) < 0.005, "{}", lost(&written));
+    assert!(lost(&no_failover) > 0.2, "{}", lost(&no_failover));
+    for r in written.iter().chain(&no_failover) {
+        assert!(r.tasks_delivered + r.tasks_lost <= r.tasks, "no task both delivered and lost");
+    }
 }
