@@ -76,6 +76,8 @@ pub struct Agent {
     pub service: Dist,
     /// Servers sharing its FIFO queue (people in a review pool); 1 for most.
     pub servers: u32,
+    /// When its servers start work (`None`: at any time).
+    pub hours: Option<crate::time::Hours>,
     /// Output signal = gain * input signal + noise.
     pub gain: f64,
     /// Standard deviation of the output noise.

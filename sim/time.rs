@@ -115,9 +115,93 @@ impl<'de> Deserialize<'de> for Duration {
     }
 }
 
+/// One day in microseconds.
+pub const DAY: Micros = 86_400 * SECOND;
+
+/// Working hours: a shift from `start` to `end` (times of day, `start <
+/// end <= DAY`) on the first `days` days of each week (1 to 7); time 0 is
+/// the start of a Monday. A pool with hours starts work only on shift;
+/// work started on shift is finished, past its end if need be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hours {
+    pub start: Micros,
+    pub end: Micros,
+    pub days: u32,
+}
+
+impl Hours {
+    /// Whether `t` falls in a shift (its start included, its end not).
+    pub fn on_shift(&self, t: Micros) -> bool {
+        let (day, time) = (t / DAY, t % DAY);
+        day % 7 < self.days as u64 && (self.start..self.end).contains(&time)
+    }
+
+    /// The first shift start at or after `t` (`Micros::MAX` past the end
+    /// of time).
+    pub fn next_start(&self, t: Micros) -> Micros {
+        let mut day = t / DAY + u64::from(t % DAY > self.start);
+        while day % 7 >= self.days as u64 {
+            day += 1;
+        }
+        day.checked_mul(DAY).and_then(|d| d.checked_add(self.start)).unwrap_or(Micros::MAX)
+    }
+
+    /// Time on shift in `[0, until)`.
+    pub fn on_shift_before(&self, until: Micros) -> Micros {
+        let (weeks, rest) = (until / (7 * DAY), until % (7 * DAY));
+        let shift = self.end - self.start;
+        let whole_days = rest / DAY;
+        let partial = (rest % DAY).clamp(self.start, self.end) - self.start;
+        let days_this_week = whole_days.min(self.days as u64) * shift;
+        let today = if whole_days < self.days as u64 { partial } else { 0 };
+        weeks.saturating_mul(self.days as u64 * shift).saturating_add(days_this_week + today)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const H: Micros = 3_600 * SECOND;
+
+    #[test]
+    fn hours_are_a_weekly_shift_pattern() {
+        let office = Hours { start: 9 * H, end: 17 * H, days: 5 };
+        assert!(!office.on_shift(0) && office.on_shift(9 * H) && !office.on_shift(17 * H));
+        assert!(office.on_shift(4 * DAY + 16 * H) && !office.on_shift(5 * DAY + 10 * H), "Friday yes, Saturday no");
+        assert!(office.on_shift(7 * DAY + 9 * H), "Monday again");
+        assert_eq!(office.next_start(0), 9 * H);
+        assert_eq!(office.next_start(9 * H), 9 * H, "a start is its own next start");
+        assert_eq!(office.next_start(9 * H + 1), DAY + 9 * H);
+        assert_eq!(office.next_start(4 * DAY + 20 * H), 7 * DAY + 9 * H, "Friday evening: Monday morning");
+        assert_eq!(office.next_start(Micros::MAX - 1), Micros::MAX);
+        assert_eq!(office.on_shift_before(0), 0);
+        assert_eq!(office.on_shift_before(10 * H), H);
+        assert_eq!(office.on_shift_before(DAY), 8 * H);
+        assert_eq!(office.on_shift_before(7 * DAY), 40 * H);
+        assert_eq!(office.on_shift_before(7 * DAY + DAY + 12 * H), 40 * H + 8 * H + 3 * H);
+        let always = Hours { start: 0, end: DAY, days: 7 };
+        for t in [0, 1, 5 * H, 3 * DAY + 7, 20 * DAY] {
+            assert!(always.on_shift(t));
+            assert_eq!(always.on_shift_before(t), t);
+        }
+    }
+
+    #[test]
+    fn on_shift_time_and_next_start_agree_with_a_scan() {
+        let night = Hours { start: 22 * H, end: DAY, days: 6 };
+        let step = H / 2;
+        let starts_at = |u: Micros| night.on_shift(u) && (u == 0 || !night.on_shift(u - 1));
+        let mut scanned = 0;
+        for k in 0..(15 * 48) {
+            let t = k * step;
+            assert_eq!(night.on_shift_before(t), scanned, "at {t}");
+            let next = night.next_start(t);
+            assert!(next >= t && starts_at(next), "{t} -> {next}");
+            assert!((t..next).step_by(step as usize).all(|u| !starts_at(u)), "no start between {t} and {next}");
+            scanned += if night.on_shift(t) { step } else { 0 };
+        }
+    }
 
     #[test]
     fn rounds_draws_like_the_saturating_cast() {

@@ -254,6 +254,7 @@ mod tests {
             role: crate::model::Role::Agent,
             service: Default::default(),
             servers: 1,
+            hours: None,
             gain: 1.0,
             noise: 0.0,
             output: Default::default(),

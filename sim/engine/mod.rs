@@ -368,6 +368,7 @@ impl Engine {
                 EventKind::Review(r) => self.review(model, r),
                 EventKind::JoinTimeout(j) => self.join_timeout(model, graph, j),
                 EventKind::PoolDone(m) => self.pool_done(model, graph, m),
+                EventKind::ShiftStart(a) => self.shift_start(model, a),
             }
             if self.trace.len() as u64 > self.budget.trace_rows {
                 self.overrun = Some(Overrun::TraceRows { at: time, budget: self.budget.trace_rows });
@@ -463,6 +464,7 @@ impl Engine {
     }
 
     fn schedule_initial(&mut self, model: &Model) {
+        self.schedule_shifts(model);
         for (s, source) in model.sources.iter().enumerate() {
             let first = match source.arrival {
                 Arrival::Periodic { .. } => source.start,

@@ -2,10 +2,11 @@
 //! review queue) sharing one FIFO queue; reviewers' load and waiting.
 //!
 //! Invariants: at most `servers` inputs of one agent are in service at a
-//! time; an input waits only while every server is busy; an agent with
-//! one server takes the single-server path (`arrivals::start_service`), so
-//! pools change nothing for it. Reviewers (role `reviewer`) are measured
-//! whichever path serves them.
+//! time; an input waits only while every server is busy or, for an agent
+//! with working hours, off shift (no service starts off shift); an agent
+//! with one server and no hours takes the single-server path
+//! (`arrivals::start_service`), so pools change nothing for it. Reviewers
+//! (role `reviewer`) are measured whichever path serves them.
 
 use super::{Engine, EventKind};
 use crate::model::{Model, Role, NONE};
@@ -13,13 +14,16 @@ use crate::time::Micros;
 use crate::topology::Graph;
 
 /// Server time the reviewers (agents of role `reviewer`) offer over the
-/// horizon.
+/// horizon: on shift only, for those with working hours.
 pub(super) fn reviewer_capacity(model: &Model) -> Micros {
     model
         .agents
         .iter()
         .filter(|a| a.role == Role::Reviewer)
-        .map(|a| (a.servers as Micros).saturating_mul(model.horizon))
+        .map(|a| {
+            let offered = a.hours.map_or(model.horizon, |h| h.on_shift_before(model.horizon));
+            (a.servers as Micros).saturating_mul(offered)
+        })
         .fold(0, Micros::saturating_add)
 }
 
@@ -33,20 +37,52 @@ pub(super) fn p99(waits: &mut [Micros]) -> Option<Micros> {
 }
 
 impl Engine {
-    /// Marks the agents a pool serves (more than one server), every
-    /// server free.
+    /// Marks the agents a pool serves (more than one server, or working
+    /// hours), every server free.
     pub(super) fn pool_agents(&mut self, model: &Model) {
         for (state, spec) in self.agents.iter_mut().zip(&model.agents) {
-            state.pooled = spec.servers > 1;
+            state.pooled = spec.servers > 1 || spec.hours.is_some();
             state.free = spec.servers;
         }
+    }
+
+    /// Whether `agent`'s servers may start work now.
+    #[inline]
+    fn on_shift(&self, model: &Model, agent: u32) -> bool {
+        model.agents[agent as usize].hours.is_none_or(|h| h.on_shift(self.now))
+    }
+
+    /// The first shift start of every agent with working hours.
+    pub(super) fn schedule_shifts(&mut self, model: &Model) {
+        for (a, spec) in model.agents.iter().enumerate() {
+            if let Some(hours) = spec.hours {
+                self.schedule(model, hours.next_start(0), EventKind::ShiftStart(a as u32));
+            }
+        }
+    }
+
+    /// A shift starts at `agent`: its free servers take queued inputs, and
+    /// the next shift start is due.
+    pub(super) fn shift_start(&mut self, model: &Model, agent: u32) {
+        while self.agents[agent as usize].free > 0 {
+            match self.dequeue(agent) {
+                NONE => break,
+                next => {
+                    self.agents[agent as usize].free -= 1;
+                    self.start_pooled(model, agent, next);
+                }
+            }
+        }
+        let hours = model.agents[agent as usize].hours.expect("only agents with hours have shifts");
+        self.schedule(model, hours.next_start(self.now.saturating_add(1)), EventKind::ShiftStart(agent));
     }
 
     /// Input `id` starts at a free server of pooled `agent`, or waits.
     #[inline(never)]
     pub(super) fn enqueue_pooled(&mut self, model: &Model, agent: u32, id: u32) {
+        let on_shift = self.on_shift(model, agent);
         let state = &mut self.agents[agent as usize];
-        if state.free > 0 {
+        if state.free > 0 && on_shift {
             state.free -= 1;
             self.start_pooled(model, agent, id);
         } else if state.tail == NONE {
@@ -66,14 +102,18 @@ impl Engine {
     }
 
     /// Input `id` starts service at `agent`, done at `done`: a review, if
-    /// `agent` is a reviewer.
+    /// `agent` is a reviewer. Busy time is counted before the horizon and,
+    /// with working hours, on shift only (overtime is not offered time).
     #[inline(always)]
     pub(super) fn review_started(&mut self, model: &Model, agent: u32, id: u32, done: Micros) {
-        if model.agents[agent as usize].role == Role::Reviewer {
+        let spec = &model.agents[agent as usize];
+        if spec.role == Role::Reviewer {
             let wait = self.now - self.messages[id as usize].arrived_at;
+            let end = done.min(model.horizon).max(self.now);
+            let busy = spec.hours.map_or(end - self.now, |h| h.on_shift_before(end) - h.on_shift_before(self.now));
             self.metrics.reviewer_served += 1;
             self.metrics.review_wait_total += wait;
-            self.metrics.reviewer_busy += done.min(model.horizon).saturating_sub(self.now);
+            self.metrics.reviewer_busy += busy;
             self.review_waits.push(wait);
         }
     }
@@ -83,7 +123,8 @@ impl Engine {
     pub(super) fn pool_done(&mut self, model: &Model, graph: &Graph, id: u32) {
         let agent = self.messages[id as usize].receiver;
         self.process(model, graph, agent, id);
-        match self.dequeue(agent) {
+        let next = if self.on_shift(model, agent) { self.dequeue(agent) } else { NONE };
+        match next {
             NONE => {
                 let state = &mut self.agents[agent as usize];
                 state.free += 1;

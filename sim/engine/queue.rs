@@ -23,6 +23,8 @@ pub enum EventKind {
     JoinTimeout(u32),
     /// A pooled agent's server finishes input `message`.
     PoolDone(u32),
+    /// A shift starts at an agent with working hours.
+    ShiftStart(u32),
 }
 
 impl EventKind {
@@ -38,6 +40,7 @@ impl EventKind {
             EventKind::Review(i) => (4, i),
             EventKind::JoinTimeout(i) => (5, i),
             EventKind::PoolDone(i) => (6, i),
+            EventKind::ShiftStart(i) => (7, i),
         };
         assert!(index <= Self::MAX_INDEX, "event index {index} exceeds 2^29 - 1");
         (tag << 29) | index
@@ -52,7 +55,8 @@ impl EventKind {
             3 => EventKind::Fault(index),
             4 => EventKind::Review(index),
             5 => EventKind::JoinTimeout(index),
-            _ => EventKind::PoolDone(index),
+            6 => EventKind::PoolDone(index),
+            _ => EventKind::ShiftStart(index),
         }
     }
 }
@@ -224,6 +228,7 @@ mod tests {
         queue.push(5, EventKind::Review(6));
         queue.push(5, EventKind::JoinTimeout(7));
         queue.push(5, EventKind::PoolDone(8));
+        queue.push(5, EventKind::ShiftStart(9));
         queue.push(1, EventKind::Arrive(EventKind::MAX_INDEX));
         let order: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
         assert_eq!(
@@ -237,6 +242,7 @@ mod tests {
                 (5, EventKind::Review(6)),
                 (5, EventKind::JoinTimeout(7)),
                 (5, EventKind::PoolDone(8)),
+                (5, EventKind::ShiftStart(9)),
             ]
         );
         assert!(queue.is_empty());

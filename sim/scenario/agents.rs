@@ -1,10 +1,11 @@
 //! Agents and channels: an explicit list (`[[agents]]`, `[[channels]]`)
 //! or a seeded generator (`[topology]`), each agent's behaviour checked.
 
-use super::format::{AgentSpec, ChannelSpec, GeneratorSpec, LayerSpec, TopologySpec};
+use super::format::{AgentSpec, ChannelSpec, GeneratorSpec, HoursSpec, LayerSpec, TopologySpec};
 use super::{access, check_finite, check_id, check_probability, err, KeyError, Names};
 use crate::limits::shown;
 use crate::model::{Agent, Channel, Generator, Role, Topology, NONE};
+use crate::time::{format_seconds, Hours, DAY};
 use std::collections::BTreeMap;
 
 fn compile_agent(
@@ -25,6 +26,7 @@ fn compile_agent(
             format!("expected 1 to {} servers, got {}", crate::limits::MAX_SERVERS, spec.servers),
         );
     }
+    let hours = spec.hours.map(|h| compile_hours(&format!("{key}.hours"), h)).transpose()?;
     check_probability(&format!("{key}.memory.weight"), spec.memory.weight)?;
     if spec.memory.read > 32 {
         return err(format!("{key}.memory.read"), format!("must be at most 32 records, got {}", spec.memory.read));
@@ -34,6 +36,7 @@ fn compile_agent(
         role,
         service: spec.service,
         servers: spec.servers,
+        hours,
         gain: spec.gain,
         noise: spec.noise,
         output: spec.output,
@@ -61,6 +64,25 @@ fn compile_agent(
     };
     catalog.resolve_agent(key, &access, &mut agent)?;
     Ok(agent)
+}
+
+/// Working hours: a shift within one day, on 1 to 7 days a week.
+fn compile_hours(key: &str, spec: HoursSpec) -> Result<Hours, KeyError> {
+    let (start, end) = (spec.start.0, spec.end.0);
+    if !(start < end && end <= DAY) {
+        return err(
+            key.to_string(),
+            format!(
+                "expected start < end <= 24h (times of day), got start {} s and end {} s",
+                format_seconds(start),
+                format_seconds(end)
+            ),
+        );
+    }
+    if !(1..=7).contains(&spec.days) {
+        return err(format!("{key}.days"), format!("expected 1 to 7 working days a week, got {}", spec.days));
+    }
+    Ok(Hours { start, end, days: spec.days })
 }
 
 pub(super) fn compile_explicit(

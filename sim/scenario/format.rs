@@ -209,6 +209,7 @@ pub(super) struct AgentSpec {
     pub(super) service: Dist,
     #[serde(default = "one_server")]
     pub(super) servers: u32,
+    pub(super) hours: Option<HoursSpec>,
     #[serde(default = "one")]
     pub(super) gain: f64,
     #[serde(default)]
@@ -231,6 +232,20 @@ pub(super) struct AgentSpec {
     pub(super) failover: Option<bool>,
     pub(super) join: Option<JoinSpec>,
     pub(super) check: Option<CheckSpec>,
+}
+
+/// Working hours: `hours = { start = "9h", end = "17h", days = 5 }`.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HoursSpec {
+    pub(super) start: Duration,
+    pub(super) end: Duration,
+    #[serde(default = "seven_days")]
+    pub(super) days: u32,
+}
+
+fn seven_days() -> u32 {
+    7
 }
 
 /// A verification step's `check = { detect, false_fail, retry, max_retries, escalate }`.
@@ -331,6 +346,7 @@ impl Default for AgentSpec {
             role: None,
             service: Dist::default(),
             servers: 1,
+            hours: None,
             gain: one(),
             noise: 0.0,
             output: OutputRule::default(),

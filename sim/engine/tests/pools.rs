@@ -175,3 +175,104 @@ proptest! {
         }
     }
 }
+
+/// `pool`, its reviewers working `hours` (a TOML inline table).
+fn pool_with_hours(per_second: f64, servers: u32, mean_s: f64, horizon_s: u64, hours: &str) -> String {
+    let text = pool(per_second, servers, mean_s, horizon_s);
+    text.replace(&format!("servers = {servers}\n"), &format!("servers = {servers}\nhours = {hours}\n"))
+}
+
+const HOUR: Micros = 3_600 * crate::time::SECOND;
+
+#[test]
+fn an_overloaded_pool_with_hours_serves_what_its_shifts_allow() {
+    // One reviewer, 9:00 to 17:00 every day, three-hour reviews, far more
+    // work than that: reviews start at 9, 12 and 15 each day (the last
+    // one runs to 18:00), none off shift, and every hour on shift is busy.
+    let text = pool_with_hours(0.01, 1, 1.0, 10 * 86_400, r#"{ start = "9h", end = "17h" }"#)
+        .replace(r#"{ dist = "exponential", mean = "1000ms" }"#, r#""3h""#);
+    let (m, trace, engine) = run_traced(&model(&text), 5);
+    assert_eq!(m.reviewer_served, 30);
+    let starts: Vec<Micros> = services(&engine, &trace, 3 * HOUR).iter().map(|&(_, start, _)| start).collect();
+    let expected: Vec<Micros> = (0..10).flat_map(|d| [9, 12, 15].map(|h| d * 24 * HOUR + h * HOUR)).collect();
+    assert_eq!(starts, expected);
+    assert_eq!(m.reviewer_capacity, 10 * 8 * HOUR);
+    assert_eq!(m.reviewer_busy, m.reviewer_capacity, "overtime (17:00 to 18:00) is not counted");
+}
+
+#[test]
+fn work_arriving_off_shift_waits_for_the_next_shift() {
+    // A pull request at Friday 20:00 waits for Monday 9:00 (61 hours) with
+    // office hours; round the clock it starts at once.
+    let text = |hours: &str| {
+        pool_with_hours(1.0, 2, 1.0, 9 * 86_400, hours)
+            .replace(r#"{ process = "poisson", per_second = 1 }"#, r#"{ process = "periodic", period = "1h" }"#)
+            .replace("signal = {", "start = \"116h\"\ncount = 1\nsignal = {")
+    };
+    let (office, _, _) = run_traced(&model(&text(r#"{ start = "9h", end = "17h", days = 5 }"#)), 1);
+    assert_eq!((office.reviewer_served, office.review_wait_total), (1, 61 * HOUR));
+    let (always, _, _) = run_traced(&model(&text(r#"{ start = "0h", end = "24h" }"#)), 1);
+    assert_eq!((always.reviewer_served, always.review_wait_total), (1, 0));
+    assert_eq!(office.reviewer_capacity, 2 * (5 + 2) * 8 * HOUR, "Monday to Friday, then Monday and Tuesday");
+}
+
+#[test]
+fn round_the_clock_hours_change_nothing_but_the_shift_events() {
+    let plain = model(&pool(1.0, 3, 2.5, 3 * 86_400));
+    let hours = model(&pool_with_hours(1.0, 3, 2.5, 3 * 86_400, r#"{ start = "0s", end = "24h" }"#));
+    let (a, _, _) = run_traced(&plain, 11);
+    let (b, _, _) = run_traced(&hours, 11);
+    assert_eq!(b.events, a.events + 4, "one shift start a day, days 0 to 3 (the horizon's own included)");
+    assert_eq!(RunMetrics { events: 0, ..a }, RunMetrics { events: 0, ..b });
+}
+
+#[test]
+fn hours_out_of_bounds_are_refused() {
+    for (hours, key, expected) in [
+        (r#"{ start = "17h", end = "9h" }"#, "agents[1].hours", "expected start < end <= 24h"),
+        (r#"{ start = "9h", end = "25h" }"#, "agents[1].hours", "end 90000.000000 s"),
+        (r#"{ start = "9h", end = "17h", days = 0 }"#, "agents[1].hours.days", "expected 1 to 7 working days"),
+        (r#"{ start = "9h", end = "17h", days = 8 }"#, "agents[1].hours.days", "got 8"),
+        (r#"{ start = "9h" }"#, "agents", "missing field `end`"),
+    ] {
+        let error = parse("test.toml", &pool_with_hours(1.0, 2, 1.0, 100, hours)).unwrap_err().to_string();
+        assert!(error.contains(key) && error.contains(expected), "{error}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// With working hours, no review starts off shift, the pool keeps its
+    /// size and FIFO order, an input waits only while every server is busy
+    /// or the shift is over, and busy time stays within the shifts offered.
+    #[test]
+    fn pools_with_hours_start_work_on_shift_only(
+        per_second in 0.0005f64..0.01,
+        servers in 1usize..4,
+        review_min in 5u64..180,
+        start_h in 0u64..20,
+        length_h in 1u64..10,
+        days in 1u32..8,
+        seed in 0u64..1000,
+    ) {
+        let end_h = (start_h + length_h).min(24);
+        let hours = format!(r#"{{ start = "{start_h}h", end = "{end_h}h", days = {days} }}"#);
+        let text = pool_with_hours(per_second, servers as u32, 1.0, 10 * 86_400, &hours)
+            .replace(r#"{ dist = "exponential", mean = "1000ms" }"#, &format!("\"{review_min}m\""));
+        let model = model(&text);
+        let shift = model.agents[1].hours.unwrap();
+        let (m, trace, engine) = run_traced(&model, seed);
+        let spans = services(&engine, &trace, review_min * 60 * crate::time::SECOND);
+        let busy_at = |t: Micros| spans.iter().filter(|&&(_, start, done)| start <= t && t < done).count();
+        for (i, &(arrived, start, _)) in spans.iter().enumerate() {
+            prop_assert!(shift.on_shift(start), "review {} starts off shift at {}", i, start);
+            prop_assert!(busy_at(start) <= servers);
+            prop_assert!(i == 0 || start >= spans[i - 1].1, "FIFO");
+            prop_assert!(start == arrived || busy_at(arrived) == servers || !shift.on_shift(arrived));
+        }
+        prop_assert!(m.reviewer_busy <= m.reviewer_capacity);
+        prop_assert_eq!(m.reviewer_capacity, servers as u64 * shift.on_shift_before(model.horizon));
+        prop_assert!(m.check(2, m.prevalence.horizon).is_ok());
+    }
+}
