@@ -133,7 +133,7 @@ impl Engine {
         self.record(TraceKind::Alert, agent, NONE, Detail::Resource(resource), value);
         if let Some(review) = &model.mitigations.review {
             let actor = if self.access[agent as usize].attributable { agent } else { NONE };
-            let case = ReviewCase { message: NONE, hops: 0, actor, corrupted: root != NO_FAULT };
+            let case = ReviewCase { actor, corrupted: root != NO_FAULT, ..ReviewCase::of_message(NONE, 0) };
             self.schedule_review(model, review.delay, case);
         }
     }

@@ -218,6 +218,8 @@ pub struct Replayed {
 pub struct Engine {
     guards: Vec<Guard>,
     reviews: Vec<ReviewCase>,
+    /// Reviews waiting for a server of the review pool, oldest first.
+    review_queue: std::collections::VecDeque<u32>,
     /// Each review's wait for a reviewer this run (for its p99).
     review_waits: Vec<Micros>,
     chain: Vec<u32>,
@@ -290,6 +292,7 @@ impl Engine {
         Engine {
             guards: Vec::new(),
             reviews: Vec::new(),
+            review_queue: std::collections::VecDeque::new(),
             review_waits: Vec::new(),
             chain: Vec::new(),
             first_detection: None,
@@ -365,7 +368,7 @@ impl Engine {
                 }
                 EventKind::ServiceDone(a) => self.service_done(model, graph, a),
                 EventKind::Fault(f) => self.fault_acts(model, graph, f),
-                EventKind::Review(r) => self.review(model, r),
+                EventKind::Review(r) => self.review_done(model, r),
                 EventKind::JoinTimeout(j) => self.join_timeout(model, graph, j),
                 EventKind::PoolDone(m) => self.pool_done(model, graph, m),
                 EventKind::ShiftStart(a) => self.shift_start(model, a),
@@ -458,6 +461,7 @@ impl Engine {
         }
         self.first_detection = None;
         self.reviews.clear();
+        self.review_queue.clear();
         self.review_waits.clear();
         self.material.clear();
         self.material.extend(model.faults.iter().map(|f| model.materiality.threshold(f.kind.shift())));

@@ -44,6 +44,9 @@ impl Engine {
             state.pooled = spec.servers > 1 || spec.hours.is_some();
             state.free = spec.servers;
         }
+        if let Some(review) = model.mitigations.review.filter(|r| r.pool != NONE) {
+            self.agents[review.pool as usize].pooled = true;
+        }
     }
 
     /// Whether `agent`'s servers may start work now.
@@ -61,17 +64,11 @@ impl Engine {
         }
     }
 
-    /// A shift starts at `agent`: its free servers take queued inputs, and
+    /// A shift starts at `agent`: its free servers take queued work, and
     /// the next shift start is due.
     pub(super) fn shift_start(&mut self, model: &Model, agent: u32) {
-        while self.agents[agent as usize].free > 0 {
-            match self.dequeue(agent) {
-                NONE => break,
-                next => {
-                    self.agents[agent as usize].free -= 1;
-                    self.start_pooled(model, agent, next);
-                }
-            }
+        while self.agents[agent as usize].free > 0 && self.start_next(model, agent) {
+            self.agents[agent as usize].free -= 1;
         }
         let hours = model.agents[agent as usize].hours.expect("only agents with hours have shifts");
         self.schedule(model, hours.next_start(self.now.saturating_add(1)), EventKind::ShiftStart(agent));
@@ -94,6 +91,63 @@ impl Engine {
         }
     }
 
+    /// Alert review `index` starts at a free server of the review pool
+    /// `agent`, or waits.
+    pub(super) fn enqueue_review(&mut self, model: &Model, agent: u32, index: u32) {
+        if self.agents[agent as usize].free > 0 && self.on_shift(model, agent) {
+            self.agents[agent as usize].free -= 1;
+            self.start_review(model, agent, index);
+        } else {
+            self.review_queue.push_back(index);
+        }
+    }
+
+    fn start_review(&mut self, model: &Model, agent: u32, index: u32) {
+        self.agents[agent as usize].task_start = self.now;
+        let done = self.now.saturating_add(model.agents[agent as usize].service.sample(&mut self.streams.timing));
+        self.review_started_since(model, agent, self.reviews[index as usize].queued, done);
+        self.schedule(model, done, EventKind::Review(index));
+    }
+
+    /// A server of `agent` takes the oldest of its queued inputs and (at
+    /// the review pool) queued reviews, if on shift; false if it took none.
+    fn start_next(&mut self, model: &Model, agent: u32) -> bool {
+        if !self.on_shift(model, agent) {
+            return false;
+        }
+        let head = self.agents[agent as usize].head;
+        let review = if model.mitigations.review.is_some_and(|r| r.pool == agent) {
+            self.review_queue.front().copied()
+        } else {
+            None
+        };
+        match review {
+            Some(index)
+                if head == NONE || self.reviews[index as usize].queued <= self.messages[head as usize].arrived_at =>
+            {
+                self.review_queue.pop_front();
+                self.start_review(model, agent, index);
+                true
+            }
+            _ if head != NONE => {
+                let next = self.dequeue(agent);
+                self.start_pooled(model, agent, next);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A server of pooled `agent` finished its work: it takes the next, or
+    /// is free.
+    pub(super) fn server_done(&mut self, model: &Model, agent: u32) {
+        if !self.start_next(model, agent) {
+            let state = &mut self.agents[agent as usize];
+            state.free += 1;
+            debug_assert!(state.free <= model.agents[agent as usize].servers, "more servers free than exist");
+        }
+    }
+
     fn start_pooled(&mut self, model: &Model, agent: u32, id: u32) {
         self.agents[agent as usize].task_start = self.now;
         let done = self.now.saturating_add(model.agents[agent as usize].service.sample(&mut self.streams.timing));
@@ -106,9 +160,15 @@ impl Engine {
     /// with working hours, on shift only (overtime is not offered time).
     #[inline(always)]
     pub(super) fn review_started(&mut self, model: &Model, agent: u32, id: u32, done: Micros) {
+        self.review_started_since(model, agent, self.messages[id as usize].arrived_at, done);
+    }
+
+    /// Work queued at `arrived` starts at `agent` now, done at `done`.
+    #[inline(always)]
+    fn review_started_since(&mut self, model: &Model, agent: u32, arrived: Micros, done: Micros) {
         let spec = &model.agents[agent as usize];
         if spec.role == Role::Reviewer {
-            let wait = self.now - self.messages[id as usize].arrived_at;
+            let wait = self.now - arrived;
             let end = done.min(model.horizon).max(self.now);
             let busy = spec.hours.map_or(end - self.now, |h| h.on_shift_before(end) - h.on_shift_before(self.now));
             self.metrics.reviewer_served += 1;
@@ -123,15 +183,7 @@ impl Engine {
     pub(super) fn pool_done(&mut self, model: &Model, graph: &Graph, id: u32) {
         let agent = self.messages[id as usize].receiver;
         self.process(model, graph, agent, id);
-        let next = if self.on_shift(model, agent) { self.dequeue(agent) } else { NONE };
-        match next {
-            NONE => {
-                let state = &mut self.agents[agent as usize];
-                state.free += 1;
-                debug_assert!(state.free <= model.agents[agent as usize].servers, "more servers free than exist");
-            }
-            next => self.start_pooled(model, agent, next),
-        }
+        self.server_done(model, agent);
     }
 }
 

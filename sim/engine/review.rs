@@ -5,6 +5,7 @@
 use super::{Detail, Engine, EventKind, Message, TraceKind, Value};
 use crate::dist::Dist;
 use crate::model::{Model, NONE};
+use crate::time::Micros;
 
 /// A pending human review: a breaker alert's tripping message and how
 /// many hops back along its provenance the reviewer has walked, or a
@@ -17,19 +18,39 @@ pub(super) struct ReviewCase {
     pub(super) actor: u32,
     /// Ground truth: the blocked action had a fault behind it.
     pub(super) corrupted: bool,
+    /// When the review was asked for (the alert, or the last hop's review).
+    pub(super) queued: Micros,
 }
 
 impl ReviewCase {
     pub(super) fn of_message(message: u32, hops: u32) -> ReviewCase {
-        ReviewCase { message, hops, actor: NONE, corrupted: false }
+        ReviewCase { message, hops, actor: NONE, corrupted: false, queued: 0 }
     }
 }
 
 impl Engine {
+    /// A review is asked for: due after `delay`, or queued at the review
+    /// pool, whose servers take it in turn with their other work.
     pub(super) fn schedule_review(&mut self, model: &Model, delay: Dist, case: ReviewCase) {
-        let due = self.now.saturating_add(delay.sample(&mut self.streams.mitigation));
-        self.reviews.push(case);
-        self.schedule(model, due, EventKind::Review(self.reviews.len() as u32 - 1));
+        self.reviews.push(ReviewCase { queued: self.now, ..case });
+        let index = self.reviews.len() as u32 - 1;
+        match model.mitigations.review.map_or(NONE, |r| r.pool) {
+            NONE => {
+                let due = self.now.saturating_add(delay.sample(&mut self.streams.mitigation));
+                self.schedule(model, due, EventKind::Review(index));
+            }
+            pool => self.enqueue_review(model, pool, index),
+        }
+    }
+
+    /// A review comes due: it is carried out, and a pool's server that
+    /// did it takes its next work.
+    pub(super) fn review_done(&mut self, model: &Model, index: u32) {
+        self.review(model, index);
+        match model.mitigations.review.map_or(NONE, |r| r.pool) {
+            NONE => {}
+            pool => self.server_done(model, pool),
+        }
     }
 
     /// The agents that handled a message, newest first: its sender, the
@@ -68,8 +89,8 @@ impl Engine {
         }
     }
 
-    /// A review comes due: quarantine whom the reviewer finds responsible.
-    pub(super) fn review(&mut self, model: &Model, index: u32) {
+    /// A review is carried out: quarantine whom the reviewer finds responsible.
+    fn review(&mut self, model: &Model, index: u32) {
         let Some(review) = model.mitigations.review else { return };
         let case = self.reviews[index as usize];
         self.metrics.reviews += 1;

@@ -37,7 +37,12 @@ pub struct Mitigations {
 /// and may roll memory back.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Review {
+    /// Alert to finished review, when no pool does the reviews.
     pub delay: crate::dist::Dist,
+    /// The agent (people in a pool) whose servers review alerts, in its
+    /// one FIFO queue with its other work, each review taking its service
+    /// time (`NONE`: reviews take `delay`, in parallel without limit).
+    pub pool: u32,
     /// With provenance the reviewer goes straight to the root; without, it
     /// walks back one hop (one more delay) at a time.
     pub provenance: bool,
@@ -204,7 +209,12 @@ mod tests {
             zero_trust: Some(ZeroTrust { max_chain_depth: 0 }),
             breaker: Some(BreakerConfig::Seed(Default::default())),
             caps: Some(Caps::default()),
-            review: Some(Review { delay: crate::dist::Dist::Fixed(1), provenance: true, rollback: true }),
+            review: Some(Review {
+                delay: crate::dist::Dist::Fixed(1),
+                pool: crate::model::NONE,
+                provenance: true,
+                rollback: true,
+            }),
             credentials: Some(access::TaskCredentials { ttl: 1 }),
             gateway: Some(access::Gateway { alert: true }),
         };

@@ -63,6 +63,7 @@ pub(super) struct ReviewSpec {
     #[serde(default = "yes")]
     pub(super) enabled: bool,
     pub(super) delay: Option<Dist>,
+    pub(super) pool: Option<String>,
     #[serde(default = "yes")]
     pub(super) provenance: bool,
     #[serde(default = "yes")]

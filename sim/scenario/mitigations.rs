@@ -3,17 +3,19 @@
 //! each other (a breaker needs something to count, review needs alerts).
 
 use super::format::{
-    BreakerMode, BreakerSpec, CapsSpec, DetectorKind, MitigationsSpec, PresetSpec, ValidationSpec, WindowKind,
+    BreakerMode, BreakerSpec, CapsSpec, DetectorKind, MitigationsSpec, PresetSpec, ReviewSpec, ValidationSpec,
+    WindowKind,
 };
-use super::{access, check_probability, err, KeyError};
+use super::{access, check_probability, err, KeyError, Names};
 use crate::dist::Dist;
 use crate::mitigation::breaker::SeedBreakerConfig;
 use crate::mitigation::detector::DetectorConfig;
 use crate::mitigation::sliding::{Preset, SlidingConfig, Window};
 use crate::mitigation::{BreakerConfig, Caps, Mitigations, Review, ZeroTrust};
+use crate::model::NONE;
 use crate::time::SECOND;
 
-pub(super) fn compile_mitigations(spec: &MitigationsSpec) -> Result<Mitigations, KeyError> {
+pub(super) fn compile_mitigations(spec: &MitigationsSpec, names: &Names) -> Result<Mitigations, KeyError> {
     let validation = match &spec.validation {
         Some(v) if v.enabled => Some(compile_validation(v)?),
         _ => None,
@@ -34,11 +36,10 @@ pub(super) fn compile_mitigations(spec: &MitigationsSpec) -> Result<Mitigations,
         Some(c) if c.enabled => Some(compile_caps(c)?),
         _ => None,
     };
-    let review = spec.review.as_ref().filter(|r| r.enabled).map(|r| Review {
-        delay: r.delay.unwrap_or(Dist::Exponential { mean: 600.0 * SECOND as f64 }),
-        provenance: r.provenance,
-        rollback: r.rollback,
-    });
+    let review = match spec.review.as_ref().filter(|r| r.enabled) {
+        Some(r) => Some(compile_review(r, names)?),
+        None => None,
+    };
     let credentials = access::task_credentials(&spec.credentials)?;
     let gateway = access::gateway(&spec.gateway);
     let mitigations = Mitigations { validation, zero_trust, breaker, caps, review, credentials, gateway };
@@ -49,6 +50,27 @@ pub(super) fn compile_mitigations(spec: &MitigationsSpec) -> Result<Mitigations,
         );
     }
     Ok(mitigations)
+}
+
+/// Review after `delay` (default: exponential, mean 10 minutes), or by
+/// the servers of the agent `pool` names, not both.
+fn compile_review(spec: &ReviewSpec, names: &Names) -> Result<Review, KeyError> {
+    let pool = match &spec.pool {
+        Some(_) if spec.delay.is_some() => {
+            return err(
+                "mitigations.review.pool",
+                "give delay or pool, not both: a pool's service time is its review time",
+            )
+        }
+        Some(pool) => names.lookup("mitigations.review.pool", pool)?,
+        None => NONE,
+    };
+    Ok(Review {
+        delay: spec.delay.unwrap_or(Dist::Exponential { mean: 600.0 * SECOND as f64 }),
+        pool,
+        provenance: spec.provenance,
+        rollback: spec.rollback,
+    })
 }
 
 fn compile_caps(spec: &CapsSpec) -> Result<Caps, KeyError> {

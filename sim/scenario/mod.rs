@@ -166,7 +166,7 @@ fn compile(spec: ScenarioFile) -> Result<Model, KeyError> {
     let resources = catalog.resources(&spec.resources, &names)?;
     let faults = faults::compile_faults(spec.faults, &names, &topology, horizon, &memory, &catalog)?;
     let credentials = catalog.credentials(&spec.credentials)?;
-    let mitigations = mitigations::compile_mitigations(&spec.mitigations)?;
+    let mitigations = mitigations::compile_mitigations(&spec.mitigations, &names)?;
     if !credentials.is_empty() || mitigations.credentials.is_some() {
         let generated = matches!(topology, Topology::Generated { .. });
         access::check_actors(&agents, &faults, |i| {

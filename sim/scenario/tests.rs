@@ -365,11 +365,14 @@ fn caps_and_zero_trust_compile() {
 fn review_needs_a_breaker_and_takes_defaults() {
     let base = format!("{BASE}\n[mitigations.zero_trust]\n[mitigations.breaker]\n[mitigations.review]");
     let review = parse("f.toml", &base).unwrap().mitigations.review.unwrap();
-    assert_eq!(review, Review { delay: Dist::Exponential { mean: 600e6 }, provenance: true, rollback: true });
+    assert_eq!(
+        review,
+        Review { delay: Dist::Exponential { mean: 600e6 }, pool: crate::model::NONE, provenance: true, rollback: true }
+    );
     let tuned = parse("f.toml", &format!("{base}\ndelay = \"2m\"\nprovenance = false\nrollback = false")).unwrap();
     assert_eq!(
         tuned.mitigations.review,
-        Some(Review { delay: Dist::Fixed(120 * SECOND), provenance: false, rollback: false })
+        Some(Review { delay: Dist::Fixed(120 * SECOND), pool: crate::model::NONE, provenance: false, rollback: false })
     );
     assert_refused(&format!("{BASE}\n[mitigations.review]"), "mitigations.review", "needs [mitigations.breaker]");
     assert_refused(&format!("{base}\nreviewer = \"alice\""), "mitigations.review.reviewer", "unknown field");

@@ -276,3 +276,54 @@ proptest! {
         prop_assert!(m.check(2, m.prevalence.horizon).is_ok());
     }
 }
+
+/// The reviewed chain with an on-call pool `oncall` (one server, one
+/// minute a review) doing the alert reviews, and `extra` appended.
+fn reviewed_by_pool(provenance: bool, extra: &str) -> String {
+    format!(
+        "{REVIEWED}\n[[agents]]\nid = \"oncall\"\nrole = \"reviewer\"\nservice = \"1m\"\n{extra}\n\
+         [mitigations.review]\npool = \"oncall\"\nprovenance = {provenance}\nrollback = false"
+    )
+}
+
+#[test]
+fn a_free_pool_reviews_alerts_in_its_service_time() {
+    // The same walk as with `delay = "1m"`: B at 63 s, A at 123 s, S at 183 s,
+    // each hop's review queued when the last one ends and started at once.
+    let (metrics, trace, _) = run_traced(&model(&reviewed_by_pool(false, "")), 1);
+    let quarantined: Vec<(u32, Micros)> = trace
+        .iter()
+        .filter(|r| r.kind == TraceKind::Quarantine)
+        .map(|r| (r.agent, r.time / crate::time::SECOND))
+        .collect();
+    assert_eq!(quarantined, [(2, 63), (1, 123), (0, 183)]);
+    assert_eq!((metrics.reviews, metrics.reviewer_served, metrics.review_wait_total), (3, 3, 0));
+    assert_eq!(metrics.reviewer_busy, 3 * 60 * crate::time::SECOND);
+}
+
+#[test]
+fn alert_reviews_wait_their_turn_behind_the_pools_other_work() {
+    // Pull requests every 30 s to a one-person pool taking a minute each:
+    // the alert at 3 s waits behind the request being reviewed since 0 s,
+    // goes ahead of the one that came at 30 s (FIFO), and ends at 120 s.
+    let prs = "[[sources]]\nid = \"prs\"\ntarget = \"oncall\"\narrival = { process = \"periodic\", period = \"30s\" }";
+    let (busy, trace, _) = run_traced(&model(&reviewed_by_pool(true, prs)), 1);
+    assert_eq!(busy.t_attribute, Some(120 * crate::time::SECOND));
+    let quarantine = trace.iter().find(|r| r.kind == TraceKind::Quarantine).unwrap();
+    assert_eq!((quarantine.agent, quarantine.time), (0, 120 * crate::time::SECOND));
+    let (free, _, _) = run_traced(&model(&reviewed_by_pool(true, "")), 1);
+    assert_eq!(free.t_attribute, Some(63 * crate::time::SECOND));
+    // The alert waited 57 s; the pull requests behind it, a minute longer each.
+    assert!(busy.review_wait_total > free.review_wait_total + 57 * crate::time::SECOND);
+    assert_eq!(busy.reviews, 1);
+}
+
+#[test]
+fn a_review_pool_is_an_agent_and_excludes_a_delay() {
+    let both = reviewed_by_pool(true, "").replace("pool = \"oncall\"", "pool = \"oncall\"\ndelay = \"1m\"");
+    let error = parse("test.toml", &both).unwrap_err().to_string();
+    assert!(error.contains("mitigations.review.pool: give delay or pool, not both"), "{error}");
+    let unknown = reviewed_by_pool(true, "").replace("pool = \"oncall\"", "pool = \"nobody\"");
+    let error = parse("test.toml", &unknown).unwrap_err().to_string();
+    assert!(error.contains("mitigations.review.pool: unknown agent id \"nobody\""), "{error}");
+}
