@@ -146,6 +146,13 @@ impl Hours {
         day.checked_mul(DAY).and_then(|d| d.checked_add(self.start)).unwrap_or(Micros::MAX)
     }
 
+    /// Shift starts in `[0, until]`.
+    pub fn starts_until(&self, until: Micros) -> u64 {
+        let (weeks, rest) = (until / (7 * DAY), until % (7 * DAY));
+        let this_week = (0..self.days as u64).filter(|d| d * DAY + self.start <= rest).count() as u64;
+        weeks * self.days as u64 + this_week
+    }
+
     /// Time on shift in `[0, until)`.
     pub fn on_shift_before(&self, until: Micros) -> Micros {
         let (weeks, rest) = (until / (7 * DAY), until % (7 * DAY));
@@ -175,6 +182,11 @@ mod tests {
         assert_eq!(office.next_start(9 * H + 1), DAY + 9 * H);
         assert_eq!(office.next_start(4 * DAY + 20 * H), 7 * DAY + 9 * H, "Friday evening: Monday morning");
         assert_eq!(office.next_start(Micros::MAX - 1), Micros::MAX);
+        assert_eq!(office.starts_until(0), 0);
+        assert_eq!(office.starts_until(9 * H), 1);
+        assert_eq!(office.starts_until(7 * DAY), 5);
+        assert_eq!(office.starts_until(8 * DAY + 9 * H), 7);
+        assert_eq!(Hours { start: 0, end: DAY, days: 7 }.starts_until(3 * DAY), 4);
         assert_eq!(office.on_shift_before(0), 0);
         assert_eq!(office.on_shift_before(10 * H), H);
         assert_eq!(office.on_shift_before(DAY), 8 * H);

@@ -62,6 +62,18 @@ pub fn drivers(model: &Model) -> Vec<Driver> {
         let how = format!("{} attempts over its window", number(gaps * agents as f64));
         drivers.push(Driver { key: format!("faults[{i}]"), events, how });
     }
+    let shifts: Vec<(usize, u64)> = (model.agents.iter().enumerate())
+        .filter_map(|(i, a)| Some((i, a.hours?.starts_until(model.horizon))))
+        .collect();
+    if let Some(&(first, _)) = shifts.first() {
+        let starts: u64 = shifts.iter().map(|s| s.1).sum();
+        let key = match model.topology {
+            Topology::Generated { .. } => "topology.agent.hours".to_string(),
+            Topology::Explicit(_) => format!("agents[{first}].hours"),
+        };
+        let how = format!("{} shift starts over {} agent(s) with working hours", number(starts as f64), shifts.len());
+        drivers.push(Driver { key, events: starts as f64, how });
+    }
     drivers
 }
 
@@ -241,6 +253,23 @@ mod tests {
         assert_eq!(
             [number(0.5), number(0.0033), number(3.0), number(250.4), number(2.5e10)],
             ["0.5", "0.0033", "3", "250", "2.50e10"]
+        );
+    }
+
+    #[test]
+    fn shift_starts_are_drivers() {
+        let coding = crate::bundled::find("coding-agents").unwrap().text;
+        let model = super::super::parse("coding-agents", coding).unwrap();
+        let shifts = drivers(&model).into_iter().find(|d| d.key.ends_with(".hours")).expect("a shift driver");
+        assert_eq!((shifts.key.as_str(), shifts.events), ("agents[4].hours", 8.0), "days 0 to 7, the horizon included");
+        assert_eq!(shifts.how, "8 shift starts over 1 agent(s) with working hours");
+        let mesh = "name = \"m\"\nhorizon = \"100000d\"\nquiet_window = \"1d\"\n[topology]\n\
+                    generator = { kind = \"chain\", n = 1000 }\n[topology.agent]\nhours = { start = \"9h\", end = \"17h\" }";
+        let model = super::super::parse("m.toml", mesh).unwrap();
+        let refused = check(&model, 1_000_000).unwrap_err().to_string();
+        assert!(
+            refused.contains("topology.agent.hours: about 1.00e8 events per run (1.00e8 shift starts"),
+            "{refused}"
         );
     }
 }
