@@ -6,7 +6,7 @@
 
 pub use crate::engine::{Budget, Overrun};
 use crate::engine::{Engine, Replayed};
-use crate::metrics::RunMetrics;
+use crate::metrics::{CheckCounts, RunMetrics};
 use crate::model::{Model, Topology};
 use crate::rng::{self, Stream};
 use crate::sweep::PointRun;
@@ -99,7 +99,7 @@ pub fn run_plan(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<RunMetrics>, Overran> {
     let mut runs = Vec::with_capacity(plan.count.min(1 << 20) as usize);
-    run_plan_into(model, plan, threads, progress, &mut |run| {
+    run_plan_into(model, plan, threads, progress, &mut |run, _| {
         runs.push(run);
         ControlFlow::Continue(())
     })?;
@@ -107,15 +107,15 @@ pub fn run_plan(
 }
 
 /// [`run_plan`], handing each run to `sink` in run order as batches of
-/// them finish, so memory does not grow with the number of runs; no run
-/// is started once `sink` breaks. On an overrun, `sink` has had every run
-/// before it.
+/// them finish, with what each check did in it, so memory does not grow
+/// with the number of runs; no run is started once `sink` breaks. On an
+/// overrun, `sink` has had every run before it.
 pub fn run_plan_into(
     model: &Model,
     plan: Plan,
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
-    sink: &mut dyn FnMut(RunMetrics) -> ControlFlow<()>,
+    sink: &mut dyn FnMut(RunMetrics, &[CheckCounts]) -> ControlFlow<()>,
 ) -> Result<(), Overran> {
     let threads = if threads == 0 { 0 } else { threads.min(plan.count.max(1) as usize) };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
@@ -135,7 +135,8 @@ pub fn run_plan_into(
                 run,
                 overrun: overrun.expect("runs are skipped only past an overrun"),
             };
-            if sink(result.map_err(overran)?).is_break() {
+            let (metrics, checks) = result.map_err(overran)?;
+            if sink(metrics, &checks).is_break() {
                 return Ok(());
             }
         }
@@ -144,9 +145,12 @@ pub fn run_plan_into(
     Ok(())
 }
 
+/// A run's metrics and what each check did in it.
+type Finished = (RunMetrics, Vec<CheckCounts>);
+
 /// The replications `runs` of `plan`, in parallel on the current pool, in
-/// run order: a run's metrics, its overrun, or `None` for a run skipped
-/// past a known overrun.
+/// run order: a run's metrics and check counts, its overrun, or `None`
+/// for a run skipped past a known overrun.
 fn run_batch(
     model: &Model,
     plan: Plan,
@@ -154,7 +158,7 @@ fn run_batch(
     shared_graph: Option<&Graph>,
     done: &AtomicU64,
     progress: &(dyn Fn(u64) + Sync),
-) -> Vec<Result<RunMetrics, Option<Overrun>>> {
+) -> Vec<Result<Finished, Option<Overrun>>> {
     // The lowest replication known to overrun; runs past it are skipped.
     let first_overrun = AtomicU64::new(u64::MAX);
     runs.into_par_iter()
@@ -183,7 +187,7 @@ fn run_batch(
                 }
                 metrics.run = replication;
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1);
-                Ok(metrics)
+                Ok((metrics, engine.check_counts().to_vec()))
             },
         )
         .collect()
@@ -253,7 +257,7 @@ pub fn run_points_into(
         };
         let progress = |done| progress(done_before + done);
         let mut broke = false;
-        run_plan_into(model, plan, sweep.threads, &progress, &mut |run| {
+        run_plan_into(model, plan, sweep.threads, &progress, &mut |run, _| {
             let flow = sink(point, run);
             broke = flow.is_break();
             flow
@@ -302,7 +306,7 @@ mod tests {
         let progress = |d: u64| {
             done.fetch_max(d, Ordering::Relaxed);
         };
-        run_plan_into(&model, Plan::new(3, count), 2, &progress, &mut |m| {
+        run_plan_into(&model, Plan::new(3, count), 2, &progress, &mut |m, _| {
             seen.push(m);
             if m.run == 1500 {
                 ControlFlow::Break(())

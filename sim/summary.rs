@@ -6,7 +6,7 @@
 //! Values are folded in run-index order, so the floating-point sums (and
 //! therefore every printed digit) do not depend on thread count.
 
-use crate::metrics::{self, Metric, Read, RunMetrics, PREVALENCE_SAMPLES};
+use crate::metrics::{self, CheckCounts, Metric, Read, RunMetrics, PREVALENCE_SAMPLES};
 use hdrhistogram::Histogram;
 
 /// Summary of one numeric metric over the runs where it is defined.
@@ -131,6 +131,58 @@ pub fn mean_interval(values: impl Iterator<Item = f64> + Clone) -> Option<MeanIn
     let mut spread = sum.spread()?;
     values.for_each(|v| spread.add(v));
     Some(spread.interval())
+}
+
+/// A mean and its 95% t-interval from exact integer sums of `n` values
+/// and of their squares: the same bits whatever order the values came in.
+pub fn exact_interval(n: u64, sum: u128, squares: u128) -> MeanInterval {
+    let mean = sum as f64 / n as f64;
+    let (sd, half_width) = if n > 1 {
+        // n * squares - sum^2 = n * (n - 1) * variance, exact and >= 0.
+        let spread = (n as u128 * squares - sum * sum) as f64;
+        let variance = spread / (n as f64 * (n - 1) as f64);
+        (variance.sqrt(), t_critical(n - 1) * (variance / n as f64).sqrt())
+    } else {
+        (f64::NAN, f64::NAN)
+    };
+    MeanInterval { n, mean, sd, half_width }
+}
+
+/// What each check did over a plan's runs ([`CheckCounts`] added run by
+/// run): exact sums and sums of squares per check and count.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CheckTotals {
+    runs: u64,
+    /// Per check: its agent index, and each count's sum and sum of squares.
+    checks: Vec<(u32, [(u128, u128); 7])>,
+}
+
+impl CheckTotals {
+    /// Adds one run's counts (every run of a plan has the same checks).
+    pub fn add(&mut self, counts: &[CheckCounts]) {
+        if self.runs == 0 {
+            self.checks = counts.iter().map(|c| (c.agent, [(0, 0); 7])).collect();
+        }
+        assert_eq!(self.checks.len(), counts.len(), "every run of a plan has the same checks");
+        self.runs += 1;
+        for ((agent, sums), counts) in self.checks.iter_mut().zip(counts) {
+            debug_assert_eq!(*agent, counts.agent);
+            for ((sum, squares), value) in sums.iter_mut().zip(counts.values()) {
+                *sum += value as u128;
+                *squares += value as u128 * value as u128;
+            }
+        }
+    }
+
+    /// Each check's agent index, with each count's name and mean per run,
+    /// in agent order then [`CheckCounts::NAMES`] order (empty with no runs).
+    pub fn rows(&self) -> Vec<(u32, &'static str, MeanInterval)> {
+        let each = |&(agent, sums): &(u32, [(u128, u128); 7])| {
+            let intervals = sums.map(|(sum, squares)| exact_interval(self.runs, sum, squares));
+            CheckCounts::NAMES.into_iter().zip(intervals).map(move |(name, interval)| (agent, name, interval))
+        };
+        self.checks.iter().flat_map(each).collect()
+    }
 }
 
 /// The first pass over a distribution's integer values: their sum,
@@ -536,6 +588,47 @@ impl ContainedTimes {
                 Contained { times, of: h.len(), runs: self.runs }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod check_totals_tests {
+    use super::*;
+
+    #[test]
+    fn exact_intervals_match_the_two_pass_ones() {
+        let values = [3u64, 0, 7, 7, 12, 1];
+        let two_pass = mean_interval(values.iter().map(|&v| v as f64)).unwrap();
+        let sum = values.iter().map(|&v| v as u128).sum();
+        let squares = values.iter().map(|&v| (v * v) as u128).sum();
+        let exact = exact_interval(6, sum, squares);
+        assert_eq!(exact.n, 6);
+        assert!((exact.mean - two_pass.mean).abs() < 1e-12 && (exact.sd - two_pass.sd).abs() < 1e-12, "{exact:?}");
+        assert!((exact.half_width - two_pass.half_width).abs() < 1e-12);
+        let one = exact_interval(1, 5, 25);
+        assert_eq!(one.mean, 5.0);
+        assert!(one.sd.is_nan() && one.half_width.is_nan());
+        assert_eq!(exact_interval(3, 12, 48).sd, 0.0, "equal values");
+    }
+
+    #[test]
+    fn totals_sum_each_check_and_count_in_any_order() {
+        let run = |caught: u64, missed: u64| {
+            let a = CheckCounts { agent: 2, verdicts: 10, caught, missed, ..CheckCounts::default() };
+            [a, CheckCounts { agent: 5, verdicts: 4, retries: 1, failed_clean: 1, ..CheckCounts::default() }]
+        };
+        let (mut forward, mut backward) = (CheckTotals::default(), CheckTotals::default());
+        let runs = [run(1, 2), run(3, 0), run(2, 2)];
+        runs.iter().for_each(|r| forward.add(r));
+        runs.iter().rev().for_each(|r| backward.add(r));
+        assert_eq!(forward, backward);
+        let rows = forward.rows();
+        assert_eq!(rows.len(), 14);
+        let (agent, name, caught) = rows[1];
+        assert_eq!((agent, name, caught.n, caught.mean, caught.sd), (2, "caught", 3, 2.0, 1.0));
+        let (agent, name, retries) = rows[7 + 4];
+        assert_eq!((agent, name, retries.mean, retries.sd), (5, "retries", 1.0, 0.0));
+        assert!(CheckTotals::default().rows().is_empty());
     }
 }
 

@@ -410,3 +410,47 @@ fn each_command_has_its_own_output_directory() {
     assert_eq!(out.status.code(), Some(1), "an I/O failure");
     assert!(stderr(&out).starts_with("error: cannot write results: a-file/sub"), "{}", stderr(&out));
 }
+
+#[test]
+fn checks_csv_splits_each_rings_verdicts_and_agrees_with_the_runs() {
+    let dir = scratch("checks");
+    let out = cascade(&dir, &["run", "coding-agents", "--runs", "6", "--seed", "5", "--out", "all"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("checks (mean per run):"), "{stdout}");
+    let checks = fs::read_to_string(dir.join("all/checks.csv")).unwrap();
+    let mut lines = checks.lines();
+    assert_eq!(lines.next(), Some("check,count,n,mean,sd,ci95_low,ci95_high"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 3 * 7, "lint, ci and reviewers, seven counts each");
+    let mean = |check: &str, count: &str| -> f64 {
+        let row = rows.iter().find(|r| r[0] == check && r[1] == count).unwrap();
+        assert_eq!(row[2], "6");
+        row[3].parse().unwrap()
+    };
+    // The rings' failures are the runs' check failures, per run on average.
+    let runs = fs::read_to_string(dir.join("all/runs.csv")).unwrap();
+    let header: Vec<&str> = runs.lines().next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let per_run = |name: &str| {
+        let at = column(name);
+        runs.lines().skip(1).map(|l| l.split(',').nth(at).unwrap().parse::<f64>().unwrap()).sum::<f64>() / 6.0
+    };
+    let failed: f64 = ["lint", "ci", "reviewers"].iter().map(|c| mean(c, "caught") + mean(c, "failed_clean")).sum();
+    assert!((failed - per_run("checks_failed")).abs() < 1e-6, "{failed}");
+    let retries: f64 = ["lint", "ci", "reviewers"].iter().map(|c| mean(c, "retries")).sum();
+    assert!((retries - per_run("retries")).abs() < 1e-6);
+    assert_eq!(mean("lint", "failed_clean"), 0.0, "lint fails no clean change");
+    let manifest = fs::read_to_string(dir.join("all/manifest.json")).unwrap();
+    assert!(manifest.contains("\"checks.csv\""), "{manifest}");
+    // A replayed run writes its own counts: one run, no interval.
+    let out = cascade(&dir, &["replay", "coding-agents", "--run", "2", "--seed", "5", "--out", "one"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let one = fs::read_to_string(dir.join("one/checks.csv")).unwrap();
+    assert!(
+        one.lines().nth(1).unwrap().starts_with("lint,verdicts,1,") && one.lines().nth(1).unwrap().ends_with(",,,")
+    );
+    // Without checks there is no checks.csv.
+    let out = cascade(&dir, &["run", "procurement", "--runs", "2", "--out", "plain", "--quiet"]);
+    assert!(out.status.success() && !dir.join("plain/checks.csv").exists());
+}

@@ -9,7 +9,7 @@ use crate::model::Model;
 use crate::paired::{self, PairedMetric};
 use crate::results::{self, csv::RunsCsv, files, Staging};
 use crate::runner::{self, Plan};
-use crate::summary::{self, Summary};
+use crate::summary::{self, CheckTotals, Summary};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -35,6 +35,8 @@ impl Default for RunOptions {
 pub struct RunOutcome {
     pub dir: PathBuf,
     pub summary: Summary,
+    /// What each check did, over the runs (with the scenario's mitigations).
+    pub checks: CheckTotals,
     /// With `paired_off`: each metric with and without, and the paired difference.
     pub paired: Option<Vec<PairedMetric>>,
 }
@@ -64,7 +66,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions, progress: &dyn Progress) -
         stream(&staging, model, plan, options.common.threads, &progress, [csv, spill])
             .map_err(|e| e.into_error(&scenario.label, &dir))
     };
-    arm(model, "runs.csv", WITH, 0)?;
+    let checks = arm(model, "runs.csv", WITH, 0)?;
     if let Some(without) = &without {
         arm(without, "runs_without.csv", WITHOUT, options.runs)?;
     }
@@ -78,14 +80,14 @@ pub fn run(scenario: &Scenario, options: &RunOptions, progress: &dyn Progress) -
     for spill in [WITH, WITHOUT].iter().take(copies as usize) {
         staging.remove(spill).map_err(io)?;
     }
-    let files = files::run_summary_files(&model.name, &summary, curve, paired.as_deref());
+    let files = files::run_summary_files(model, &summary, &checks, curve, paired.as_deref());
     let mut manifest = scenario.manifest("run", &options.common, (0, options.runs), &["runs.csv"], &files);
     if paired.is_some() {
         // Listed where it was before runs streamed: just before paired.csv.
         manifest.files.insert(manifest.files.len() - 1, "runs_without.csv".to_string());
     }
     staging.finish(&files, &manifest).map_err(io)?;
-    Ok(RunOutcome { dir, summary, paired })
+    Ok(RunOutcome { dir, summary, checks, paired })
 }
 
 /// The spill files of the runs with the scenario's mitigations and without.
@@ -93,7 +95,7 @@ const WITH: &str = ".runs.spill";
 const WITHOUT: &str = ".runs_without.spill";
 
 /// Runs `plan` on `model`, streaming each run in order to the `runs.csv`
-/// and the spill named by `names`.
+/// and the spill named by `names`; what each check did, over the runs.
 fn stream(
     staging: &Staging,
     model: &Model,
@@ -101,12 +103,14 @@ fn stream(
     threads: usize,
     progress: &(dyn Fn(u64) + Sync),
     names: [&str; 2],
-) -> std::result::Result<(), Stopped> {
+) -> std::result::Result<CheckTotals, Stopped> {
     let [csv, spill] = names;
+    let mut checks = CheckTotals::default();
     let mut csv = RunsCsv::new(staging.create(csv)?)?;
     let mut spill = staging.create(spill)?;
     let mut failed = None;
-    runner::run_plan_into(model, plan, threads, progress, &mut |m| {
+    runner::run_plan_into(model, plan, threads, progress, &mut |m, counts| {
+        checks.add(counts);
         let written = csv.write(0, &m).and_then(|()| results::spill::write(&mut spill, 0, &m).map(|_| ()));
         stream::go_on(&mut failed, written)
     })
@@ -115,7 +119,8 @@ fn stream(
         return Err(Stopped::Io(e));
     }
     csv.finish()?.flush()?;
-    Ok(spill.flush()?)
+    spill.flush()?;
+    Ok(checks)
 }
 
 /// The runs with and without, pair by pair, to `each`.

@@ -11,10 +11,11 @@ use cascade::app::sweep::SweepOutcome;
 use cascade::app::tune::{TuneOptions, TuneOutcome};
 use cascade::app::validate::Validation;
 use cascade::app::Scenario;
+use cascade::metrics::CheckCounts;
 use cascade::metrics::{self, Unit};
 use cascade::paired::PairedMetric;
 use cascade::results::json;
-use cascade::summary::{Stat, Summary};
+use cascade::summary::{CheckTotals, Stat, Summary};
 use cascade::sweep;
 use cascade::tune::{self, Target};
 use serde_json::json;
@@ -72,8 +73,25 @@ pub fn run(scenario: &Scenario, off: &[String], outcome: &RunOutcome) {
             quantile(d.max)
         );
     }
+    if model.checks() {
+        checks(model, &outcome.checks);
+    }
     if let Some(rows) = &outcome.paired {
         paired(off, rows);
+    }
+}
+
+/// What each check did, as means per run (`checks.csv` has the intervals).
+fn checks(model: &cascade::model::Model, totals: &CheckTotals) {
+    println!();
+    println!("checks (mean per run):");
+    print!("{:<30}", "check");
+    CheckCounts::NAMES.iter().for_each(|name| print!(" {name:>12}"));
+    println!();
+    for row in totals.rows().chunks(CheckCounts::NAMES.len()) {
+        print!("{:<30}", model.agents[row[0].0 as usize].name);
+        row.iter().for_each(|(_, _, interval)| print!(" {:>12.3}", interval.mean));
+        println!();
     }
 }
 
@@ -103,6 +121,7 @@ pub fn run_json(scenario: &Scenario, seed: u64, outcome: &RunOutcome) {
         "seed": seed,
         "dir": outcome.dir,
         "summary": json::summary(&outcome.summary),
+        "checks": json::checks(&scenario.model, &outcome.checks),
         "paired": outcome.paired.as_deref().map(json::paired),
     }));
 }

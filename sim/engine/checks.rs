@@ -8,10 +8,36 @@
 
 use super::processing::Output;
 use super::{Detail, Engine, EventKind, Message, TraceKind};
+use crate::metrics::CheckCounts;
 use crate::model::{Check, Model, NONE};
 use crate::rng;
 
+/// Zeroed counts for each of `model`'s checks, by agent index.
+pub(super) fn counts_of(model: &Model) -> Vec<CheckCounts> {
+    let checks = model.agents.iter().enumerate().filter(|(_, a)| a.check.is_some());
+    checks.map(|(i, _)| CheckCounts { agent: i as u32, ..CheckCounts::default() }).collect()
+}
+
 impl Engine {
+    /// What each check did in the last run, by agent index (empty when the
+    /// model has none).
+    pub fn check_counts(&self) -> &[CheckCounts] {
+        &self.check_counts
+    }
+
+    /// Zeroes the counts for a run of `model` (the checks of the model the
+    /// engine was made for).
+    pub(super) fn reset_check_counts(&mut self, model: &Model) {
+        self.check_counts.iter_mut().for_each(|c| *c = CheckCounts { agent: c.agent, ..CheckCounts::default() });
+        debug_assert!(self.check_counts.iter().all(|c| model.agents[c.agent as usize].check.is_some()));
+    }
+
+    /// The counts of check `agent`.
+    fn counts(&mut self, agent: u32) -> &mut CheckCounts {
+        let at = self.check_counts.binary_search_by_key(&agent, |c| c.agent).expect("a check's counts");
+        &mut self.check_counts[at]
+    }
+
     /// Whether `agent`'s output for input `id` goes on: always, unless the
     /// agent is a check and its verdict fails (then the failure is handled).
     #[inline]
@@ -26,9 +52,15 @@ impl Engine {
     fn verdict(&mut self, model: &Model, agent: u32, id: u32, output: &Output, check: Check) -> bool {
         let corrupted = output.root != crate::model::NO_FAULT;
         let fail = if corrupted { check.detect } else { check.false_fail };
-        if !rng::chance(&mut self.streams.checks, fail) {
+        let passes = !rng::chance(&mut self.streams.checks, fail);
+        let counts = self.counts(agent);
+        counts.verdicts += 1;
+        if passes {
+            counts.missed += corrupted as u64;
             return true;
         }
+        counts.caught += corrupted as u64;
+        counts.failed_clean += !corrupted as u64;
         self.metrics.checks_failed += 1;
         self.metrics.checks_failed_clean += !corrupted as u64;
         self.record(TraceKind::CheckFail, agent, id, Detail::None, output.value());
@@ -39,11 +71,13 @@ impl Engine {
         if redo != NONE {
             self.retries_by.insert(key, retries + 1);
             self.metrics.retries += 1;
+            self.counts(agent).retries += 1;
             let original = self.messages[redo as usize];
             let again = Message { parent: id, sender: agent, channel: NONE, depth: input.depth + 1, ..original };
             self.hand_over(model, TraceKind::Retry, agent, again);
         } else if check.escalate != NONE {
             self.metrics.escalations += 1;
+            self.counts(agent).escalations += 1;
             let escalated = Message {
                 parent: id,
                 sender: agent,
@@ -58,6 +92,7 @@ impl Engine {
             };
             self.hand_over(model, TraceKind::Escalate, agent, escalated);
         } else {
+            self.counts(agent).lost += 1;
             self.lose(agent, id, input.task);
         }
         false

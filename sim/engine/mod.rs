@@ -37,7 +37,7 @@ use review::ReviewCase;
 use routing::Task;
 
 use crate::limits;
-use crate::metrics::{RunMetrics, PREVALENCE_SAMPLES};
+use crate::metrics::{CheckCounts, RunMetrics, PREVALENCE_SAMPLES};
 use crate::mitigation::access::AgentAccess;
 use crate::model::{Arrival, FaultKind, Model, NONE, NO_FAULT};
 use crate::rng::{self, SimRng, Stream};
@@ -207,6 +207,8 @@ pub enum Overrun {
 #[derive(Clone, Debug)]
 pub struct Replayed {
     pub metrics: RunMetrics,
+    /// What each check did ([`Engine::check_counts`]).
+    pub checks: Vec<CheckCounts>,
     pub trace: Vec<TraceRow>,
     /// The record ids trace rows name, by their `records` ranges.
     pub records_named: Vec<u64>,
@@ -236,6 +238,8 @@ pub struct Engine {
     join_parts: Vec<joins::Part>,
     /// Retries each check gave each task, by `(task << 32) | check`.
     retries_by: HashMap<u64, u32, BuildHasherDefault<KeyHasher>>,
+    /// What each check did this run, by agent index (ascending).
+    check_counts: Vec<CheckCounts>,
     /// Each channel's place among its receiver's in-channels.
     in_place: Vec<u8>,
     agents: Vec<AgentState>,
@@ -304,6 +308,7 @@ impl Engine {
             join_index: HashMap::default(),
             join_parts: Vec::new(),
             retries_by: HashMap::default(),
+            check_counts: checks::counts_of(model),
             in_place: Vec::new(),
             agents: vec![AgentState::IDLE; n],
             memory: MemoryStore::new(model),
@@ -406,7 +411,13 @@ impl Engine {
             .into_iter()
             .map(|r| (r, self.provenance(&r).into_iter().map(|id| (id, self.messages[id as usize])).collect()))
             .collect();
-        Replayed { metrics, trace: self.trace.clone(), records_named: self.trace_records.clone(), records }
+        Replayed {
+            metrics,
+            checks: self.check_counts.clone(),
+            trace: self.trace.clone(),
+            records_named: self.trace_records.clone(),
+            records,
+        }
     }
 
     /// What chain of agents and inputs produced `record`: the ids of the
@@ -432,6 +443,7 @@ impl Engine {
         self.joins_used = 0;
         self.join_index.clear();
         self.retries_by.clear();
+        self.reset_check_counts(model);
         if model.joins() {
             self.place_in_channels(graph);
         }
@@ -610,6 +622,7 @@ impl Engine {
             }
         }
         debug_assert_eq!(metrics.check(model.agents.len() as u32, model.horizon), Ok(()));
+        debug_assert!(self.check_counts.iter().all(|c| c.check().is_ok()), "{:?}", self.check_counts);
         metrics
     }
 }

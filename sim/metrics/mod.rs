@@ -4,10 +4,13 @@
 //! identical to the code here and in the engine's bookkeeping.
 
 mod catalogue;
+mod checks;
 
 pub use catalogue::{
     columns, costs, harm, headline, metric, summarised, Better, Feature, Headline, Metric, Read, Unit, CATALOGUE,
 };
+
+pub use checks::CheckCounts;
 
 use crate::time::Micros;
 

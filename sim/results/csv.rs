@@ -6,8 +6,9 @@
 //! same on every platform.
 
 use crate::metrics::{self, Metric, Read, RunMetrics, Unit};
+use crate::model::Model;
 use crate::paired::PairedMetric;
-use crate::summary::{MetricSummary, PrevalenceSample, Stat, Summary};
+use crate::summary::{CheckTotals, MetricSummary, PrevalenceSample, Stat, Summary};
 use crate::sweep;
 use crate::time::format_seconds;
 use crate::tune::{self, Target};
@@ -147,6 +148,34 @@ pub fn summary_csv(summary: &Summary) -> Vec<u8> {
     writer.write_record(SUMMARY_COLUMNS).expect("in-memory write");
     for row in summary_records(summary) {
         writer.write_record(&row).expect("in-memory write");
+    }
+    finish(writer)
+}
+
+/// Column names of `checks.csv`.
+pub const CHECKS_COLUMNS: [&str; 7] = ["check", "count", "n", "mean", "sd", "ci95_low", "ci95_high"];
+
+/// `checks.csv`: what each of `model`'s checks did per run, one row per
+/// check (by agent order) and count ([`CheckCounts::NAMES`]): the runs,
+/// the mean per run, its sd and 95% interval.
+///
+/// [`CheckCounts::NAMES`]: crate::metrics::CheckCounts::NAMES
+pub fn checks_csv(model: &Model, totals: &CheckTotals) -> Vec<u8> {
+    let mut writer = csv_writer();
+    writer.write_record(CHECKS_COLUMNS).expect("in-memory write");
+    for (agent, count, interval) in totals.rows() {
+        let (low, high) = interval.nonnegative();
+        let name = &model.agents[agent as usize].name;
+        let record = [
+            name,
+            count,
+            &interval.n.to_string(),
+            &float(interval.mean),
+            &float(interval.sd),
+            &float(low),
+            &float(high),
+        ];
+        writer.write_record(record).expect("in-memory write");
     }
     finish(writer)
 }

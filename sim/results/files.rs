@@ -7,26 +7,29 @@ use super::{charts, csv, report, trace, SweepInfo};
 use crate::engine::Replayed;
 use crate::model::Model;
 use crate::paired::PairedMetric;
-use crate::summary::{Contained, PrevalenceSample, Summary};
+use crate::summary::{CheckTotals, Contained, PrevalenceSample, Summary};
 
 /// Output files: name and bytes, in the order they are written.
 pub type Files = Vec<(String, Vec<u8>)>;
 
 /// A run's files other than the runs themselves (which stream to
-/// `runs.csv` and `runs_without.csv`): `summary.csv`, `prevalence.csv` and
-/// its chart (with runs), and with a paired comparison `paired.csv`.
+/// `runs.csv` and `runs_without.csv`): `summary.csv`, `checks.csv` when
+/// `model` has checks, `prevalence.csv` and its chart (with runs), and
+/// with a paired comparison `paired.csv`.
 pub fn run_summary_files(
-    scenario: &str,
+    model: &Model,
     summary: &Summary,
+    checks: &CheckTotals,
     curve: Vec<PrevalenceSample>,
     paired: Option<&[PairedMetric]>,
 ) -> Files {
-    let mut files = vec![
-        ("summary.csv".to_string(), csv::summary_csv(summary)),
-        ("prevalence.csv".to_string(), csv::prevalence_csv(None, std::slice::from_ref(&curve))),
-    ];
+    let mut files = vec![("summary.csv".to_string(), csv::summary_csv(summary))];
+    if model.checks() {
+        files.push(("checks.csv".to_string(), csv::checks_csv(model, checks)));
+    }
+    files.push(("prevalence.csv".to_string(), csv::prevalence_csv(None, std::slice::from_ref(&curve))));
     if summary.runs > 0 {
-        files.extend(charts::render("chart-prevalence", &charts::run_prevalence(scenario, summary.runs, curve)));
+        files.extend(charts::render("chart-prevalence", &charts::run_prevalence(&model.name, summary.runs, curve)));
     }
     if let Some(rows) = paired {
         files.push(("paired.csv".to_string(), csv::paired_csv(rows)));
@@ -34,14 +37,19 @@ pub fn run_summary_files(
     files
 }
 
-/// A replayed run's files: `trace.csv`, `memory.csv`, its `runs.csv` row and
-/// the timeline chart.
+/// A replayed run's files: `trace.csv`, `memory.csv`, its `runs.csv` row,
+/// `checks.csv` when `model` has checks, and the timeline chart.
 pub fn replay_files(model: &Model, replayed: &Replayed, run: u64) -> Files {
     let mut files = vec![
         ("trace.csv".to_string(), trace::trace_csv(model, &replayed.trace, &replayed.records_named)),
         ("memory.csv".to_string(), trace::memory_csv(model, &replayed.records)),
         ("runs.csv".to_string(), csv::runs_csv(&[replayed.metrics])),
     ];
+    if model.checks() {
+        let mut checks = CheckTotals::default();
+        checks.add(&replayed.checks);
+        files.push(("checks.csv".to_string(), csv::checks_csv(model, &checks)));
+    }
     files.extend(charts::render("timeline", &charts::timeline(model, &replayed.trace, run)));
     files
 }

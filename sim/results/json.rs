@@ -3,8 +3,9 @@
 //! units people read (seconds for times), quantiles where it has them.
 //! Undefined numbers (an interval from one run) are `null`.
 
+use crate::model::Model;
 use crate::paired::PairedMetric;
-use crate::summary::{Stat, Summary};
+use crate::summary::{CheckTotals, Stat, Summary};
 use crate::tune::{self, Target};
 use serde_json::{json, Value};
 
@@ -46,6 +47,24 @@ pub fn summary(summary: &Summary) -> Value {
 }
 
 /// A paired comparison: each metric with and without, and the difference.
+/// What each check did per run: by check, each count's mean and 95%
+/// interval (`checks.csv`).
+pub fn checks(model: &Model, totals: &CheckTotals) -> Value {
+    let mut checks: Vec<(u32, serde_json::Map<String, Value>)> = Vec::new();
+    for (agent, count, interval) in totals.rows() {
+        if checks.last().is_none_or(|(a, _)| *a != agent) {
+            let mut row = serde_json::Map::new();
+            row.insert("check".to_string(), json!(model.agents[agent as usize].name));
+            row.insert("n".to_string(), json!(interval.n));
+            checks.push((agent, row));
+        }
+        let (low, high) = interval.nonnegative();
+        let value = json!({ "mean": interval.mean, "ci95": [low, high] });
+        checks.last_mut().expect("pushed").1.insert(count.to_string(), value);
+    }
+    Value::Array(checks.into_iter().map(|(_, row)| Value::Object(row)).collect())
+}
+
 pub fn paired(rows: &[PairedMetric]) -> Value {
     let rows: Vec<Value> = rows
         .iter()

@@ -165,6 +165,36 @@ fn checks_are_refused_where_they_cannot_act() {
     assert!(message.contains("topology.agent.check: a check needs named producers"), "{message}");
 }
 
+#[test]
+fn each_check_counts_what_it_caught_and_missed() {
+    // Two rings in a row: C (detect 0.8) and D (detect 0.5), no retries,
+    // failures escalated. C sees every output of W; D what C passed on;
+    // each catches its share of the corrupted outputs it sees.
+    let text = pipeline(0.4, "{ detect = 0.8, false_fail = 0.1, max_retries = 0, escalate = \"H\" }")
+        .replace(
+            "[[channels]]\nfrom = \"C\"\nto = \"Z\"",
+            "[[channels]]\nfrom = \"C\"\nto = \"D\"\n[[channels]]\nfrom = \"D\"\nto = \"Z\"",
+        )
+        .replace(
+            "[[agents]]\nid = \"H\"",
+            "[[agents]]\nid = \"H\"\n[[agents]]\nid = \"D\"\ncheck = { detect = 0.5, escalate = \"H\" }",
+        );
+    let (m, trace, engine) = run_traced(&model(&text), 2);
+    let [c, d] = engine.check_counts() else { panic!("two checks") };
+    assert_eq!((c.agent, d.agent), (1, 4));
+    let n = m.tasks as f64;
+    assert_eq!(c.verdicts, m.tasks, "every task checked once at C");
+    assert_eq!(d.verdicts, c.verdicts - c.caught - c.failed_clean, "D sees what C passed");
+    assert_eq!(d.caught + d.missed, c.missed);
+    assert_eq!(d.failed_clean, 0, "D fails no clean work");
+    assert!(near(c.caught as f64, 0.4 * 0.8, n) && near(c.failed_clean as f64, 0.6 * 0.1, n), "{c:?}");
+    let seen = c.missed as f64;
+    assert!(near(d.caught as f64, 0.5, seen), "{d:?}");
+    assert_eq!(d.missed, m.corrupted_actions, "what D misses merges");
+    assert_eq!((c.escalations + d.escalations, c.retries + d.retries), (m.escalations, 0));
+    assert_eq!(c.lost + d.lost, count(&trace, TraceKind::Lost) as u64);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
@@ -182,7 +212,13 @@ proptest! {
         let target = if escalate { ", escalate = \"H\"" } else { "" };
         let check = format!("{{ detect = {d}, false_fail = {f}, retry = \"W\", max_retries = {r}{target} }}");
         let text = pipeline(h, &check).replace("\"20000s\"", "\"200s\"");
-        let (m, trace, _) = run_traced(&model(&text), seed);
+        let (m, trace, engine) = run_traced(&model(&text), seed);
+        let [c] = engine.check_counts() else { panic!("one check") };
+        prop_assert_eq!(c.agent, 1);
+        prop_assert_eq!(c.check(), Ok(()));
+        prop_assert_eq!((c.caught + c.failed_clean, c.failed_clean), (m.checks_failed, m.checks_failed_clean));
+        prop_assert_eq!((c.retries, c.escalations, c.lost), (m.retries, m.escalations, count(&trace, TraceKind::Lost) as u64));
+        prop_assert_eq!(c.caught + c.failed_clean, count(&trace, TraceKind::CheckFail) as u64);
         let mut per_task = std::collections::BTreeMap::new();
         for row in trace.iter().filter(|r| r.kind == TraceKind::Retry) {
             *per_task.entry(row.task).or_insert(0u32) += 1;

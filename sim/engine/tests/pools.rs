@@ -327,3 +327,17 @@ fn a_review_pool_is_an_agent_and_excludes_a_delay() {
     let error = parse("test.toml", &unknown).unwrap_err().to_string();
     assert!(error.contains("mitigations.review.pool: unknown agent id \"nobody\""), "{error}");
 }
+
+#[test]
+fn an_alert_is_reviewed_after_the_work_queued_before_it() {
+    // Pull requests every 1.4 s to a one-person pool taking a minute each:
+    // when the alert comes at 3 s, the requests of 1.4 s and 2.8 s are
+    // queued behind the one in review; the alert's turn comes third, at
+    // 180 s, and it ends at 240 s.
+    let prs =
+        "[[sources]]\nid = \"prs\"\ntarget = \"oncall\"\narrival = { process = \"periodic\", period = \"1400ms\" }";
+    let (metrics, trace, _) = run_traced(&model(&reviewed_by_pool(true, prs)), 1);
+    let quarantine = trace.iter().find(|r| r.kind == TraceKind::Quarantine).unwrap();
+    assert_eq!((quarantine.agent, quarantine.time), (0, 240 * crate::time::SECOND));
+    assert_eq!(metrics.t_attribute, Some(240 * crate::time::SECOND));
+}
