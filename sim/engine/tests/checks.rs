@@ -229,3 +229,46 @@ proptest! {
         prop_assert!(m.tasks_delivered + m.tasks_lost <= m.tasks);
     }
 }
+
+#[test]
+fn check_counts_start_from_zero_in_every_run() {
+    let model = model(&pipeline(0.4, "{ detect = 0.8, retry = \"W\", escalate = \"H\" }"));
+    let (_, _, mut reused) = run_traced(&model, 1);
+    let graph = Graph::build(&model, &mut rng::stream(&run_key(2, 0, u64::MAX), Stream::Topology));
+    reused.run(&model, &graph, &run_key(2, 0, 0), false);
+    let (_, _, fresh) = run_traced(&model, 2);
+    assert_eq!(reused.check_counts(), fresh.check_counts());
+    assert!(fresh.check_counts()[0].verdicts > 0);
+}
+
+#[test]
+fn retried_and_escalated_work_names_its_check_and_failed_output() {
+    // C doubles what it checks, so the escalated output differs from C's input.
+    let text = pipeline(1.0, "{ detect = 1.0, retry = \"W\", max_retries = 1, escalate = \"H\" }")
+        .replace("id = \"C\"", "id = \"C\"\ngain = 2.0");
+    let (_, trace, _) = run_traced(&model(&text), 1);
+    let failed: Vec<&TraceRow> = trace.iter().filter(|r| r.kind == TraceKind::CheckFail).collect();
+    let handed: Vec<&TraceRow> =
+        trace.iter().filter(|r| matches!(r.kind, TraceKind::Retry | TraceKind::Escalate)).collect();
+    assert_eq!(failed.len(), handed.len());
+    for (fail, hand) in failed.iter().zip(&handed) {
+        // Each hand-over follows its failure: the failed input is its parent,
+        // one hop deeper, sent by the check.
+        assert_eq!((hand.parent, hand.task, hand.depth), (fail.message, fail.task, fail.depth + 1), "{hand:?}");
+        assert_eq!(hand.agent, 1);
+        let input = trace.iter().find(|r| r.message == fail.message && r.kind == TraceKind::Accept).unwrap();
+        assert_eq!(input.depth, fail.depth);
+        if hand.kind == TraceKind::Escalate {
+            // The check's output, to people: twice the defective change.
+            assert_eq!((hand.signal, hand.shift, hand.root), (2.0 * input.signal, 2.0 * input.shift, input.root));
+            assert_eq!(hand.detail, Detail::Peer(3));
+        } else {
+            assert_eq!(hand.detail, Detail::Peer(W));
+        }
+    }
+    let arrivals_at_h = trace.iter().filter(|r| r.kind == TraceKind::Accept && r.agent == 3);
+    assert!(arrivals_at_h.clone().count() > 0);
+    for row in arrivals_at_h {
+        assert_eq!(row.detail, Detail::Peer(1), "escalated work comes from the check");
+    }
+}
