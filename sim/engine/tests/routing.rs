@@ -364,3 +364,36 @@ fn a_misroute_goes_to_each_other_route_alike_and_never_to_the_right_one() {
     assert_eq!((metrics.misrouted, metrics.tasks_lost), (0, 0));
     assert!(trace.iter().any(|r| r.kind == TraceKind::Accept && r.agent == 1 && r.root != NO_FAULT));
 }
+
+#[test]
+fn a_task_delivered_twice_counts_its_first_delivery_once() {
+    // A sends every task to two sinks, B (1 s) and C (3 s): the task is
+    // delivered at 1 s, once, whatever C does later.
+    let text = r#"
+name = "two-sinks"
+horizon = "95s"
+quiet_window = "10s"
+[[agents]]
+id = "A"
+service = "0s"
+[[agents]]
+id = "B"
+service = "1s"
+[[agents]]
+id = "C"
+service = "3s"
+[[channels]]
+from = "A"
+to = "B"
+[[channels]]
+from = "A"
+to = "C"
+[[sources]]
+id = "s"
+target = "A"
+arrival = { process = "periodic", period = "10s" }
+"#;
+    let (m, _, _) = run_traced(&model(text), 1);
+    assert_eq!(m.tasks_delivered, m.tasks);
+    assert_eq!(m.mean_time_to_deliver(), Some(1e6));
+}
