@@ -160,6 +160,8 @@ fn checks_are_refused_where_they_cannot_act() {
         let message = refused(check);
         assert!(message.contains(expected), "{check}: {message}");
     }
+    let sixteen = pipeline(0.1, "{ detect = 0.5, retry = \"W\", max_retries = 16 }");
+    assert!(crate::scenario::parse("t.toml", &sixteen).is_ok(), "16 retries is the limit, allowed");
     let generated = "name = \"g\"\nhorizon = \"1h\"\nquiet_window = \"5m\"\n[topology]\ngenerator = { kind = \"chain\", n = 3 }\nagent = { check = { detect = 0.5 } }\n";
     let message = crate::scenario::parse("t.toml", generated).unwrap_err().to_string();
     assert!(message.contains("topology.agent.check: a check needs named producers"), "{message}");
