@@ -65,6 +65,17 @@ pub struct MeanInterval {
 }
 
 impl MeanInterval {
+    /// The interval of a mean of `n` values of sample variance `variance`
+    /// (sd and half-width NaN with fewer than two values).
+    fn of(n: u64, mean: f64, variance: f64) -> MeanInterval {
+        let (sd, half_width) = if n > 1 {
+            (variance.sqrt(), t_critical(n - 1) * (variance / n as f64).sqrt())
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        MeanInterval { n, mean, sd, half_width }
+    }
+
     /// The 95% interval of a mean of values that cannot be negative: cut
     /// at 0, which removes only impossible values and keeps the t
     /// interval's coverage (NaN ends with fewer than two values).
@@ -112,14 +123,8 @@ impl Spread {
 
     /// The mean, its standard deviation and 95% t half-width.
     pub fn interval(&self) -> MeanInterval {
-        let (n, mean) = (self.n, self.mean);
-        let (sd, half_width) = if n > 1 {
-            let variance = self.squares / (n - 1) as f64;
-            (variance.sqrt(), t_critical(n - 1) * (variance / n as f64).sqrt())
-        } else {
-            (f64::NAN, f64::NAN)
-        };
-        MeanInterval { n, mean, sd, half_width }
+        let variance = if self.n > 1 { self.squares / (self.n - 1) as f64 } else { f64::NAN };
+        MeanInterval::of(self.n, self.mean, variance)
     }
 }
 
@@ -136,16 +141,13 @@ pub fn mean_interval(values: impl Iterator<Item = f64> + Clone) -> Option<MeanIn
 /// A mean and its 95% t-interval from exact integer sums of `n` values
 /// and of their squares: the same bits whatever order the values came in.
 pub fn exact_interval(n: u64, sum: u128, squares: u128) -> MeanInterval {
-    let mean = sum as f64 / n as f64;
-    let (sd, half_width) = if n > 1 {
+    let variance = if n > 1 {
         // n * squares - sum^2 = n * (n - 1) * variance, exact and >= 0.
-        let spread = (n as u128 * squares - sum * sum) as f64;
-        let variance = spread / (n as f64 * (n - 1) as f64);
-        (variance.sqrt(), t_critical(n - 1) * (variance / n as f64).sqrt())
+        (n as u128 * squares - sum * sum) as f64 / (n as f64 * (n - 1) as f64)
     } else {
-        (f64::NAN, f64::NAN)
+        f64::NAN
     };
-    MeanInterval { n, mean, sd, half_width }
+    MeanInterval::of(n, sum as f64 / n as f64, variance)
 }
 
 /// What each check did over a plan's runs ([`CheckCounts`] added run by

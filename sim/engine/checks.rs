@@ -32,10 +32,15 @@ impl Engine {
         debug_assert!(self.check_counts.iter().all(|c| model.agents[c.agent as usize].check.is_some()));
     }
 
-    /// The counts of check `agent`.
-    fn counts(&mut self, agent: u32) -> &mut CheckCounts {
-        let at = self.check_counts.binary_search_by_key(&agent, |c| c.agent).expect("a check's counts");
-        &mut self.check_counts[at]
+    /// The run's check totals in `metrics`, summed from each check's
+    /// counts (their one home).
+    pub(super) fn total_checks(&self, metrics: &mut crate::metrics::RunMetrics) {
+        for c in &self.check_counts {
+            metrics.checks_failed += c.caught + c.failed_clean;
+            metrics.checks_failed_clean += c.failed_clean;
+            metrics.retries += c.retries;
+            metrics.escalations += c.escalations;
+        }
     }
 
     /// Whether `agent`'s output for input `id` goes on: always, unless the
@@ -53,7 +58,8 @@ impl Engine {
         let corrupted = output.root != crate::model::NO_FAULT;
         let fail = if corrupted { check.detect } else { check.false_fail };
         let passes = !rng::chance(&mut self.streams.checks, fail);
-        let counts = self.counts(agent);
+        let at = self.check_counts.binary_search_by_key(&agent, |c| c.agent).expect("a check's counts");
+        let counts = &mut self.check_counts[at];
         counts.verdicts += 1;
         if passes {
             counts.missed += corrupted as u64;
@@ -61,8 +67,6 @@ impl Engine {
         }
         counts.caught += corrupted as u64;
         counts.failed_clean += !corrupted as u64;
-        self.metrics.checks_failed += 1;
-        self.metrics.checks_failed_clean += !corrupted as u64;
         self.record(TraceKind::CheckFail, agent, id, Detail::None, output.value());
         let input = self.messages[id as usize];
         let key = ((input.task as u64) << 32) | agent as u64;
@@ -70,14 +74,12 @@ impl Engine {
         let redo = if retries < check.max_retries { self.producer_input(id, check.retry) } else { NONE };
         if redo != NONE {
             self.retries_by.insert(key, retries + 1);
-            self.metrics.retries += 1;
-            self.counts(agent).retries += 1;
+            self.check_counts[at].retries += 1;
             let original = self.messages[redo as usize];
             let again = Message { parent: id, sender: agent, channel: NONE, depth: input.depth + 1, ..original };
             self.hand_over(model, TraceKind::Retry, agent, again);
         } else if check.escalate != NONE {
-            self.metrics.escalations += 1;
-            self.counts(agent).escalations += 1;
+            self.check_counts[at].escalations += 1;
             let escalated = Message {
                 parent: id,
                 sender: agent,
@@ -92,7 +94,7 @@ impl Engine {
             };
             self.hand_over(model, TraceKind::Escalate, agent, escalated);
         } else {
-            self.counts(agent).lost += 1;
+            self.check_counts[at].lost += 1;
             self.lose(agent, id, input.task);
         }
         false

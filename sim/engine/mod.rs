@@ -606,6 +606,7 @@ impl Engine {
         metrics.agents_corrupted = self.agents.iter().filter(|a| a.produced_corrupt).count() as u32;
         metrics.corrupted_records_left = self.memory.records().filter(|r| r.root != NO_FAULT).count() as u64;
         (metrics.tasks, metrics.tasks_delivered, metrics.tasks_lost) = self.count_tasks();
+        self.total_checks(&mut metrics);
         metrics.reviewer_capacity = pools::reviewer_capacity(model);
         metrics.review_wait_p99 = pools::p99(&mut self.review_waits);
         metrics.onset = model.onset();

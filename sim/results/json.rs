@@ -46,7 +46,6 @@ pub fn summary(summary: &Summary) -> Value {
     json!({ "runs": summary.runs, "metrics": metrics })
 }
 
-/// A paired comparison: each metric with and without, and the difference.
 /// What each check did per run: by check, each count's mean and 95%
 /// interval (`checks.csv`).
 pub fn checks(model: &Model, totals: &CheckTotals) -> Value {
@@ -65,6 +64,7 @@ pub fn checks(model: &Model, totals: &CheckTotals) -> Value {
     Value::Array(checks.into_iter().map(|(_, row)| Value::Object(row)).collect())
 }
 
+/// A paired comparison: each metric with and without, and the difference.
 pub fn paired(rows: &[PairedMetric]) -> Value {
     let rows: Vec<Value> = rows
         .iter()
