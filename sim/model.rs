@@ -453,6 +453,12 @@ impl Model {
         self.agents.iter().any(|a| a.check.is_some())
     }
 
+    /// Each check's agent index and name, in agent order.
+    pub fn check_names(&self) -> Vec<(u32, String)> {
+        let checks = self.agents.iter().enumerate().filter(|(_, a)| a.check.is_some());
+        checks.map(|(i, a)| (i as u32, a.name.clone())).collect()
+    }
+
     /// Whether actions are checked against credentials at all.
     pub fn access_checked(&self) -> bool {
         !self.credentials.is_empty() || self.mitigations.credentials.is_some()

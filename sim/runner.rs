@@ -211,7 +211,7 @@ pub fn run_points(
 ) -> Result<Vec<PointRun>, Overran> {
     let mut results = Vec::with_capacity((slice.end - slice.start).min(1 << 20) as usize);
     let sweep = Sweep { models, runs, seed, common, threads, budget };
-    run_points_into(&sweep, slice, progress, &mut |point, run| {
+    run_points_into(&sweep, slice, progress, &mut |point, run, _| {
         results.push((point, run));
         ControlFlow::Continue(())
     })?;
@@ -231,14 +231,19 @@ pub struct Sweep<'a> {
     pub budget: Budget,
 }
 
-/// [`run_points`], handing each (point, run) to `sink` in index order as
+/// What [`run_points_into`] hands each run to: its point, its metrics and
+/// what its checks did; it breaks to stop the sweep.
+pub type PointSink<'a> = dyn FnMut(u64, RunMetrics, &[CheckCounts]) -> ControlFlow<()> + 'a;
+
+/// [`run_points`], handing each (point, run) and what the run's checks
+/// did to `sink` in index order as
 /// batches finish, so memory does not grow with the number of runs; no
 /// run is started once `sink` breaks.
 pub fn run_points_into(
     sweep: &Sweep,
     slice: Range<u64>,
     progress: &(dyn Fn(u64) + Sync),
-    sink: &mut dyn FnMut(u64, RunMetrics) -> ControlFlow<()>,
+    sink: &mut PointSink,
 ) -> Result<(), Overran> {
     let (runs, mut done_before) = (sweep.runs, 0);
     for (point, model) in sweep.models.iter().enumerate() {
@@ -257,8 +262,8 @@ pub fn run_points_into(
         };
         let progress = |done| progress(done_before + done);
         let mut broke = false;
-        run_plan_into(model, plan, sweep.threads, &progress, &mut |run, _| {
-            let flow = sink(point, run);
+        run_plan_into(model, plan, sweep.threads, &progress, &mut |run, checks| {
+            let flow = sink(point, run, checks);
             broke = flow.is_break();
             flow
         })

@@ -451,3 +451,59 @@ fn merge_accepts_empty_shards_single_points_and_independent_streams() {
     run(&[&independent[..], &["iw"]].concat());
     assert_eq!(fs::read(dir.join("i/summary.csv")).unwrap(), fs::read(dir.join("iw/summary.csv")).unwrap());
 }
+
+/// A sweep of a pipeline with checks writes `checks.csv` per point, and
+/// its merged shards write the same bytes; each point's block is what
+/// `cascade run` of that point writes.
+#[test]
+fn sweeps_and_merges_write_what_each_check_did_per_point() {
+    let dir = scratch("sweep-checks");
+    let run = |args: &[&str]| {
+        let out = cascade(&dir, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    };
+    let sweep = ["sweep", "coding-agents", "--runs", "3", "--seed", "4", "--quiet", "--out"];
+    run(&[&sweep[..], &["whole"]].concat());
+    for i in 1..=2 {
+        run(&[&sweep[..], &[&format!("s{i}"), "--shard", &format!("{i}/2")]].concat());
+    }
+    run(&["merge", "s2", "s1", "--out", "merged"]);
+    same_results(&dir, "whole", "merged");
+    let checks = fs::read_to_string(dir.join("whole/checks.csv")).unwrap();
+    assert!(checks.starts_with(
+        "point,agents.ci.check.max_retries,agents.reviewers.servers,check,count,n,mean,sd,ci95_low,ci95_high\n"
+    ));
+    assert_eq!(checks.lines().count(), 1 + 6 * 3 * 7, "six points, three checks, seven counts");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("s1/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["sweep"]["checks"], serde_json::json!([[2, "lint"], [3, "ci"], [4, "reviewers"]]));
+    // Point 1 (one CI retry, four reviewers) is the scenario as written.
+    run(&["run", "coding-agents", "--runs", "3", "--seed", "4", "--quiet", "--out", "plain"]);
+    let plain = fs::read_to_string(dir.join("plain/checks.csv")).unwrap();
+    let point1: Vec<String> =
+        checks.lines().filter(|l| l.starts_with("1,")).map(|l| l.splitn(4, ',').nth(3).unwrap().to_string()).collect();
+    assert_eq!(point1, plain.lines().skip(1).collect::<Vec<_>>());
+    // A CI retry cap of five (points 3 to 5) retries more than a cap of one.
+    let mean = |point: &str| -> f64 {
+        let row = checks.lines().find(|l| l.starts_with(&format!("{point},")) && l.contains(",ci,retries,")).unwrap();
+        row.split(',').nth(6).unwrap().parse().unwrap()
+    };
+    assert!(mean("3") > mean("0") && mean("5") > mean("2"), "{checks}");
+    // A shard whose lines' checks are not its manifest's, or do not add
+    // up, is refused (its SHA-256 resealed, so the line itself is judged).
+    type Spoil = fn(&mut Vec<serde_json::Value>);
+    let cases: [(&str, Spoil, &str); 3] = [
+        ("other", |l| l[0]["checks"][0][0] = 7.into(), "line 1: checks of agents [7, 3, 4], expected [2, 3, 4]"),
+        ("fewer", |l| l[1]["checks"] = serde_json::json!([]), "line 2: checks of agents [], expected [2, 3, 4]"),
+        ("sums", |l| l[2]["checks"][1][1][4] = 999.into(), "line 3: check 3: failures are not each a retry"),
+    ];
+    for (name, spoil, fragment) in cases {
+        run(&[&sweep[..], &[name, "--shard", "1/2"]].concat());
+        tamper(&dir.join(name), spoil, true);
+        let out = cascade(&dir, &["merge", name, "s2", "--out", "bad"]);
+        let message = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{name}: {message}");
+        assert!(message.contains(fragment) && message.trim().lines().count() == 1, "{name}: {message}");
+        assert!(!dir.join("bad").exists(), "{name}: left output behind");
+    }
+}

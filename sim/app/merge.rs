@@ -5,8 +5,10 @@ use super::stream::{self, PointSpill};
 use super::{open_output, read_manifest};
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::metrics::RunMetrics;
-use crate::results::{charts, files, jsonl, Manifest, Staging, SweepInfo};
+use crate::metrics::CheckCounts;
+use crate::results::jsonl::{self, ShardRun};
+use crate::results::{charts, files, Manifest, Staging, SweepInfo};
+use crate::summary::CheckTotals;
 use crate::sweep::Shard;
 use std::path::{Path, PathBuf};
 
@@ -39,19 +41,23 @@ pub fn merge(dirs: &[PathBuf], out: &Path, force: bool, command_line: Vec<String
     let io = |e| Error::io(out, e);
     let staging = Staging::new(out).map_err(io)?;
     let mut sink = PointSpill::create(&staging, &info).map_err(io)?;
-    let mut runs = 0;
+    let (mut runs, mut checks) = (0, vec![CheckTotals::default(); info.points as usize]);
     for &i in &order {
         let in_shard = |e: Error| e.in_file(dirs[i].display().to_string());
         let jsonl = || open_output(&dirs[i], "runs.jsonl", EXPECTED);
-        runs +=
-            stream_shard(&manifests[i], jsonl, &mut |point, m| sink.write(point, m).map_err(io)).map_err(in_shard)?;
+        let mut each = |run: &ShardRun| {
+            checks[run.point as usize].add(&run.checks);
+            sink.write(run.point, &run.metrics).map_err(io)
+        };
+        runs += stream_shard(&manifests[i], jsonl, &mut each).map_err(in_shard)?;
     }
     let points = sink.finish().map_err(io)?;
     let (summaries, curves, contained) =
         stream::summarise_points(&staging, &points, &charts::cdf_points(&info)).map_err(io)?;
     staging.remove(stream::SPILL).map_err(io)?;
-    let files =
-        files::sweep_summary_files(&manifest.scenario_name, manifest.seed, &info, &summaries, &curves, &contained);
+    let summarised =
+        files::Summarised { summaries: &summaries, curves: &curves, contained: &contained, checks: &checks };
+    let files = files::sweep_summary_files(&manifest.scenario_name, manifest.seed, &info, &summarised);
     manifest.command = "merge".into();
     manifest.command_line = command_line;
     manifest.first_run = 0;
@@ -73,7 +79,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, force: bool, command_line: Vec<String
 pub fn stream_shard(
     manifest: &Manifest,
     open: impl Fn() -> Result<std::fs::File>,
-    each: &mut dyn FnMut(u64, &RunMetrics) -> Result<()>,
+    each: &mut dyn FnMut(&ShardRun) -> Result<()>,
 ) -> Result<u64> {
     let info = manifest.sweep.as_ref().expect("a checked shard has a sweep");
     let [index, count] = info.shard.expect("a checked shard has a shard index");
@@ -95,7 +101,8 @@ pub fn stream_shard(
     }
     let mut reader = jsonl::Reader::new(std::io::BufReader::new(open()?), limits::MAX_RUNS_JSONL_LINE_BYTES);
     let mut flat = slice.start;
-    while let Some((point, metrics)) = reader.next_run()? {
+    while let Some(run) = reader.next_run()? {
+        let (point, metrics) = (run.point, &run.metrics);
         let at = |what: String| Error::key("runs.jsonl", format!("line {}: {what}", reader.lines()));
         if flat == slice.end {
             return Err(at(format!("more runs than its manifest's {}", manifest.runs)));
@@ -106,13 +113,26 @@ pub fn stream_shard(
             return Err(at(format!("{found}, expected point {p} run {r} (the shard's runs in order)")));
         }
         metrics.check(info.agents[p as usize], info.horizons[p as usize]).map_err(at)?;
-        each(point, &metrics)?;
+        check_counts(&run.checks, &info.checks).map_err(at)?;
+        each(&run)?;
         flat += 1;
     }
     if flat != slice.end {
         return Err(Error::key("runs.jsonl", format!("{} runs; its manifest says {}", reader.lines(), manifest.runs)));
     }
     Ok(manifest.runs)
+}
+
+/// Whether a run's check counts are one per check of the sweep's
+/// (`checks`), in order, and add up.
+fn check_counts(counts: &[CheckCounts], checks: &[(u32, String)]) -> std::result::Result<(), String> {
+    let agents = |c: &CheckCounts| c.agent;
+    if !counts.iter().map(agents).eq(checks.iter().map(|(a, _)| *a)) {
+        let found: Vec<u32> = counts.iter().map(agents).collect();
+        let expected: Vec<u32> = checks.iter().map(|(a, _)| *a).collect();
+        return Err(format!("checks of agents {found:?}, expected {expected:?} (the manifest's sweep.checks)"));
+    }
+    counts.iter().try_for_each(CheckCounts::check)
 }
 
 /// Checks that the manifests of `dirs` belong to one sweep and cover it

@@ -4,10 +4,10 @@
 use super::stream::{self, summarise_points, PointSpill, Stopped, SPILL};
 use super::{Common, Progress, Scenario};
 use crate::error::{Error, Result};
-use crate::metrics::RunMetrics;
+use crate::metrics::{CheckCounts, RunMetrics};
 use crate::results::{charts, files, jsonl::ShardJsonl, Staging, SweepInfo};
 use crate::runner;
-use crate::summary::Summary;
+use crate::summary::{CheckTotals, Summary};
 use crate::sweep::{Axis, Shard};
 use std::io::Write;
 use std::ops::Range;
@@ -62,6 +62,7 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions, progress: &dyn Progres
     let mut info = SweepInfo::of(&grid, options.runs, common, options.shard);
     info.agents = models.iter().map(|m| m.agents.len() as u32).collect();
     info.horizons = models.iter().map(|m| m.horizon).collect();
+    info.checks = same_checks(&models).map_err(|e| e.in_file(scenario.label.as_str()))?;
     let io = |e| Error::io(&dir, e);
     let staging = Staging::new(&dir).map_err(io)?;
     let plan = runner::Sweep { models: &models, runs: options.runs, seed, common, threads, budget };
@@ -69,13 +70,15 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions, progress: &dyn Progres
         .map_err(|e| e.into_error(&scenario.label, &dir))?;
     let drawn = if options.shard.is_some() { Vec::new() } else { charts::cdf_points(&info) };
     let (summaries, curves, contained) = summarise_points(&staging, &streamed.points, &drawn).map_err(io)?;
+    let summarised =
+        files::Summarised { summaries: &summaries, curves: &curves, contained: &contained, checks: &streamed.checks };
     staging.remove(SPILL).map_err(io)?;
     info.runs_sha256 = streamed.digest;
     let (names, files): (&[&str], _) = match options.shard {
         Some(_) => (&["runs.jsonl", "runs.csv"], Vec::new()),
         None => {
             let title = &scenario.model.name;
-            (&["runs.csv"], files::sweep_summary_files(title, seed, &info, &summaries, &curves, &contained))
+            (&["runs.csv"], files::sweep_summary_files(title, seed, &info, &summarised))
         }
     };
     let mut manifest =
@@ -85,10 +88,27 @@ pub fn sweep(scenario: &Scenario, options: &SweepOptions, progress: &dyn Progres
     Ok(SweepOutcome { dir, info, summaries })
 }
 
+/// The checks of a sweep's points ([`crate::model::Model::check_names`]),
+/// which must be the same at every point for `checks.csv` to line up.
+fn same_checks(models: &[crate::model::Model]) -> Result<Vec<(u32, String)>> {
+    let first = models[0].check_names();
+    match models.iter().position(|m| m.check_names() != first) {
+        None => Ok(first),
+        Some(point) => {
+            let names = |checks: Vec<(u32, String)>| checks.into_iter().map(|(_, n)| n).collect::<Vec<_>>().join(", ");
+            let (here, there) = (names(first), names(models[point].check_names()));
+            let differs = format!("point {point} has checks [{there}], point 0 has [{here}]; a sweep needs the same checks (agents with a check) at every point");
+            Err(Error::key("sweep", differs))
+        }
+    }
+}
+
 /// What streaming a sweep's runs left: each point's bytes of the spill
-/// (empty for points outside a shard), and a shard's `runs.jsonl` digest.
+/// (empty for points outside a shard), what each point's checks did, and
+/// a shard's `runs.jsonl` digest.
 struct Streamed {
     points: Vec<Range<u64>>,
+    checks: Vec<CheckTotals>,
     digest: Option<String>,
 }
 
@@ -105,15 +125,17 @@ fn stream_points(
     let mut sink = PointSpill::create(staging, info)?;
     let mut jsonl = if shard { Some(ShardJsonl::new(staging.create("runs.jsonl")?)) } else { None };
     let mut failed = None;
-    let mut write = |point: u64, m: &RunMetrics| -> std::io::Result<()> {
+    let mut checks = vec![CheckTotals::default(); info.points as usize];
+    let mut write = |point: u64, m: &RunMetrics, counts: &[CheckCounts]| -> std::io::Result<()> {
+        checks[point as usize].add(counts);
         sink.write(point, m)?;
         match &mut jsonl {
-            Some(jsonl) => jsonl.write(point, m),
+            Some(jsonl) => jsonl.write(point, m, counts),
             None => Ok(()),
         }
     };
-    runner::run_points_into(plan, slice, &|done| progress.done(done), &mut |point, m| {
-        stream::go_on(&mut failed, write(point, &m))
+    runner::run_points_into(plan, slice, &|done| progress.done(done), &mut |point, m, counts| {
+        stream::go_on(&mut failed, write(point, &m, counts))
     })
     .map_err(Stopped::Overran)?;
     if let Some(e) = failed {
@@ -128,5 +150,22 @@ fn stream_points(
             Some(digest)
         }
     };
-    Ok(Streamed { points, digest })
+    Ok(Streamed { points, checks, digest })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sweep_needs_the_same_checks_at_every_point() {
+        let model = Scenario::resolve("coding-agents").unwrap().model;
+        let names = vec![(2, "lint".to_string()), (3, "ci".to_string()), (4, "reviewers".to_string())];
+        assert_eq!(same_checks(std::slice::from_ref(&model)).unwrap(), names);
+        let mut fewer = model.clone();
+        fewer.agents[3].check = None;
+        assert_eq!(same_checks(&[model.clone(), model.clone()]).unwrap(), names);
+        let e = same_checks(&[model.clone(), model, fewer]).unwrap_err().in_file("s.toml").to_string();
+        assert_eq!(e, "s.toml: sweep: point 2 has checks [lint, reviewers], point 0 has [lint, ci, reviewers]; a sweep needs the same checks (agents with a check) at every point");
+    }
 }

@@ -35,6 +35,12 @@ impl CheckCounts {
         [self.verdicts, self.caught, self.missed, self.failed_clean, self.retries, self.escalations, self.lost]
     }
 
+    /// Counts from `values` in [`Self::values`] order.
+    pub fn of(agent: u32, values: [u64; 7]) -> CheckCounts {
+        let [verdicts, caught, missed, failed_clean, retries, escalations, lost] = values;
+        CheckCounts { agent, verdicts, caught, missed, failed_clean, retries, escalations, lost }
+    }
+
     /// Whether the counts add up: failures are at most the verdicts, and
     /// each is one retry, escalation or loss.
     pub fn check(&self) -> Result<(), String> {
@@ -67,6 +73,7 @@ mod tests {
         };
         assert_eq!(fine.check(), Ok(()));
         assert_eq!(fine.values(), [10, 2, 1, 1, 2, 1, 0]);
+        assert_eq!(CheckCounts::of(3, fine.values()), fine);
         assert!(CheckCounts { verdicts: 3, ..fine }.check().unwrap_err().contains("more outcomes than verdicts"));
         assert!(CheckCounts { verdicts: 4, ..fine }.check().is_ok(), "exactly as many outcomes as verdicts");
         assert!(CheckCounts { lost: 1, ..fine }.check().unwrap_err().contains("each a retry"));

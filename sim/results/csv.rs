@@ -6,7 +6,6 @@
 //! same on every platform.
 
 use crate::metrics::{self, Metric, Read, RunMetrics, Unit};
-use crate::model::Model;
 use crate::paired::PairedMetric;
 use crate::summary::{CheckTotals, MetricSummary, PrevalenceSample, Stat, Summary};
 use crate::sweep;
@@ -155,27 +154,42 @@ pub fn summary_csv(summary: &Summary) -> Vec<u8> {
 /// Column names of `checks.csv`.
 pub const CHECKS_COLUMNS: [&str; 7] = ["check", "count", "n", "mean", "sd", "ci95_low", "ci95_high"];
 
-/// `checks.csv`: what each of `model`'s checks did per run, one row per
-/// check (by agent order) and count ([`CheckCounts::NAMES`]): the runs,
-/// the mean per run, its sd and 95% interval.
+/// `checks.csv`: what each check (`names`: agent index and name) did per
+/// run, one row per check (by agent order) and count
+/// ([`CheckCounts::NAMES`]): the runs, the mean per run, its sd and 95%
+/// interval. A sweep's (`points` = its keys and each point's values) has
+/// `point` and the values first, one block of rows per point of `totals`;
+/// a run's has one block.
 ///
 /// [`CheckCounts::NAMES`]: crate::metrics::CheckCounts::NAMES
-pub fn checks_csv(model: &Model, totals: &CheckTotals) -> Vec<u8> {
+pub fn checks_csv(
+    points: Option<(&[String], &[Vec<String>])>,
+    names: &[(u32, String)],
+    totals: &[CheckTotals],
+) -> Vec<u8> {
     let mut writer = csv_writer();
-    writer.write_record(CHECKS_COLUMNS).expect("in-memory write");
-    for (agent, count, interval) in totals.rows() {
-        let (low, high) = interval.nonnegative();
-        let name = &model.agents[agent as usize].name;
-        let record = [
-            name,
-            count,
-            &interval.n.to_string(),
-            &float(interval.mean),
-            &float(interval.sd),
-            &float(low),
-            &float(high),
-        ];
-        writer.write_record(record).expect("in-memory write");
+    let keys = points.map_or(&[][..], |(keys, _)| keys);
+    let point_columns = points.map(|_| "point".to_string()).into_iter().chain(keys.iter().cloned());
+    writer.write_record(point_columns.chain(CHECKS_COLUMNS.map(String::from))).expect("in-memory write");
+    for (point, totals) in totals.iter().enumerate() {
+        let prefix: Vec<String> = match points {
+            Some((_, labels)) => std::iter::once(point.to_string()).chain(labels[point].iter().cloned()).collect(),
+            None => Vec::new(),
+        };
+        for (agent, count, interval) in totals.rows() {
+            let (low, high) = interval.nonnegative();
+            let at = names.binary_search_by_key(&agent, |(a, _)| *a).expect("a check's name");
+            let record = [
+                names[at].1.clone(),
+                count.to_string(),
+                interval.n.to_string(),
+                float(interval.mean),
+                float(interval.sd),
+                float(low),
+                float(high),
+            ];
+            writer.write_record(prefix.iter().cloned().chain(record)).expect("in-memory write");
+        }
     }
     finish(writer)
 }

@@ -25,7 +25,8 @@ pub fn run_summary_files(
 ) -> Files {
     let mut files = vec![("summary.csv".to_string(), csv::summary_csv(summary))];
     if model.checks() {
-        files.push(("checks.csv".to_string(), csv::checks_csv(model, checks)));
+        let checks = std::slice::from_ref(checks);
+        files.push(("checks.csv".to_string(), csv::checks_csv(None, &model.check_names(), checks)));
     }
     files.push(("prevalence.csv".to_string(), csv::prevalence_csv(None, std::slice::from_ref(&curve))));
     if summary.runs > 0 {
@@ -48,35 +49,42 @@ pub fn replay_files(model: &Model, replayed: &Replayed, run: u64) -> Files {
     if model.checks() {
         let mut checks = CheckTotals::default();
         checks.add(&replayed.checks);
-        files.push(("checks.csv".to_string(), csv::checks_csv(model, &checks)));
+        let checks = std::slice::from_ref(&checks);
+        files.push(("checks.csv".to_string(), csv::checks_csv(None, &model.check_names(), checks)));
     }
     files.extend(charts::render("timeline", &charts::timeline(model, &replayed.trace, run)));
     files
 }
 
+/// What a sweep's points came to, each slice indexed by point: the
+/// summaries, the prevalence curves, the times to containment of the
+/// points the CDF chart draws ([`charts::cdf_points`]) and what the
+/// checks did.
+#[derive(Clone, Copy, Debug)]
+pub struct Summarised<'a> {
+    pub summaries: &'a [Summary],
+    pub curves: &'a [Vec<PrevalenceSample>],
+    pub contained: &'a [Option<Contained>],
+    pub checks: &'a [CheckTotals],
+}
+
 /// A whole sweep's files other than `runs.csv` (which streams):
-/// `summary.csv`, `prevalence.csv`, the charts and `report.html`, from
-/// each point's summary and prevalence, and the times to containment of
-/// the points the CDF chart draws ([`charts::cdf_points`]). `sweep` and
-/// `merge` both write through it, so a merge of shards is byte-identical
-/// to one machine.
-pub fn sweep_summary_files(
-    title: &str,
-    seed: u64,
-    info: &SweepInfo,
-    summaries: &[Summary],
-    curves: &[Vec<PrevalenceSample>],
-    contained: &[Option<Contained>],
-) -> Files {
+/// `summary.csv`, `checks.csv` when the sweep has checks,
+/// `prevalence.csv`, the charts and `report.html`. `sweep` and `merge`
+/// both write through it, so a merge of shards is byte-identical to one
+/// machine.
+pub fn sweep_summary_files(title: &str, seed: u64, info: &SweepInfo, points: &Summarised) -> Files {
+    let Summarised { summaries, curves, contained, checks } = *points;
     let (keys, labels) = (info.keys(), info.all_labels());
     let pareto = charts::Pareto::of(summaries);
     let figures = charts::sweep_charts(info, summaries, contained, curves, &pareto);
     let front: Vec<u64> = pareto.front.iter().map(|&i| i as u64).collect();
     let report = report::sweep_report(title, seed, info, summaries, (&pareto, &front), &figures);
-    let mut files = vec![
-        ("summary.csv".to_string(), csv::sweep_summary_csv(&keys, &labels, summaries)),
-        ("prevalence.csv".to_string(), csv::prevalence_csv(Some((&keys, &labels)), curves)),
-    ];
+    let mut files = vec![("summary.csv".to_string(), csv::sweep_summary_csv(&keys, &labels, summaries))];
+    if !info.checks.is_empty() {
+        files.push(("checks.csv".to_string(), csv::checks_csv(Some((&keys, &labels)), &info.checks, checks)));
+    }
+    files.push(("prevalence.csv".to_string(), csv::prevalence_csv(Some((&keys, &labels)), curves)));
     files.extend(figures.into_iter().flat_map(|f| f.files));
     files.push(("report.html".to_string(), report));
     files

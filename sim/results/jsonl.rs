@@ -2,8 +2,17 @@
 //! `merge` reads back bit for bit (floats and all).
 
 use crate::error::Error;
-use crate::metrics::RunMetrics;
-use crate::sweep::PointRun;
+use crate::metrics::{CheckCounts, RunMetrics};
+
+/// One line of `runs.jsonl`: a run's point, its metrics and what each of
+/// its checks did (`"checks"`, absent when the scenario has none: each
+/// check as `[agent index, [its CheckCounts::values]]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShardRun {
+    pub point: u64,
+    pub metrics: RunMetrics,
+    pub checks: Vec<CheckCounts>,
+}
 
 /// `runs.jsonl` written a line at a time, with the SHA-256 of its bytes
 /// (the manifest's `sweep.runs_sha256`).
@@ -18,8 +27,12 @@ impl<W: std::io::Write> ShardJsonl<W> {
     }
 
     /// One run's line.
-    pub fn write(&mut self, point: u64, metrics: &RunMetrics) -> std::io::Result<()> {
-        let mut line = serde_json::json!({ "point": point, "metrics": metrics }).to_string().into_bytes();
+    pub fn write(&mut self, point: u64, metrics: &RunMetrics, checks: &[CheckCounts]) -> std::io::Result<()> {
+        let mut line = serde_json::json!({ "point": point, "metrics": metrics });
+        if !checks.is_empty() {
+            line["checks"] = checks.iter().map(|c| serde_json::json!([c.agent, c.values()])).collect();
+        }
+        let mut line = line.to_string().into_bytes();
         line.push(b'\n');
         sha2::Digest::update(&mut self.digest, &line);
         self.out.write_all(&line)
@@ -51,11 +64,13 @@ impl<R: std::io::BufRead> Reader<R> {
 
     /// The next line's run, or `None` at the end. A line longer than the
     /// reader's `most` bytes is refused before it is held whole.
-    pub fn next_run(&mut self) -> Result<Option<PointRun>, Error> {
+    pub fn next_run(&mut self) -> Result<Option<ShardRun>, Error> {
         #[derive(serde::Deserialize)]
         struct Line {
             point: u64,
             metrics: RunMetrics,
+            #[serde(default)]
+            checks: Vec<(u32, [u64; 7])>,
         }
         use std::io::{BufRead, Read};
         let most = self.most;
@@ -73,7 +88,8 @@ impl<R: std::io::BufRead> Reader<R> {
             return Err(at(self.line, format!("longer than {most} bytes")));
         }
         let line: Line = serde_json::from_slice(&self.bytes).map_err(|e| at(self.line, e.to_string()))?;
-        Ok(Some((line.point, line.metrics)))
+        let checks = line.checks.into_iter().map(|(agent, values)| CheckCounts::of(agent, values)).collect();
+        Ok(Some(ShardRun { point: line.point, metrics: line.metrics, checks }))
     }
 
     /// Lines read so far.
@@ -90,13 +106,22 @@ mod tests {
 
     #[test]
     fn shard_results_round_trip() {
+        let counts = vec![CheckCounts::of(2, [9, 3, 1, 1, 2, 1, 1])];
         let runs = vec![
-            (0, RunMetrics { run: 0, t_detect: Some(3), ..Default::default() }),
-            (1, RunMetrics { run: 0, ..Default::default() }),
+            ShardRun {
+                point: 0,
+                metrics: RunMetrics { run: 0, t_detect: Some(3), ..Default::default() },
+                checks: counts,
+            },
+            ShardRun { point: 1, metrics: RunMetrics { run: 0, ..Default::default() }, checks: Vec::new() },
         ];
         let mut writer = ShardJsonl::new(Vec::new());
-        runs.iter().for_each(|(p, m)| writer.write(*p, m).unwrap());
+        runs.iter().for_each(|r| writer.write(r.point, &r.metrics, &r.checks).unwrap());
         let (bytes, digest) = writer.finish();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with(r#"{"checks":[[2,[9,3,1,1,2,1,1]]],"metrics":"#), "{}", lines[0]);
+        assert!(lines[1].starts_with(r#"{"metrics":"#), "no checks, no key: {}", lines[1]);
         assert_eq!(digest, crate::results::scenario_hash(&bytes));
         let mut reader = Reader::new(&bytes[..], MOST);
         let mut back = Vec::new();

@@ -48,6 +48,10 @@ pub struct SweepInfo {
     pub agents: Vec<u32>,
     #[serde(default)]
     pub horizons: Vec<u64>,
+    /// The checks (agent index and name), the same at every point; none
+    /// when the scenario has no checks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<(u32, String)>,
     /// A shard's `runs.jsonl`, bound to this manifest by its SHA-256.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runs_sha256: Option<String>,
@@ -98,6 +102,7 @@ impl SweepInfo {
             shard: shard.map(|s| [s.index, s.count]),
             agents: Vec::new(),
             horizons: Vec::new(),
+            checks: Vec::new(),
             runs_sha256: None,
         }
     }
