@@ -238,6 +238,17 @@ mod tests {
     }
 
     #[test]
+    fn on_a_tie_mean_and_any_keep_the_first_corruptions_root() {
+        let tie = [bad(0.0, 2.0), Part { root: 5, ..bad(0.0, -2.0) }];
+        assert_eq!(combine(Combine::Mean, &mut tie.clone()).root, 3);
+        let any = combine(Combine::Any, &mut tie.clone());
+        assert_eq!((any.root, any.shift), (3, 2.0));
+        // The larger corruption wins whatever its place.
+        let any = combine(Combine::Any, &mut [bad(0.0, 1.0), Part { root: 5, ..bad(0.0, -2.0) }]);
+        assert_eq!((any.root, any.shift), (5, -2.0));
+    }
+
+    #[test]
     fn median_takes_the_middle_input_and_outvotes_a_minority() {
         let out = combine(Combine::Median, &mut [clean(1.0), bad(1.0, 9.0), clean(2.0)]);
         assert_eq!(out, clean(2.0));

@@ -266,6 +266,9 @@ fn retried_and_escalated_work_names_its_check_and_failed_output() {
             assert_eq!(hand.detail, Detail::Peer(3));
         } else {
             assert_eq!(hand.detail, Detail::Peer(W));
+            // The producer accepts it from the check, off any channel.
+            let again = trace.iter().find(|r| r.message == hand.message && r.kind == TraceKind::Accept).unwrap();
+            assert_eq!((again.agent, again.detail), (W, Detail::Peer(1)), "{again:?}");
         }
     }
     let arrivals_at_h = trace.iter().filter(|r| r.kind == TraceKind::Accept && r.agent == 3);

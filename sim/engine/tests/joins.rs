@@ -231,3 +231,24 @@ proptest! {
         prop_assert!(metrics.tasks_delivered + metrics.tasks_lost <= metrics.tasks);
     }
 }
+
+#[test]
+fn a_second_input_on_the_same_in_channel_is_late_not_a_new_input() {
+    // S2 hears each task twice, from A and again, corrupted, through X (it
+    // acts once per content class), so it sends twice on S2 -> J, J's
+    // second in-channel: the repeat is late, and J still waits for S3.
+    let text = PANEL.replace("agents = [\"S3\"]", "agents = [\"S3\", \"X\"]").replace(
+        "[[channels]]\nfrom = \"S1\"",
+        "[[agents]]\nid = \"X\"\n[[channels]]\nfrom = \"A\"\nto = \"X\"\n[[channels]]\nfrom = \"X\"\nto = \"S2\"\nlatency = \"500ms\"\n[[channels]]\nfrom = \"S1\"",
+    );
+    let (metrics, trace, _) = run_traced(&model(&text), 1);
+    let out = outputs(&trace);
+    assert_eq!(out.len(), 10);
+    for (k, &(time, signal, shift, corrupted)) in out.iter().enumerate() {
+        assert_eq!(time, (10 * k as u64 + 3) * crate::time::SECOND);
+        assert_eq!((signal, shift, corrupted), (7.0, 1.0, true), "S1, S2 and S3, once each");
+    }
+    assert_eq!((metrics.joins, metrics.join_late), (10, 10));
+    let late: Vec<Detail> = trace.iter().filter(|r| r.kind == TraceKind::JoinLate).map(|r| r.detail).collect();
+    assert_eq!(late, vec![Detail::Peer(2); 10], "the repeat is S2's");
+}
