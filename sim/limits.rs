@@ -31,6 +31,15 @@ pub const MAX_RESULTS_BYTES: u64 = 64 << 20;
 /// Bytes of one line of a shard's `runs.jsonl` (a run's line is about 1 kB).
 pub const MAX_RUNS_JSONL_LINE_BYTES: u64 = 64 << 10;
 
+/// Bytes one check's counts add to a `runs.jsonl` line at most
+/// (`[4294967295,[` and seven 20-digit counts).
+pub const MAX_CHECK_JSON_BYTES: u64 = 168;
+
+/// Bytes a `runs.jsonl` line of a sweep with `checks` checks may have.
+pub fn runs_jsonl_line_bytes(checks: usize) -> u64 {
+    MAX_RUNS_JSONL_LINE_BYTES + checks as u64 * MAX_CHECK_JSON_BYTES
+}
+
 /// Task kinds in a scenario, entries in a router's table, and receivers
 /// one entry lists (a router's table is searched for every output).
 pub const MAX_KINDS: usize = 64;

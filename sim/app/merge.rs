@@ -99,7 +99,8 @@ pub fn stream_shard(
         let differs = "its SHA-256 is not the one its manifest records: it was edited, or copied from another shard";
         return Err(Error::key("runs.jsonl", differs));
     }
-    let mut reader = jsonl::Reader::new(std::io::BufReader::new(open()?), limits::MAX_RUNS_JSONL_LINE_BYTES);
+    let most = limits::runs_jsonl_line_bytes(info.checks.len());
+    let mut reader = jsonl::Reader::new(std::io::BufReader::new(open()?), most);
     let mut flat = slice.start;
     while let Some(run) = reader.next_run()? {
         let (point, metrics) = (run.point, &run.metrics);

@@ -51,7 +51,7 @@ pub struct Reader<R> {
     input: R,
     /// Lines read so far.
     line: u64,
-    /// Bytes a line may have (`limits::MAX_RUNS_JSONL_LINE_BYTES`).
+    /// Bytes a line may have (`limits::runs_jsonl_line_bytes`).
     most: u64,
     bytes: Vec<u8>,
 }
@@ -122,6 +122,13 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with(r#"{"checks":[[2,[9,3,1,1,2,1,1]]],"metrics":"#), "{}", lines[0]);
         assert!(lines[1].starts_with(r#"{"metrics":"#), "no checks, no key: {}", lines[1]);
+        // Each check adds at most its allowance to a line, so merge reads what sweep writes.
+        let most = CheckCounts::of(u32::MAX, [u64::MAX; 7]);
+        let (mut one, mut many) = (ShardJsonl::new(Vec::new()), ShardJsonl::new(Vec::new()));
+        one.write(0, &runs[1].metrics, &[]).unwrap();
+        many.write(0, &runs[1].metrics, &[most; 10]).unwrap();
+        let added = many.finish().0.len() - one.finish().0.len();
+        assert!(added as u64 <= 10 * crate::limits::MAX_CHECK_JSON_BYTES, "{added}");
         assert_eq!(digest, crate::results::scenario_hash(&bytes));
         let mut reader = Reader::new(&bytes[..], MOST);
         let mut back = Vec::new();
