@@ -38,6 +38,9 @@ pub enum OutputRule {
     RandomOne,
     /// Out-channels in turn.
     RoundRobin,
+    /// `k` distinct out-channels chosen uniformly at random (all of them
+    /// when the agent has `k` or fewer): delegation to k of n neighbours.
+    Random(u32),
     /// The first of the agent's `routes` whose kind is the task's kind.
     ByKind,
     /// The first of the agent's `routes` whose `below` is above the output signal.
@@ -47,7 +50,7 @@ pub enum OutputRule {
 impl OutputRule {
     /// Whether the rule sends each output on one channel it picks.
     pub fn picks_one(self) -> bool {
-        self != OutputRule::All
+        !matches!(self, OutputRule::All | OutputRule::Random(_))
     }
 
     /// Whether the rule follows the agent's `routes`.
@@ -101,6 +104,9 @@ pub struct Agent {
     pub memory_weight: f64,
     /// Chance that a corrupted input (message or memory) corrupts the output.
     pub propagation: f64,
+    /// Factor on the chance that an injection it accepts compromises it
+    /// (1: as the fault says; 0: immune), in [0, 1].
+    pub susceptibility: f64,
     /// A router's table (`OutputRule::ByKind`, `OutputRule::BySignal`).
     pub routes: Vec<Route>,
     /// Chance that a corrupted output is sent on a wrong route.
@@ -168,6 +174,9 @@ pub struct Channel {
     pub latency: Dist,
     /// Chance that a corrupted message on this channel corrupts the receiver's output.
     pub propagation: f64,
+    /// Factor on the chance that an injection arriving on this channel
+    /// compromises the receiver, in [0, 1].
+    pub trust: f64,
 }
 
 /// How a source spaces its emissions.
@@ -209,19 +218,20 @@ pub enum Partition {
 pub enum FaultKind {
     /// Source messages into `agent` during [start, end) carry `shift`.
     PoisonedFeed { agent: u32, start: Micros, end: Micros, shift: f64 },
-    /// During [start, end), every output of `agent` is corrupted by `shift`.
-    CompromisedAgent { agent: u32, start: Micros, end: Micros, shift: f64 },
+    /// During [start, end), each output of `agent` is corrupted by `shift`
+    /// with probability `effect`.
+    CompromisedAgent { agent: u32, start: Micros, end: Micros, shift: f64, effect: f64 },
     /// Each output of an agent in `agents` during [start, end) is corrupted
     /// by `shift` with probability `rate`.
     Hallucination { agents: Vec<u32>, rate: f64, start: Micros, end: Micros, shift: f64 },
-    /// Source messages into `agent` during [start, end) carry an injection
-    /// that compromises the receiver with `probability`; with `replicate`,
-    /// compromised agents pass it on in their outputs.
-    PromptInjection { agent: u32, start: Micros, end: Micros, probability: f64, shift: f64, replicate: bool },
+    /// Source messages into `agent` during [start, end) carry `shift` and
+    /// an injection that may compromise the agents accepting it.
+    PromptInjection { agent: u32, start: Micros, end: Micros, shift: f64, injection: Injection },
     /// Forged, unsigned messages on `channel` at Poisson times during [start, end).
     SpoofedSender { channel: u32, start: Micros, end: Micros, mean_gap: f64, shift: f64 },
-    /// `records` corrupted records written into `partition` at `at`.
-    MemoryPoisoning { partition: Partition, at: Micros, records: u32, shift: f64 },
+    /// `records` corrupted records written into `partition` at `at`, which
+    /// may carry an injection that compromises the agents reading them.
+    MemoryPoisoning { partition: Partition, at: Micros, records: u32, shift: f64, injection: Option<Injection> },
     /// Each agent in `agents` attempts actions outside its task at Poisson
     /// times (mean gap `mean_gap` per agent) during [start, end), each on a
     /// resource drawn uniformly from `resources`. With `only_compromised`,
@@ -239,7 +249,47 @@ pub enum FaultKind {
     },
 }
 
+/// How an injected instruction takes agents over: carried by a message or
+/// a memory record, it compromises an agent that accepts it with a chance
+/// of `first` or `spread` times the agent's susceptibility (and, on a
+/// channel, the channel's trust). A compromised agent's outputs are then
+/// corrupted by the fault's shift, each with probability `effect`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Injection {
+    /// For its first target: the fault's agent receiving a poisoned feed
+    /// message, or an agent reading a planted record.
+    pub first: f64,
+    /// For every later agent: one that receives it in another agent's
+    /// output or reads it in a record an agent wrote.
+    pub spread: f64,
+    /// Compromised agents' outputs carry it on.
+    pub replicate: bool,
+    /// Agents not compromised that pass its corrupted content on (their
+    /// propagation) carry it on too: relayed, quoted, summarised.
+    pub relay: bool,
+    /// Chance each output of an agent it compromised is corrupted.
+    pub effect: f64,
+}
+
 impl FaultKind {
+    /// The injection the fault carries, if any.
+    pub fn injection(&self) -> Option<&Injection> {
+        match self {
+            FaultKind::PromptInjection { injection, .. } => Some(injection),
+            FaultKind::MemoryPoisoning { injection, .. } => injection.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Chance that each output of an agent this fault compromised is
+    /// corrupted (1 for faults that compromise without an effect).
+    pub fn effect(&self) -> f64 {
+        match self {
+            FaultKind::CompromisedAgent { effect, .. } => *effect,
+            _ => self.injection().map_or(1.0, |i| i.effect),
+        }
+    }
+
     /// When the fault starts acting.
     pub fn start(&self) -> Micros {
         match *self {
@@ -446,6 +496,18 @@ impl Model {
     /// Whether any agent joins its inputs.
     pub fn joins(&self) -> bool {
         self.agents.iter().any(|a| a.join.is_some())
+    }
+
+    /// Whether a fault can take an agent over: a compromised agent, an
+    /// injection, or an out-of-scope write to a resource controlling an agent.
+    pub fn compromises(&self) -> bool {
+        let controls = self.resources.iter().any(|r| r.controls != NONE);
+        self.faults.iter().any(|f| match f.kind {
+            FaultKind::CompromisedAgent { .. } | FaultKind::PromptInjection { .. } => true,
+            FaultKind::MemoryPoisoning { injection, .. } => injection.is_some(),
+            FaultKind::OutOfScope { .. } => controls,
+            _ => false,
+        })
     }
 
     /// Whether any agent is a verification step.

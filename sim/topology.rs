@@ -372,7 +372,7 @@ mod tests {
         let mut graph = Graph {
             channels: edges
                 .iter()
-                .map(|&(from, to)| Channel { from, to, latency: Default::default(), propagation: 1.0 })
+                .map(|&(from, to)| Channel { from, to, latency: Default::default(), propagation: 1.0, trust: 1.0 })
                 .collect(),
             ..Graph::default()
         };

@@ -51,9 +51,10 @@ fn mesh_ic_results_are_pinned() {
 }
 
 /// `runs.csv` without the columns added since version 3 without changing
-/// any value (the routing, join, check and reviewer columns, appended at the end).
+/// any value (the routing, join, check, reviewer and attack columns,
+/// appended at the end).
 fn version_3_columns(csv: &[u8]) -> Vec<u8> {
-    const ADDED: usize = 17;
+    const ADDED: usize = 23;
     let text = std::str::from_utf8(csv).expect("utf-8");
     let header: Vec<&str> = text.lines().next().expect("a header").split(',').collect();
     assert_eq!(
@@ -75,7 +76,13 @@ fn version_3_columns(csv: &[u8]) -> Vec<u8> {
             "mean_review_wait_s",
             "review_wait_p99_s",
             "reviewer_busy_s",
-            "reviewer_capacity_s"
+            "reviewer_capacity_s",
+            "agents_compromised",
+            "origins_compromised",
+            "sanitised",
+            "sanitised_clean",
+            "injections_relayed",
+            "memory_compromises"
         ]
     );
     let mut kept = String::new();

@@ -112,7 +112,7 @@ fn sweeps_are_identical_for_any_thread_count_and_any_sharding() {
     ));
     assert!(runs.contains("\n8,8,3.5,11,"), "the last point, its values and its last run");
     let summary = fs::read_to_string(dir.join("one/summary.csv")).unwrap();
-    assert_eq!(summary.lines().count(), 1 + 9 * 48, "every metric and the containment rate per point");
+    assert_eq!(summary.lines().count(), 1 + 9 * 54, "every metric and the containment rate per point");
     let manifest: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(dir.join("one/manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["sweep"]["points"], 9);

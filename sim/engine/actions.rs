@@ -146,13 +146,11 @@ impl Engine {
             return;
         }
         let target = spec.controls;
-        let state = &mut self.agents[target as usize];
+        let state = &self.agents[target as usize];
         if state.compromised_by != NO_FAULT || state.quarantined {
             return;
         }
-        state.compromised_by = attempt.root;
-        state.compromise_shift = attempt.shift;
-        state.carries_injection = false;
+        self.compromise(target, attempt.root, attempt.shift, false);
         self.accept_corrupted(target);
         self.record(
             TraceKind::Compromise,

@@ -8,6 +8,17 @@ use crate::model::{Arrival, FaultKind, Model, NONE, NO_FAULT};
 use crate::rng;
 use crate::topology::Graph;
 
+/// How an injection reached the agent it may compromise.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Via {
+    /// In a message: from a source (`first`: its first target) or on a
+    /// channel of this trust.
+    Message { first: bool, trust: f64 },
+    /// In a memory record read as context (`planted` by the fault: its
+    /// first target).
+    Memory { planted: bool },
+}
+
 impl Engine {
     pub(super) fn source_emit(&mut self, model: &Model, graph: &Graph, s: u32) {
         let source = &model.sources[s as usize];
@@ -67,14 +78,18 @@ impl Engine {
     }
 
     pub(super) fn arrive(&mut self, model: &Model, graph: &Graph, id: u32) {
-        let message = self.messages[id as usize];
+        let mut message = self.messages[id as usize];
         let agent = message.receiver;
         if self.agents[agent as usize].quarantined {
             self.lose(agent, id, message.task);
             return;
         }
-        if message.channel != NONE && !self.guards.is_empty() && !self.boundary(model, graph, id, &message) {
-            return;
+        if message.channel != NONE && !self.guards.is_empty() {
+            if !self.boundary(model, graph, id, &message) {
+                return;
+            }
+            // A sanitising guard may have cleaned it.
+            message = self.messages[id as usize];
         }
         if self.is_duplicate(&message) {
             self.record(TraceKind::DropDuplicate, agent, id, Detail::Peer(message.sender), message.value());
@@ -87,7 +102,14 @@ impl Engine {
         if message.corrupted() {
             self.accept_corrupted(agent);
             if message.injection {
-                self.try_injection(model, agent, message.root, id);
+                let trust = if message.channel == NONE { 1.0 } else { graph.channels[message.channel as usize].trust };
+                self.try_injection(
+                    model,
+                    agent,
+                    message.root,
+                    id,
+                    Via::Message { first: message.channel == NONE, trust },
+                );
             }
         }
         self.messages[id as usize].arrived_at = self.now;
@@ -121,19 +143,37 @@ impl Engine {
         self.last_corrupt_accept = Some(self.now);
     }
 
-    pub(super) fn try_injection(&mut self, model: &Model, agent: u32, fault: u16, message: u32) {
-        let FaultKind::PromptInjection { probability, shift, replicate, .. } = model.faults[fault as usize].kind else {
+    /// An injection of fault `fault`, accepted by `agent` in message
+    /// `message` (or read from memory), may compromise it: with the
+    /// injection's chance for its first target or for later agents, times
+    /// the agent's susceptibility and the channel's trust.
+    pub(super) fn try_injection(&mut self, model: &Model, agent: u32, fault: u16, message: u32, via: Via) {
+        let kind = &model.faults[fault as usize].kind;
+        let Some(injection) = kind.injection() else {
             return;
         };
-        if self.agents[agent as usize].compromised_by != NO_FAULT || !rng::chance(&mut self.streams.faults, probability)
-        {
+        let (first, trust) = match via {
+            Via::Message { first, trust } => (first, trust),
+            Via::Memory { planted } => (planted, 1.0),
+        };
+        let chance = if first { injection.first } else { injection.spread };
+        let p = chance * model.agents[agent as usize].susceptibility * trust;
+        if self.agents[agent as usize].compromised_by != NO_FAULT || !rng::chance(&mut self.streams.faults, p) {
             return;
         }
+        self.compromise(agent, fault, kind.shift(), injection.replicate);
+        self.metrics.memory_compromises += matches!(via, Via::Memory { .. }) as u64;
+        self.record(TraceKind::Compromise, agent, message, Detail::None, Value::new(0.0, 0.0, fault));
+    }
+
+    /// `agent` is taken over by fault `fault`: its outputs carry `shift`
+    /// (and, with `carries`, the fault's injection).
+    pub(super) fn compromise(&mut self, agent: u32, fault: u16, shift: f64, carries: bool) {
         let state = &mut self.agents[agent as usize];
         state.compromised_by = fault;
         state.compromise_shift = shift;
-        state.carries_injection = replicate;
-        self.record(TraceKind::Compromise, agent, message, Detail::None, Value::new(0.0, 0.0, fault));
+        state.carries_injection = carries;
+        state.ever_compromised = true;
     }
 
     #[inline(always)]

@@ -7,8 +7,8 @@ use super::{Detail, Engine, Message, TraceKind};
 use crate::mitigation::breaker::{SeedBreaker, State, Verdict};
 use crate::mitigation::detector::{self, Baseline};
 use crate::mitigation::sliding::SlidingBreaker;
-use crate::mitigation::BreakerConfig;
-use crate::model::Model;
+use crate::mitigation::{BreakerConfig, GuardAction};
+use crate::model::{Model, NO_FAULT};
 use crate::topology::Graph;
 
 /// The boundary state of one channel: validation baseline and breaker.
@@ -65,10 +65,23 @@ impl Engine {
             *corruption_seen = false;
         }
         let trip_was_false = !*corruption_seen;
+        // The check that failed decides what happens to the message: zero
+        // trust when the message is untrusted, validation otherwise.
+        let action = match mitigations.zero_trust {
+            Some(z) if untrusted => z.action,
+            _ => mitigations.validation_action,
+        };
         match verdict {
             Verdict::Accept => true,
             Verdict::AcceptThenTrip => {
                 self.tripped(model, id, message, trip_was_false);
+                true
+            }
+            Verdict::RejectInvalid | Verdict::Trip if action == GuardAction::Sanitise => {
+                self.sanitise(model, id, message);
+                if verdict == Verdict::Trip {
+                    self.tripped(model, id, message, trip_was_false);
+                }
                 true
             }
             _ => {
@@ -76,6 +89,20 @@ impl Engine {
                 false
             }
         }
+    }
+
+    /// A sanitising check failed message `id`: it goes on with its
+    /// corruption and injection removed (its clean value).
+    fn sanitise(&mut self, model: &Model, id: u32, message: &Message) {
+        self.metrics.sanitised += 1;
+        self.metrics.sanitised_clean += !message.corrupted() as u64;
+        self.record(TraceKind::Sanitise, message.receiver, id, Detail::Peer(message.sender), message.value());
+        self.detected(model);
+        let cleaned = &mut self.messages[id as usize];
+        cleaned.signal -= cleaned.shift;
+        cleaned.shift = 0.0;
+        cleaned.root = NO_FAULT;
+        cleaned.injection = false;
     }
 
     pub(super) fn reject(&mut self, model: &Model, id: u32, message: &Message, verdict: Verdict, trip_was_false: bool) {

@@ -22,11 +22,8 @@ impl Engine {
             }
             FaultKind::CompromisedAgent { agent, shift, end, .. } => {
                 self.schedule(model, end, EventKind::Fault(f));
-                let state = &mut self.agents[agent as usize];
-                state.compromised_by = fault;
-                state.compromise_shift = shift;
-                state.carries_injection = false;
-                state.origin = true;
+                self.compromise(agent, fault, shift, false);
+                self.agents[agent as usize].origin = true;
                 self.record(TraceKind::Compromise, agent, NONE, Detail::None, Value::new(shift, shift, fault));
             }
             FaultKind::SpoofedSender { channel, end, mean_gap, shift, .. } => {
@@ -46,12 +43,10 @@ impl Engine {
                 }
                 self.out_of_scope(model, agent, resource, fault, only_compromised, shift);
             }
-            FaultKind::MemoryPoisoning { partition, records, shift, .. } => {
+            FaultKind::MemoryPoisoning { partition, records, shift, injection, .. } => {
                 let base = self.memory.newest(partition).map_or(0.0, |r| r.signal - r.shift);
-                let first = (0..records)
-                    .map(|_| self.memory.write(partition, memory::planted(self.now, base + shift, shift, fault)))
-                    .min()
-                    .unwrap_or(0);
+                let planted = memory::planted(self.now, base + shift, shift, fault, injection.is_some());
+                let first = (0..records).map(|_| self.memory.write(partition, planted)).min().unwrap_or(0);
                 self.metrics.records += records as u64;
                 self.metrics.corrupted_records += records as u64;
                 let value = Value::new(base + shift, shift, fault);

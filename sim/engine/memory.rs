@@ -23,6 +23,9 @@ pub struct Record {
     pub shift: f64,
     /// Ground truth: root fault, or `NO_FAULT`.
     pub root: u16,
+    /// Carries the root fault's injection (instructions planted or written
+    /// by a compromised agent), which may compromise a reader.
+    pub injection: bool,
     /// Rolled back: kept in place but never read again.
     pub removed: bool,
 }
@@ -36,6 +39,10 @@ pub struct Context {
     pub corrupted: u32,
     /// Root fault of the newest corrupted record read.
     pub root: u16,
+    /// Root fault of the newest record read that carries an injection
+    /// (`NO_FAULT`: none), and whether a fault planted it.
+    pub injected: u16,
+    pub planted: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -138,7 +145,7 @@ impl MemoryStore {
     /// Called for every task of an agent that reads memory: ring slots
     /// come from [`newest_but`], not a `%` (an integer division) per record.
     pub fn read_recent(&mut self, agent: u32, k: u32) -> Context {
-        let mut context = Context { root: NO_FAULT, ..Context::default() };
+        let mut context = Context { root: NO_FAULT, injected: NO_FAULT, ..Context::default() };
         if k == 0 {
             return context;
         }
@@ -173,6 +180,10 @@ impl MemoryStore {
                     context.root = record.root;
                 }
                 context.corrupted += 1;
+                if record.injection && context.injected == NO_FAULT {
+                    context.injected = record.root;
+                    context.planted = record.agent == NONE;
+                }
             }
         }
         context
@@ -215,8 +226,8 @@ impl MemoryStore {
 }
 
 /// A record planted by a fault rather than written by an agent.
-pub fn planted(time: Micros, signal: f64, shift: f64, root: u16) -> Record {
-    Record { time, sequence: 0, agent: NONE, message: NONE, signal, shift, root, removed: false }
+pub fn planted(time: Micros, signal: f64, shift: f64, root: u16, injection: bool) -> Record {
+    Record { time, sequence: 0, agent: NONE, message: NONE, signal, shift, root, injection, removed: false }
 }
 
 /// The slot of the record `back` places before the newest in a ring of
@@ -267,6 +278,7 @@ mod tests {
             memory_read: 2,
             memory_weight: 0.5,
             propagation: 1.0,
+            susceptibility: 1.0,
             routes: Vec::new(),
             misroute: 0.0,
             failover: false,
@@ -301,6 +313,7 @@ mod tests {
             signal,
             shift: if root == NO_FAULT { 0.0 } else { 1.0 },
             root,
+            injection: false,
             removed: false,
         }
     }

@@ -96,6 +96,8 @@ struct AgentState {
     compromised_by: u16,
     compromise_shift: f64,
     carries_injection: bool,
+    /// Was compromised at some time in the run.
+    ever_compromised: bool,
     round_robin: u32,
     accepted_corrupt: bool,
     produced_corrupt: bool,
@@ -136,6 +138,7 @@ impl AgentState {
         compromised_by: NO_FAULT,
         compromise_shift: 0.0,
         carries_injection: false,
+        ever_compromised: false,
         round_robin: 0,
         accepted_corrupt: false,
         produced_corrupt: false,
@@ -224,6 +227,8 @@ pub struct Engine {
     review_queue: std::collections::VecDeque<u32>,
     /// Each review's wait for a reviewer this run (for its p99).
     review_waits: Vec<Micros>,
+    /// Scratch: the out-channels a `random = k` output picks from.
+    picked: Vec<u32>,
     chain: Vec<u32>,
     first_detection: Option<Micros>,
     queue: EventQueue,
@@ -298,6 +303,7 @@ impl Engine {
             reviews: Vec::new(),
             review_queue: std::collections::VecDeque::new(),
             review_waits: Vec::new(),
+            picked: Vec::new(),
             chain: Vec::new(),
             first_detection: None,
             queue: EventQueue::default(),
@@ -604,6 +610,8 @@ impl Engine {
         let mut metrics = self.metrics;
         metrics.agents_reached = self.agents.iter().filter(|a| a.accepted_corrupt && !a.origin).count() as u32;
         metrics.agents_corrupted = self.agents.iter().filter(|a| a.produced_corrupt).count() as u32;
+        metrics.agents_compromised = self.agents.iter().filter(|a| a.ever_compromised && !a.origin).count() as u32;
+        metrics.origins_compromised = self.agents.iter().filter(|a| a.ever_compromised && a.origin).count() as u32;
         metrics.corrupted_records_left = self.memory.records().filter(|r| r.root != NO_FAULT).count() as u64;
         (metrics.tasks, metrics.tasks_delivered, metrics.tasks_lost) = self.count_tasks();
         self.total_checks(&mut metrics);

@@ -6,9 +6,15 @@ use super::actions::Attempt;
 use super::dedupe::{DONE_CLEAN, DONE_CORRUPT};
 use super::{Detail, Engine, EventKind, Message, Record, TraceKind, Value};
 use crate::mitigation::access::Decision;
-use crate::model::{FaultKind, Model, NONE, NO_FAULT};
+use crate::model::{FaultKind, Model, OutputRule, NONE, NO_FAULT};
 use crate::rng;
 use crate::topology::Graph;
+
+/// Whether fault `root`'s injection is carried on by agents it did not
+/// compromise.
+fn relays(model: &Model, root: u16) -> bool {
+    model.faults[root as usize].kind.injection().is_some_and(|i| i.relay)
+}
 
 /// The output an agent computed for one input.
 #[derive(Clone, Copy, Debug)]
@@ -17,6 +23,8 @@ pub(super) struct Output {
     pub(super) shift: f64,
     pub(super) root: u16,
     pub(super) injection: bool,
+    /// The injection is relayed: carried on by an agent it did not compromise.
+    pub(super) relayed: bool,
 }
 
 impl Output {
@@ -108,10 +116,14 @@ impl Engine {
     pub(super) fn compute_output(&mut self, model: &Model, graph: &Graph, agent: u32, input: &Message) -> Output {
         let spec = &model.agents[agent as usize];
         let channel_p = if input.channel == NONE { 1.0 } else { graph.channels[input.channel as usize].propagation };
-        let mut output = Output { signal: 0.0, shift: 0.0, root: NO_FAULT, injection: false };
+        let mut output = Output { signal: 0.0, shift: 0.0, root: NO_FAULT, injection: false, relayed: false };
         if input.corrupted() && rng::chance(&mut self.streams.behaviour, spec.propagation * channel_p) {
             output.shift = spec.gain * input.shift;
             output.root = input.root;
+            if input.injection && relays(model, input.root) {
+                output.injection = true;
+                output.relayed = true;
+            }
         }
         output.signal = spec.gain * (input.signal - input.shift) + output.shift;
         if spec.noise > 0.0 {
@@ -122,17 +134,26 @@ impl Engine {
         }
         self.hallucinate(model, agent, &mut output);
         let state = &self.agents[agent as usize];
-        if state.compromised_by != NO_FAULT {
+        if state.compromised_by != NO_FAULT && self.takes_effect(model, state.compromised_by) {
+            let state = &self.agents[agent as usize];
             output.signal += state.compromise_shift;
             output.shift += state.compromise_shift;
             output.root = state.compromised_by;
             output.injection = state.carries_injection;
+            output.relayed = false;
         }
         if output.root == NO_FAULT || self.faded(output.shift, output.root) && !output.injection {
             output.root = NO_FAULT;
             output.shift = 0.0;
         }
         output
+    }
+
+    /// Whether this output of an agent that fault `fault` compromised is
+    /// corrupted (with the fault's effect; no draw when that is 1).
+    #[inline]
+    fn takes_effect(&mut self, model: &Model, fault: u16) -> bool {
+        rng::chance(&mut self.streams.faults, model.faults[fault as usize].kind.effect())
     }
 
     /// Whether a corruption by `root` whose shift is now `shift` has faded
@@ -156,7 +177,7 @@ impl Engine {
         output.shift *= 1.0 - weight;
         if context.corrupted > 0 {
             let shift_read = weight * context.sum_shift / count;
-            if self.faded(shift_read, context.root) {
+            if self.faded(shift_read, context.root) && context.injected == NO_FAULT {
                 // Corrupted records too small a share of the context to
                 // matter: their residue is read as part of the value.
                 context_signal += context_shift;
@@ -179,10 +200,19 @@ impl Engine {
                     if output.root == NO_FAULT {
                         output.root = context.root;
                     }
+                    if context.injected != NO_FAULT && relays(model, context.injected) && !output.injection {
+                        output.injection = true;
+                        output.relayed = true;
+                        output.root = context.injected;
+                    }
                 }
             }
         }
         output.signal = (1.0 - weight) * output.signal + weight * context_signal;
+        if context.injected != NO_FAULT {
+            let via = super::arrivals::Via::Memory { planted: context.planted };
+            self.try_injection(model, agent, context.injected, NONE, via);
+        }
     }
 
     #[inline]
@@ -233,6 +263,7 @@ impl Engine {
         let corrupted = output.root != NO_FAULT;
         if corrupted {
             self.agents[agent as usize].produced_corrupt = true;
+            self.metrics.injections_relayed += output.relayed as u64;
         }
         if spec.memory_write {
             let partition = self.memory.partition_of(agent);
@@ -244,6 +275,7 @@ impl Engine {
                 signal: output.signal,
                 shift: output.shift,
                 root: output.root,
+                injection: output.injection,
                 removed: false,
             };
             let sequence = self.memory.write(partition, record);
@@ -272,6 +304,10 @@ impl Engine {
         if let Some(caps) = model.mitigations.caps.filter(|c| c.max_fanout > 0) {
             channels = &channels[..channels.len().min(caps.max_fanout as usize)];
         }
+        if let OutputRule::Random(k) = spec.output {
+            self.send_to_some(model, graph, k, channels, id, input, output);
+            return;
+        }
         if !spec.output.picks_one() {
             for &c in channels {
                 self.send(model, graph, c, id, input, output);
@@ -282,6 +318,36 @@ impl Engine {
             NONE => self.lose(agent, id, input.task),
             channel => self.send(model, graph, channel, id, input, output),
         }
+    }
+
+    /// `k` distinct channels of `channels`, uniformly at random (a partial
+    /// Fisher-Yates shuffle), each get a copy; all of them when there are
+    /// no more than `k`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn send_to_some(
+        &mut self,
+        model: &Model,
+        graph: &Graph,
+        k: u32,
+        channels: &[u32],
+        id: u32,
+        input: &Message,
+        output: Output,
+    ) {
+        let mut picked = std::mem::take(&mut self.picked);
+        picked.clear();
+        picked.extend_from_slice(channels);
+        let n = picked.len();
+        let k = (k as usize).min(n);
+        for i in 0..k {
+            if k < n {
+                let j = i + rng::below(&mut self.streams.behaviour, (n - i) as u64) as usize;
+                picked.swap(i, j);
+            }
+            self.send(model, graph, picked[i], id, input, output);
+        }
+        self.picked = picked;
     }
 
     #[inline(always)]

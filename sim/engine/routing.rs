@@ -67,7 +67,7 @@ impl Engine {
     ) -> u32 {
         let spec = &model.agents[agent as usize];
         match spec.output {
-            OutputRule::All => unreachable!("the rule All sends on every channel"),
+            OutputRule::All | OutputRule::Random(_) => unreachable!("the rule sends on several channels"),
             OutputRule::RandomOne => self.pick_random(graph, channels, spec.failover),
             OutputRule::RoundRobin => self.pick_round_robin(graph, agent, channels, spec.failover),
             OutputRule::ByKind | OutputRule::BySignal => self.route(model, graph, agent, id, input, output),

@@ -45,6 +45,9 @@ pub enum TraceKind {
     RejectInvalid,
     /// A boundary rejected a message because the channel's breaker is open (`detail` = sender).
     RejectOpen,
+    /// A sanitising check failed a message and delivered it cleaned
+    /// (`detail` = sender; `signal`/`root` what it was before).
+    Sanitise,
     /// A breaker tripped and raised an alert (`agent` = target, `detail` = source),
     /// or the gateway raised one (`agent` = the actor, `detail` = resource).
     Alert,
@@ -96,6 +99,7 @@ impl TraceKind {
             TraceKind::Spoof => "spoof",
             TraceKind::MemoryPoison => "memory_poison",
             TraceKind::RejectInvalid => "reject_invalid",
+            TraceKind::Sanitise => "sanitise",
             TraceKind::RejectOpen => "reject_open",
             TraceKind::Alert => "alert",
             TraceKind::Capped => "capped",

@@ -102,6 +102,12 @@ pub enum Feature {
     Checks,
     /// An agent is a reviewer (role `reviewer`).
     Reviewers,
+    /// A fault can take agents over ([`Model::compromises`]).
+    Compromise,
+    /// A fault's injection spreads: by relay or through memory.
+    Injection,
+    /// A check on channels sanitises what fails it.
+    Sanitising,
 }
 
 impl Feature {
@@ -121,6 +127,9 @@ impl Feature {
             Feature::Joins => model.joins(),
             Feature::Checks => model.checks(),
             Feature::Reviewers => model.agents.iter().any(|a| a.role == crate::model::Role::Reviewer),
+            Feature::Compromise => model.compromises(),
+            Feature::Injection => model.faults.iter().any(|f| f.kind.injection().is_some()),
+            Feature::Sanitising => m.sanitises(),
         }
     }
 }
@@ -274,7 +283,7 @@ const LOWER: Option<Better> = Some(Better::Lower);
 const HIGHER: Option<Better> = Some(Better::Higher);
 
 /// Every metric, in `runs.csv` column order.
-pub static CATALOGUE: [Metric; 53] = [
+pub static CATALOGUE: [Metric; 59] = [
     Metric {
         heading: "agents reached",
         headline: headline_at(0, true, true, true),
@@ -499,6 +508,45 @@ pub static CATALOGUE: [Metric; 53] = [
         column: "reviewer_capacity_s",
         feature: Feature::Reviewers,
         ..plain("reviewer_capacity", Read::Time(|m| Some(m.reviewer_capacity)), "reviewer time offered (s)", None)
+    },
+    Metric {
+        feature: Feature::Compromise,
+        ..plain(
+            "agents_compromised",
+            Read::Count(|m| m.agents_compromised.into()),
+            "agents compromised (not origins)",
+            LOWER,
+        )
+    },
+    Metric {
+        feature: Feature::Compromise,
+        ..plain(
+            "origins_compromised",
+            Read::Count(|m| m.origins_compromised.into()),
+            "fault origins compromised",
+            LOWER,
+        )
+    },
+    Metric {
+        feature: Feature::Sanitising,
+        ..plain("sanitised", Read::Count(|m| m.sanitised), "messages sanitised", None)
+    },
+    Metric {
+        feature: Feature::Sanitising,
+        ..plain("sanitised_clean", Read::Count(|m| m.sanitised_clean), "clean messages sanitised", LOWER)
+    },
+    Metric {
+        feature: Feature::Injection,
+        ..plain(
+            "injections_relayed",
+            Read::Count(|m| m.injections_relayed),
+            "injections relayed by agents not compromised",
+            LOWER,
+        )
+    },
+    Metric {
+        feature: Feature::Injection,
+        ..plain("memory_compromises", Read::Count(|m| m.memory_compromises), "compromises through memory", LOWER)
     },
     Metric {
         column: "",

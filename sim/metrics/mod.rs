@@ -117,6 +117,20 @@ pub struct RunMetrics {
     /// The 99th percentile (nearest rank) of those waits; `None` without
     /// reviews.
     pub review_wait_p99: Option<Micros>,
+    /// Distinct agents taken over (by an injection, a compromised
+    /// configuration or a `compromised_agent` fault) that are not fault
+    /// origins, and the fault origins taken over.
+    pub agents_compromised: u32,
+    pub origins_compromised: u32,
+    /// Channel messages that failed a sanitising check and were delivered
+    /// cleaned, and those of them that were clean.
+    pub sanitised: u64,
+    pub sanitised_clean: u64,
+    /// Corrupted outputs with effects that carried an injection on from an
+    /// agent it had not compromised (`relay`).
+    pub injections_relayed: u64,
+    /// Compromises by an injection read from a memory record.
+    pub memory_compromises: u64,
     /// Events the engine processed.
     pub events: u64,
     /// Inputs processed and their total time in system (arrival to done).
@@ -202,6 +216,12 @@ impl RunMetrics {
         at_most("agents_reached", self.agents_reached.into(), agents, "the agents")?;
         at_most("agents_corrupted", self.agents_corrupted.into(), agents, "the agents")?;
         at_most("agents_quarantined", self.agents_quarantined.into(), agents, "the agents")?;
+        let compromised = u64::from(self.agents_compromised) + u64::from(self.origins_compromised);
+        at_most("agents_compromised + origins_compromised", compromised, agents, "the agents")?;
+        at_most("memory_compromises", self.memory_compromises, compromised, "agents compromised")?;
+        at_most("sanitised_clean", self.sanitised_clean, self.sanitised, "sanitised")?;
+        at_most("sanitised", self.sanitised, self.messages, "messages")?;
+        at_most("injections_relayed", self.injections_relayed, self.processed, "processed")?;
         at_most(
             "wrong_quarantines",
             self.wrong_quarantines.into(),

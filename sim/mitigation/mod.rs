@@ -17,6 +17,8 @@ use detector::DetectorConfig;
 pub struct Mitigations {
     /// Boundary validation on every channel.
     pub validation: Option<DetectorConfig>,
+    /// What validation does with a message that fails it.
+    pub validation_action: GuardAction,
     /// Signature, sender and provenance-depth checks on every channel.
     pub zero_trust: Option<ZeroTrust>,
     /// A circuit breaker on every channel (counts failed validations and
@@ -96,6 +98,12 @@ impl Mitigations {
         self.validation.is_some() || self.zero_trust.is_some()
     }
 
+    /// Whether a check on channels sanitises the messages that fail it.
+    pub fn sanitises(&self) -> bool {
+        self.validation.is_some() && self.validation_action == GuardAction::Sanitise
+            || self.zero_trust.is_some_and(|z| z.action == GuardAction::Sanitise)
+    }
+
     /// Whether anything raises alerts for review to act on.
     pub fn alerts(&self) -> bool {
         self.breaker.is_some() || self.gateway.is_some_and(|g| g.alert)
@@ -128,6 +136,21 @@ pub enum BreakerConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ZeroTrust {
     pub max_chain_depth: u32,
+    /// What the check does with a message that fails it.
+    pub action: GuardAction,
+}
+
+/// What a boundary check does with a message that fails it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardAction {
+    /// The message is dropped: its receiver never sees it.
+    #[default]
+    Reject,
+    /// The message is delivered with its corruption and injection removed
+    /// (the guard strips what it found and passes the clean content on).
+    #[serde(alias = "sanitize")]
+    Sanitise,
 }
 
 /// Fan-out caps (`[mitigations.caps]`); 0 turns one cap off.
@@ -186,7 +209,8 @@ mod tests {
     fn turning_mitigations_off_by_name() {
         let all = Mitigations {
             validation: Some(detector::DetectorConfig::ZScore { threshold: 3.0, warmup: 20 }),
-            zero_trust: Some(ZeroTrust { max_chain_depth: 0 }),
+            validation_action: GuardAction::Reject,
+            zero_trust: Some(ZeroTrust { max_chain_depth: 0, action: GuardAction::Reject }),
             breaker: Some(BreakerConfig::Seed(Default::default())),
             caps: Some(Caps::default()),
             review: None,
@@ -206,7 +230,8 @@ mod tests {
     fn each_name_switches_its_own_mitigation() {
         let every = Mitigations {
             validation: Some(detector::DetectorConfig::ZScore { threshold: 3.0, warmup: 20 }),
-            zero_trust: Some(ZeroTrust { max_chain_depth: 0 }),
+            validation_action: GuardAction::Reject,
+            zero_trust: Some(ZeroTrust { max_chain_depth: 0, action: GuardAction::Reject }),
             breaker: Some(BreakerConfig::Seed(Default::default())),
             caps: Some(Caps::default()),
             review: Some(Review {

@@ -330,7 +330,7 @@ mod tests {
         assert_eq!(lines.next().unwrap(), run_columns().join(","));
         assert_eq!(
             lines.next().unwrap(),
-            "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0.333333,0,0,0,0,0,0,0,0,0,0,0,,0,,,0.000000,0.000000"
+            "3,2,0,0,0,0,,1,1.500000,0,0,0,0,0,0,0.000000,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0.333333,0,0,0,0,0,0,0,0,0,0,0,,0,,,0.000000,0.000000,0,0,0,0,0,0"
         );
     }
 
@@ -389,6 +389,12 @@ mod tests {
             review_wait_p99: Some(51_000_000),
             reviewer_busy: 49_000_000,
             reviewer_capacity: 50_000_000,
+            agents_compromised: 52,
+            origins_compromised: 53,
+            sanitised: 54,
+            sanitised_clean: 55,
+            injections_relayed: 56,
+            memory_compromises: 57,
             processed: 2,
             sojourn_total: 68_000_000,
             prevalence: Default::default(),
@@ -448,6 +454,12 @@ mod tests {
             ("review_wait_p99_s", "51.000000"),
             ("reviewer_busy_s", "49.000000"),
             ("reviewer_capacity_s", "50.000000"),
+            ("agents_compromised", "52"),
+            ("origins_compromised", "53"),
+            ("sanitised", "54"),
+            ("sanitised_clean", "55"),
+            ("injections_relayed", "56"),
+            ("memory_compromises", "57"),
         ];
         assert_eq!(row.len(), expected.len(), "one cell per column: {text}");
         for (column, value) in expected {

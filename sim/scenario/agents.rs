@@ -20,6 +20,7 @@ fn compile_agent(
         return err(format!("{key}.noise"), format!("must be a standard deviation >= 0, got {}", spec.noise));
     }
     check_probability(&format!("{key}.propagation"), spec.propagation)?;
+    check_probability(&format!("{key}.susceptibility"), spec.susceptibility)?;
     if !(1..=crate::limits::MAX_SERVERS).contains(&spec.servers) {
         return err(
             format!("{key}.servers"),
@@ -49,6 +50,7 @@ fn compile_agent(
         memory_read: spec.memory.read,
         memory_weight: spec.memory.weight,
         propagation: spec.propagation,
+        susceptibility: spec.susceptibility,
         routes: Vec::new(),
         misroute: 0.0,
         failover: false,
@@ -120,7 +122,8 @@ pub(super) fn compile_explicit(
             return err(key, format!("duplicate channel {} -> {}; expected one channel per pair", spec.from, spec.to));
         }
         check_probability(&format!("{key}.propagation"), spec.propagation)?;
-        channels.push(Channel { from, to, latency: spec.latency, propagation: spec.propagation });
+        check_probability(&format!("{key}.trust"), spec.trust)?;
+        channels.push(Channel { from, to, latency: spec.latency, propagation: spec.propagation, trust: spec.trust });
     }
     Ok((agents, Topology::Explicit(channels)))
 }
@@ -133,8 +136,15 @@ pub(super) fn compile_generated(
         return err("topology.agent.id", "generated agents are named n0, n1, ...; remove the id");
     }
     check_probability("topology.channel.propagation", spec.channel.propagation)?;
+    check_probability("topology.channel.trust", spec.channel.trust)?;
     super::routing::refuse_generated("topology.agent", &spec.agent)?;
-    let channel = Channel { from: 0, to: 0, latency: spec.channel.latency, propagation: spec.channel.propagation };
+    let channel = Channel {
+        from: 0,
+        to: 0,
+        latency: spec.channel.latency,
+        propagation: spec.channel.propagation,
+        trust: spec.channel.trust,
+    };
     let template_role = spec.agent.role.unwrap_or(Role::Agent);
     let (generator, agents) = match spec.generator {
         GeneratorSpec::Layered { layers } => compile_layers(&layers, &spec.agent, catalog)?,

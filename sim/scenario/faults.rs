@@ -5,7 +5,7 @@ use super::format::FaultSpec;
 use super::{access, check_finite, check_id, check_probability, err, KeyError, Names};
 use crate::error::Error;
 use crate::limits;
-use crate::model::{Fault, FaultKind, Memory, Partition, Topology};
+use crate::model::{Fault, FaultKind, Injection, Memory, Partition, Topology};
 use crate::time::{Duration, Micros};
 
 struct FaultContext<'a> {
@@ -58,10 +58,12 @@ fn compile_fault(key: &str, index: usize, spec: FaultSpec, cx: &FaultContext) ->
             let shift = check_finite(&shift_key, shift)?;
             (name, FaultKind::PoisonedFeed { agent, start, end, shift })
         }
-        FaultSpec::CompromisedAgent { name, agent, start, duration, shift } => {
+        FaultSpec::CompromisedAgent { name, agent, start, duration, shift, effect } => {
             let agent = cx.names.lookup(&format!("{key}.agent"), &agent)?;
             let (start, end) = window(key, start, duration, cx.horizon)?;
-            (name, FaultKind::CompromisedAgent { agent, start, end, shift: check_finite(&shift_key, shift)? })
+            let shift = check_finite(&shift_key, shift)?;
+            let effect = check_probability(&format!("{key}.effect"), effect)?;
+            (name, FaultKind::CompromisedAgent { agent, start, end, shift, effect })
         }
         FaultSpec::Hallucination { name, agents, rate, start, duration, shift } => {
             let agents = match agents {
@@ -72,12 +74,24 @@ fn compile_fault(key: &str, index: usize, spec: FaultSpec, cx: &FaultContext) ->
             let (start, end) = window(key, start, duration, cx.horizon)?;
             (name, FaultKind::Hallucination { agents, rate, start, end, shift: check_finite(&shift_key, shift)? })
         }
-        FaultSpec::PromptInjection { name, agent, start, duration, probability, shift, replicate } => {
+        FaultSpec::PromptInjection {
+            name,
+            agent,
+            start,
+            duration,
+            probability,
+            shift,
+            spread_probability,
+            replicate,
+            relay,
+            effect,
+        } => {
+            let spread = InjectionSpec { spread_probability, replicate, relay, effect };
             let agent = cx.names.lookup(&format!("{key}.agent"), &agent)?;
-            let probability = check_probability(&format!("{key}.probability"), probability)?;
+            let injection = injection(key, probability, &spread)?;
             let (start, end) = window(key, start, duration, cx.horizon)?;
             let shift = check_finite(&shift_key, shift)?;
-            (name, FaultKind::PromptInjection { agent, start, end, probability, shift, replicate })
+            (name, FaultKind::PromptInjection { agent, start, end, shift, injection })
         }
         FaultSpec::SpoofedSender { name, from, to, start, duration, per_second, shift } => {
             let channel = spoof_channel(key, &from, &to, cx)?;
@@ -85,7 +99,19 @@ fn compile_fault(key: &str, index: usize, spec: FaultSpec, cx: &FaultContext) ->
             let (start, end) = window(key, start, duration, cx.horizon)?;
             (name, FaultKind::SpoofedSender { channel, start, end, mean_gap, shift: check_finite(&shift_key, shift)? })
         }
-        FaultSpec::MemoryPoisoning { name, owner, at, records, shift } => {
+        FaultSpec::MemoryPoisoning {
+            name,
+            owner,
+            at,
+            records,
+            shift,
+            probability,
+            spread_probability,
+            replicate,
+            relay,
+            effect,
+        } => {
+            let spread = InjectionSpec { spread_probability, replicate, relay, effect };
             let partition = match (owner, cx.memory.isolated) {
                 (Some(owner), true) => Partition::Agent(cx.names.lookup(&format!("{key}.owner"), &owner)?),
                 (None, false) => Partition::Shared,
@@ -104,7 +130,9 @@ fn compile_fault(key: &str, index: usize, spec: FaultSpec, cx: &FaultContext) ->
             }
             let (at, _) = window(key, at, None, cx.horizon)
                 .map_err(|_| Error::key(format!("{key}.at"), "must be before the horizon"))?;
-            (name, FaultKind::MemoryPoisoning { partition, at, records, shift: check_finite(&shift_key, shift)? })
+            let shift = check_finite(&shift_key, shift)?;
+            let injection = memory_injection(key, probability, &spread)?;
+            (name, FaultKind::MemoryPoisoning { partition, at, records, shift, injection })
         }
         FaultSpec::OutOfScope { name, agents, resources, start, duration, mean_gap, only_compromised, shift } => {
             let agents = lookup_all(&format!("{key}.agents"), &agents, cx.names)?;
@@ -129,6 +157,49 @@ fn compile_fault(key: &str, index: usize, spec: FaultSpec, cx: &FaultContext) ->
     }
     let name = name.unwrap_or_else(|| format!("{}#{index}", kind.kind_name()));
     Ok(Fault { name, kind })
+}
+
+/// The keys that say how an injection spreads past its first target.
+struct InjectionSpec {
+    /// For later agents (default: the fault's `probability`).
+    spread_probability: Option<f64>,
+    replicate: bool,
+    relay: bool,
+    effect: Option<f64>,
+}
+
+/// An injection's chances: `probability` for its first target, the
+/// spread's for later agents (default the same), and its effect.
+fn injection(key: &str, probability: f64, spread: &InjectionSpec) -> Result<Injection, KeyError> {
+    let first = check_probability(&format!("{key}.probability"), probability)?;
+    let later = spread.spread_probability.unwrap_or(first);
+    Ok(Injection {
+        first,
+        spread: check_probability(&format!("{key}.spread_probability"), later)?,
+        replicate: spread.replicate,
+        relay: spread.relay,
+        effect: check_probability(&format!("{key}.effect"), spread.effect.unwrap_or(1.0))?,
+    })
+}
+
+/// A memory poisoning's injection: none unless `probability` is above 0.
+fn memory_injection(key: &str, probability: f64, spread: &InjectionSpec) -> Result<Option<Injection>, KeyError> {
+    if probability > 0.0 {
+        return injection(key, probability, spread).map(Some);
+    }
+    let set = [
+        ("spread_probability", spread.spread_probability.is_some()),
+        ("replicate", spread.replicate),
+        ("relay", spread.relay),
+        ("effect", spread.effect.is_some()),
+    ];
+    match set.iter().find(|(_, given)| *given) {
+        Some((name, _)) => err(
+            format!("{key}.{name}"),
+            "only records that carry an injection spread one; set probability (the chance a reader is compromised)",
+        ),
+        None => check_probability(&format!("{key}.probability"), probability).map(|_| None),
+    }
 }
 
 fn lookup_all(key: &str, ids: &[String], names: &Names) -> Result<Vec<u32>, KeyError> {

@@ -4,6 +4,7 @@
 
 use super::access;
 use crate::dist::Dist;
+use crate::mitigation::GuardAction;
 use crate::model::{OutputRule, Role};
 use crate::time::Duration;
 use serde::Deserialize;
@@ -77,6 +78,8 @@ pub(super) struct ZeroTrustSpec {
     pub(super) enabled: bool,
     #[serde(default)]
     pub(super) max_chain_depth: u32,
+    #[serde(default)]
+    pub(super) action: GuardAction,
 }
 
 #[derive(Deserialize)]
@@ -111,6 +114,8 @@ pub(super) struct ValidationSpec {
     pub(super) warmup: Option<u32>,
     pub(super) true_positive: Option<f64>,
     pub(super) false_positive: Option<f64>,
+    #[serde(default)]
+    pub(super) action: GuardAction,
 }
 
 #[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
@@ -226,6 +231,8 @@ pub(super) struct AgentSpec {
     pub(super) memory: AgentMemorySpec,
     #[serde(default = "one")]
     pub(super) propagation: f64,
+    #[serde(default = "one")]
+    pub(super) susceptibility: f64,
     #[serde(default)]
     pub(super) routes: Vec<RouteSpec>,
     #[serde(default)]
@@ -357,6 +364,7 @@ impl Default for AgentSpec {
             sponsor: None,
             memory: AgentMemorySpec::default(),
             propagation: one(),
+            susceptibility: one(),
             routes: Vec::new(),
             misroute: 0.0,
             failover: None,
@@ -386,6 +394,8 @@ pub(super) struct ChannelSpec {
     pub(super) latency: Dist,
     #[serde(default = "one")]
     pub(super) propagation: f64,
+    #[serde(default = "one")]
+    pub(super) trust: f64,
 }
 
 #[derive(Deserialize)]
@@ -395,12 +405,14 @@ pub(super) struct ChannelTemplate {
     pub(super) latency: Dist,
     #[serde(default = "one")]
     pub(super) propagation: f64,
+    #[serde(default = "one")]
+    pub(super) trust: f64,
 }
 
 /// The channel an empty table describes (the same defaults as serde's).
 impl Default for ChannelTemplate {
     fn default() -> Self {
-        ChannelTemplate { latency: Dist::default(), propagation: one() }
+        ChannelTemplate { latency: Dist::default(), propagation: one(), trust: one() }
     }
 }
 
@@ -528,6 +540,8 @@ pub(super) enum FaultSpec {
         start: Duration,
         duration: Option<Duration>,
         shift: f64,
+        #[serde(default = "one")]
+        effect: f64,
     },
     Hallucination {
         name: Option<String>,
@@ -546,8 +560,12 @@ pub(super) enum FaultSpec {
         probability: f64,
         #[serde(default)]
         shift: f64,
+        spread_probability: Option<f64>,
         #[serde(default)]
         replicate: bool,
+        #[serde(default)]
+        relay: bool,
+        effect: Option<f64>,
     },
     SpoofedSender {
         name: Option<String>,
@@ -564,6 +582,16 @@ pub(super) enum FaultSpec {
         at: Duration,
         records: u32,
         shift: f64,
+        /// The chance a reader of a planted record is compromised (0: the
+        /// records carry no instruction).
+        #[serde(default)]
+        probability: f64,
+        spread_probability: Option<f64>,
+        #[serde(default)]
+        replicate: bool,
+        #[serde(default)]
+        relay: bool,
+        effect: Option<f64>,
     },
     OutOfScope {
         name: Option<String>,

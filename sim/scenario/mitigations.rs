@@ -11,7 +11,7 @@ use crate::dist::Dist;
 use crate::mitigation::breaker::SeedBreakerConfig;
 use crate::mitigation::detector::DetectorConfig;
 use crate::mitigation::sliding::{Preset, SlidingConfig, Window};
-use crate::mitigation::{BreakerConfig, Caps, Mitigations, Review, ZeroTrust};
+use crate::mitigation::{BreakerConfig, Caps, GuardAction, Mitigations, Review, ZeroTrust};
 use crate::model::NONE;
 use crate::time::SECOND;
 
@@ -24,8 +24,12 @@ pub(super) fn compile_mitigations(spec: &MitigationsSpec, names: &Names) -> Resu
         Some(b) if b.enabled => Some(compile_breaker(b)?),
         _ => None,
     };
-    let zero_trust =
-        spec.zero_trust.as_ref().filter(|z| z.enabled).map(|z| ZeroTrust { max_chain_depth: z.max_chain_depth });
+    let validation_action = spec.validation.as_ref().map_or(GuardAction::Reject, |v| v.action);
+    let zero_trust = spec
+        .zero_trust
+        .as_ref()
+        .filter(|z| z.enabled)
+        .map(|z| ZeroTrust { max_chain_depth: z.max_chain_depth, action: z.action });
     if breaker.is_some() && validation.is_none() && zero_trust.is_none() {
         return err(
             "mitigations.breaker",
@@ -42,7 +46,8 @@ pub(super) fn compile_mitigations(spec: &MitigationsSpec, names: &Names) -> Resu
     };
     let credentials = access::task_credentials(&spec.credentials)?;
     let gateway = access::gateway(&spec.gateway);
-    let mitigations = Mitigations { validation, zero_trust, breaker, caps, review, credentials, gateway };
+    let mitigations =
+        Mitigations { validation, validation_action, zero_trust, breaker, caps, review, credentials, gateway };
     if review.is_some() && !mitigations.alerts() {
         return err(
             "mitigations.review",

@@ -60,6 +60,14 @@ pub(super) fn compile_behaviour(key: &str, spec: &AgentSpec, agent: &mut Agent) 
     if !spec.output.routes() && spec.misroute > 0.0 {
         return err(format!("{key}.misroute"), "only a router misroutes; set output = \"by_kind\" or \"by_signal\"");
     }
+    if let OutputRule::Random(k) = spec.output {
+        if k == 0 {
+            return err(format!("{key}.output.random"), "expected at least 1 out-channel per output, got 0");
+        }
+        if spec.failover == Some(true) {
+            return err(format!("{key}.failover"), "{ random = k } picks among all out-channels; remove failover");
+        }
+    }
     Ok(())
 }
 

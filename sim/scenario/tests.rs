@@ -343,7 +343,10 @@ fn caps_and_zero_trust_compile() {
     let with = |table: &str| format!("{BASE}\n{table}");
     let model = parse("f.toml", &with("[mitigations.caps]\n[mitigations.zero_trust]")).unwrap();
     assert_eq!(model.mitigations.caps, Some(Caps::default()));
-    assert_eq!(model.mitigations.zero_trust, Some(ZeroTrust { max_chain_depth: 0 }));
+    assert_eq!(
+        model.mitigations.zero_trust,
+        Some(ZeroTrust { max_chain_depth: 0, action: crate::mitigation::GuardAction::Reject })
+    );
     assert!(model.mitigations.guards_channels());
     let tuned = with("[mitigations.caps]\nmax_fanout = 2\nmax_depth = 0\ncycle = \"10s\"\ncooldown = \"0s\"");
     let caps = parse("f.toml", &tuned).unwrap().mitigations.caps.unwrap();

@@ -646,7 +646,7 @@ fn provenance_answers_which_agents_and_inputs_produced_a_record() {
         assert_eq!(ids[0], record.message);
         assert!(ids.windows(2).all(|w| engine.messages()[w[0] as usize].parent == w[1]));
     }
-    let planted = memory::planted(0, 1.0, 1.0, 0);
+    let planted = memory::planted(0, 1.0, 1.0, 0, false);
     assert!(engine.provenance(&planted).is_empty(), "a planted record has no chain");
 }
 
