@@ -21,6 +21,7 @@ pub const SCENARIOS: &[Bundled] = &[
     Bundled { name: "mesh-ic-100k", text: include_str!("../scenarios/mesh-ic-100k.toml") },
     Bundled { name: "coding-agents", text: include_str!("../scenarios/coding-agents.toml") },
     Bundled { name: "support-desk", text: include_str!("../scenarios/support-desk.toml") },
+    Bundled { name: "memory-injection", text: include_str!("../scenarios/memory-injection.toml") },
 ];
 
 /// The bundled scenario called `name`.
