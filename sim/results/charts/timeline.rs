@@ -12,7 +12,7 @@ use plotters::prelude::*;
 const TIMELINE_KINDS: [(&str, RGBColor); 6] = [
     ("corrupted input accepted", RGBColor(214, 39, 40)),
     ("compromised", RGBColor(0, 0, 0)),
-    ("rejected at the boundary", RGBColor(31, 119, 180)),
+    ("rejected or sanitised at the boundary", RGBColor(31, 119, 180)),
     ("breaker or gateway alert", RGBColor(255, 127, 14)),
     ("action blocked or denied", RGBColor(44, 160, 44)),
     ("quarantined", RGBColor(148, 103, 189)),
@@ -37,7 +37,7 @@ fn timeline_kind(row: &TraceRow) -> Option<usize> {
         K::Accept if row.root != NO_FAULT => Some(0),
         K::MemoryRead => Some(0),
         K::Compromise => Some(1),
-        K::RejectInvalid | K::RejectOpen => Some(2),
+        K::RejectInvalid | K::RejectOpen | K::Sanitise => Some(2),
         K::Alert => Some(3),
         K::ActionBlocked | K::ActionDenied => Some(4),
         K::Quarantine => Some(5),
