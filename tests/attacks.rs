@@ -393,3 +393,47 @@ fn bad_attack_keys_are_refused_with_the_key() {
     let message = chain("", &scrub);
     assert!(message.contains("mitigations.validation.action") && message.contains("sanitise"), "{message}");
 }
+
+/// A task a check sends back reaches its producer as a later agent, not
+/// as the injection's first target: p falls to each of its two tries with
+/// the spread probability, 1 - 0.5^2 (not 0.5 + 0.5 x 1).
+#[test]
+fn a_retried_injection_is_a_later_agents_not_the_first_targets() {
+    let model = common::model(
+        r#"
+name = "retry"
+horizon = "100s"
+quiet_window = "1s"
+[[agents]]
+id = "a"
+[[agents]]
+id = "p"
+[[agents]]
+id = "c"
+check = { detect = 1.0, retry = "p", max_retries = 1 }
+[[channels]]
+from = "a"
+to = "p"
+[[channels]]
+from = "p"
+to = "c"
+[[sources]]
+id = "s"
+target = "a"
+arrival = { process = "periodic", period = "10s" }
+count = 1
+[[faults]]
+kind = "prompt_injection"
+agent = "a"
+start = "0s"
+shift = 1.0
+probability = 1.0
+spread_probability = 0.5
+replicate = true
+"#,
+    );
+    let runs = 20_000;
+    let counts = compromised_per_agent(&model, runs);
+    assert_eq!(counts[0], runs);
+    assert_rate("p", counts[1], runs, 0.75);
+}

@@ -102,14 +102,7 @@ impl Engine {
         if message.corrupted() {
             self.accept_corrupted(agent);
             if message.injection {
-                let trust = if message.channel == NONE { 1.0 } else { graph.channels[message.channel as usize].trust };
-                self.try_injection(
-                    model,
-                    agent,
-                    message.root,
-                    id,
-                    Via::Message { first: message.channel == NONE, trust },
-                );
+                self.injected(model, graph, id, &message);
             }
         }
         self.messages[id as usize].arrived_at = self.now;
@@ -141,6 +134,16 @@ impl Engine {
     pub(super) fn accept_corrupted(&mut self, agent: u32) {
         self.agents[agent as usize].accepted_corrupt = true;
         self.last_corrupt_accept = Some(self.now);
+    }
+
+    /// Message `id`, accepted, carries an injection. Only a source's message
+    /// reaches the first target: a retried or escalated task (no channel,
+    /// a check as its sender) reaches a later agent.
+    #[inline(never)]
+    fn injected(&mut self, model: &Model, graph: &Graph, id: u32, message: &Message) {
+        let trust = if message.channel == NONE { 1.0 } else { graph.channels[message.channel as usize].trust };
+        let via = Via::Message { first: message.sender == NONE, trust };
+        self.try_injection(model, message.receiver, message.root, id, via);
     }
 
     /// An injection of fault `fault`, accepted by `agent` in message
