@@ -267,6 +267,9 @@ pub struct Injection {
     /// Agents not compromised that pass its corrupted content on (their
     /// propagation) carry it on too: relayed, quoted, summarised.
     pub relay: bool,
+    /// The records written by agents that carry it on (replicating or
+    /// relaying) carry it too, and may compromise their readers.
+    pub notes: bool,
     /// Chance each output of an agent it compromised is corrupted.
     pub effect: f64,
 }

@@ -118,6 +118,10 @@ fn relay_by_agents_not_taken_over_carries_the_injection_on() {
 /// validated by a Bernoulli detector of detection `d` that `action`s what
 /// fails.
 fn guarded_chain(d: f64, action: &str) -> Model {
+    common::model(&guarded_text(d, action))
+}
+
+fn guarded_text(d: f64, action: &str) -> String {
     let mut text = String::from(
         "name = \"guarded\"\nhorizon = \"2000s\"\nquiet_window = \"1s\"\n[workload]\nclean_relay = true\n",
     );
@@ -135,7 +139,7 @@ fn guarded_chain(d: f64, action: &str) -> Model {
     text.push_str(&format!(
         "[mitigations.validation]\ndetector = \"bernoulli\"\ntrue_positive = {d}\nfalse_positive = 0.0\naction = \"{action}\"\n"
     ));
-    common::model(&text)
+    text
 }
 
 /// Per acting agent a1..a3: (actions, corrupted actions) over the runs.
@@ -280,6 +284,7 @@ at = "0s"
 records = 2
 shift = 1.0
 probability = 0.6
+spread_probability = 0.05
 "#
     ))
 }
@@ -336,6 +341,7 @@ shift = 1.0
 probability = 1.0
 spread_probability = 0.4
 replicate = true
+notes = true
 "#,
     );
     let runs = 20_000;
@@ -344,6 +350,31 @@ replicate = true
     // The browser's service ends first at time 0 (it was scheduled first),
     // so each of the planner's three tasks reads the note: 1 - 0.6^3.
     assert_rate("planner", counts[1], runs, 1.0 - 0.6f64.powi(3));
+    // Without notes the records carry no instructions (as before the key).
+    let silent = common::model(&model_text_without_notes());
+    assert_eq!(compromised_per_agent(&silent, 2000)[1], 0, "records carry no injection without notes");
+}
+
+fn model_text_without_notes() -> String {
+    "name = \"notes\"\nhorizon = \"100s\"\nquiet_window = \"1s\"\n[workload]\nclean_relay = false\n\
+     [[agents]]\nid = \"browser\"\nmemory = { write = true }\n[[agents]]\nid = \"planner\"\n\
+     memory = { read = 1, weight = 0.5 }\n[[sources]]\nid = \"web\"\ntarget = \"browser\"\n\
+     arrival = { process = \"periodic\", period = \"10s\" }\ncount = 1\n[[sources]]\nid = \"tasks\"\n\
+     target = \"planner\"\narrival = { process = \"periodic\", period = \"10s\" }\ncount = 3\n\
+     [[faults]]\nkind = \"prompt_injection\"\nagent = \"browser\"\nstart = \"0s\"\nshift = 1.0\n\
+     probability = 1.0\nspread_probability = 0.4\nreplicate = true\n"
+        .to_string()
+}
+
+/// A breaker trip on a sanitised message is reviewed on the message as it
+/// arrived: the reviewer still finds and quarantines the compromised root.
+#[test]
+fn a_sanitised_trip_is_reviewed_on_what_the_guard_saw() {
+    let text = guarded_text(0.9, "sanitise")
+        + "[mitigations.breaker]\nfailure_threshold = 2\n[mitigations.review]\ndelay = \"30s\"\nprovenance = true\n";
+    let metrics = common::runs(&common::model(&text), 7, 8, 0);
+    assert!(metrics.iter().all(|m| m.sanitised > 0 && m.breaker_trips > 0), "{metrics:?}");
+    assert!(metrics.iter().all(|m| m.agents_quarantined >= 1 && m.t_attribute.is_some()), "{metrics:?}");
 }
 
 /// Every new key at its default is the model without it, to the bit.

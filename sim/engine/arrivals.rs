@@ -77,7 +77,7 @@ impl Engine {
         }
     }
 
-    pub(super) fn arrive(&mut self, model: &Model, graph: &Graph, id: u32) {
+    pub(super) fn arrive(&mut self, model: &Model, graph: &Graph, mut id: u32) {
         let mut message = self.messages[id as usize];
         let agent = message.receiver;
         if self.agents[agent as usize].quarantined {
@@ -85,10 +85,12 @@ impl Engine {
             return;
         }
         if message.channel != NONE && !self.guards.is_empty() {
+            self.delivered = id;
             if !self.boundary(model, graph, id, &message) {
                 return;
             }
-            // A sanitising guard may have cleaned it.
+            // A sanitising guard may have delivered a cleaned copy.
+            id = self.delivered;
             message = self.messages[id as usize];
         }
         if self.is_duplicate(&message) {
@@ -161,7 +163,8 @@ impl Engine {
         };
         let chance = if first { injection.first } else { injection.spread };
         let p = chance * model.agents[agent as usize].susceptibility * trust;
-        if self.agents[agent as usize].compromised_by != NO_FAULT || !rng::chance(&mut self.streams.faults, p) {
+        let state = &self.agents[agent as usize];
+        if state.compromised_by != NO_FAULT || state.quarantined || !rng::chance(&mut self.streams.faults, p) {
             return;
         }
         self.compromise(agent, fault, kind.shift(), injection.replicate);

@@ -23,7 +23,8 @@ pub(super) struct Guard {
 
 impl Engine {
     /// Zero-trust checks, boundary validation and the channel's breaker;
-    /// `false` rejects the message. Out of line: it keeps `arrive`, which
+    /// `false` rejects the message (a sanitised one is delivered as the
+    /// copy `self.delivered` names). Out of line: it keeps `arrive`, which
     /// every message passes, small when no channel is guarded.
     #[inline(never)]
     pub(super) fn boundary(&mut self, model: &Model, graph: &Graph, id: u32, message: &Message) -> bool {
@@ -91,18 +92,25 @@ impl Engine {
         }
     }
 
-    /// A sanitising check failed message `id`: it goes on with its
-    /// corruption and injection removed (its clean value).
+    /// A sanitising check failed message `id`: it goes on as a cleaned copy
+    /// (its clean value, no corruption, no injection; the same parent),
+    /// whose id `self.delivered` now holds. The original stays as it
+    /// arrived, so a review of this trip sees what the guard saw. The copy
+    /// is the same message delivered, not a new one: it is not counted.
     fn sanitise(&mut self, model: &Model, id: u32, message: &Message) {
         self.metrics.sanitised += 1;
         self.metrics.sanitised_clean += !message.corrupted() as u64;
         self.record(TraceKind::Sanitise, message.receiver, id, Detail::Peer(message.sender), message.value());
         self.detected(model);
-        let cleaned = &mut self.messages[id as usize];
-        cleaned.signal -= cleaned.shift;
-        cleaned.shift = 0.0;
-        cleaned.root = NO_FAULT;
-        cleaned.injection = false;
+        let cleaned = Message {
+            signal: message.signal - message.shift,
+            shift: 0.0,
+            root: NO_FAULT,
+            injection: false,
+            ..*message
+        };
+        self.delivered = self.messages.len() as u32;
+        self.messages.push(cleaned);
     }
 
     pub(super) fn reject(&mut self, model: &Model, id: u32, message: &Message, verdict: Verdict, trip_was_false: bool) {

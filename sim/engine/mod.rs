@@ -229,6 +229,9 @@ pub struct Engine {
     review_waits: Vec<Micros>,
     /// Scratch: the out-channels a `random = k` output picks from.
     picked: Vec<u32>,
+    /// The message a boundary delivers: the one that arrived, or its
+    /// sanitised copy.
+    delivered: u32,
     chain: Vec<u32>,
     first_detection: Option<Micros>,
     queue: EventQueue,
@@ -304,6 +307,7 @@ impl Engine {
             review_queue: std::collections::VecDeque::new(),
             review_waits: Vec::new(),
             picked: Vec::new(),
+            delivered: NONE,
             chain: Vec::new(),
             first_detection: None,
             queue: EventQueue::default(),

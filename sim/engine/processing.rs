@@ -16,6 +16,12 @@ fn relays(model: &Model, root: u16) -> bool {
     model.faults[root as usize].kind.injection().is_some_and(|i| i.relay)
 }
 
+/// Whether fault `root`'s injection is carried by the records of agents
+/// that carry it on.
+fn notes(model: &Model, root: u16) -> bool {
+    model.faults[root as usize].kind.injection().is_some_and(|i| i.notes)
+}
+
 /// The output an agent computed for one input.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Output {
@@ -120,7 +126,8 @@ impl Engine {
         if input.corrupted() && rng::chance(&mut self.streams.behaviour, spec.propagation * channel_p) {
             output.shift = spec.gain * input.shift;
             output.root = input.root;
-            if input.injection && relays(model, input.root) {
+            if input.injection && relays(model, input.root) && self.agents[agent as usize].compromised_by != input.root
+            {
                 output.injection = true;
                 output.relayed = true;
             }
@@ -200,7 +207,8 @@ impl Engine {
                     if output.root == NO_FAULT {
                         output.root = context.root;
                     }
-                    if context.injected != NO_FAULT && relays(model, context.injected) && !output.injection {
+                    let taken = self.agents[agent as usize].compromised_by == context.injected;
+                    if context.injected != NO_FAULT && relays(model, context.injected) && !output.injection && !taken {
                         output.injection = true;
                         output.relayed = true;
                         output.root = context.injected;
@@ -275,7 +283,7 @@ impl Engine {
                 signal: output.signal,
                 shift: output.shift,
                 root: output.root,
-                injection: output.injection,
+                injection: output.injection && notes(model, output.root),
                 removed: false,
             };
             let sequence = self.memory.write(partition, record);

@@ -218,7 +218,7 @@ impl RunMetrics {
         at_most("agents_quarantined", self.agents_quarantined.into(), agents, "the agents")?;
         let compromised = u64::from(self.agents_compromised) + u64::from(self.origins_compromised);
         at_most("agents_compromised + origins_compromised", compromised, agents, "the agents")?;
-        at_most("memory_compromises", self.memory_compromises, compromised, "agents compromised")?;
+        at_most("memory_compromises", self.memory_compromises, self.processed, "processed")?;
         at_most("sanitised_clean", self.sanitised_clean, self.sanitised, "sanitised")?;
         at_most("sanitised", self.sanitised, self.messages, "messages")?;
         at_most("injections_relayed", self.injections_relayed, self.processed, "processed")?;

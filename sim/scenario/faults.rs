@@ -84,9 +84,10 @@ fn compile_fault(key: &str, index: usize, spec: FaultSpec, cx: &FaultContext) ->
             spread_probability,
             replicate,
             relay,
+            notes,
             effect,
         } => {
-            let spread = InjectionSpec { spread_probability, replicate, relay, effect };
+            let spread = InjectionSpec { spread_probability, replicate, relay, notes, effect };
             let agent = cx.names.lookup(&format!("{key}.agent"), &agent)?;
             let injection = injection(key, probability, &spread)?;
             let (start, end) = window(key, start, duration, cx.horizon)?;
@@ -109,9 +110,10 @@ fn compile_fault(key: &str, index: usize, spec: FaultSpec, cx: &FaultContext) ->
             spread_probability,
             replicate,
             relay,
+            notes,
             effect,
         } => {
-            let spread = InjectionSpec { spread_probability, replicate, relay, effect };
+            let spread = InjectionSpec { spread_probability, replicate, relay, notes, effect };
             let partition = match (owner, cx.memory.isolated) {
                 (Some(owner), true) => Partition::Agent(cx.names.lookup(&format!("{key}.owner"), &owner)?),
                 (None, false) => Partition::Shared,
@@ -165,6 +167,7 @@ struct InjectionSpec {
     spread_probability: Option<f64>,
     replicate: bool,
     relay: bool,
+    notes: bool,
     effect: Option<f64>,
 }
 
@@ -178,6 +181,7 @@ fn injection(key: &str, probability: f64, spread: &InjectionSpec) -> Result<Inje
         spread: check_probability(&format!("{key}.spread_probability"), later)?,
         replicate: spread.replicate,
         relay: spread.relay,
+        notes: spread.notes,
         effect: check_probability(&format!("{key}.effect"), spread.effect.unwrap_or(1.0))?,
     })
 }
@@ -191,6 +195,7 @@ fn memory_injection(key: &str, probability: f64, spread: &InjectionSpec) -> Resu
         ("spread_probability", spread.spread_probability.is_some()),
         ("replicate", spread.replicate),
         ("relay", spread.relay),
+        ("notes", spread.notes),
         ("effect", spread.effect.is_some()),
     ];
     match set.iter().find(|(_, given)| *given) {

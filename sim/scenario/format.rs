@@ -565,6 +565,8 @@ pub(super) enum FaultSpec {
         replicate: bool,
         #[serde(default)]
         relay: bool,
+        #[serde(default)]
+        notes: bool,
         effect: Option<f64>,
     },
     SpoofedSender {
@@ -591,6 +593,8 @@ pub(super) enum FaultSpec {
         replicate: bool,
         #[serde(default)]
         relay: bool,
+        #[serde(default)]
+        notes: bool,
         effect: Option<f64>,
     },
     OutOfScope {
