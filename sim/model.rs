@@ -48,11 +48,6 @@ pub enum OutputRule {
 }
 
 impl OutputRule {
-    /// Whether the rule sends each output on one channel it picks.
-    pub fn picks_one(self) -> bool {
-        !matches!(self, OutputRule::All | OutputRule::Random(_))
-    }
-
     /// Whether the rule follows the agent's `routes`.
     pub fn routes(self) -> bool {
         matches!(self, OutputRule::ByKind | OutputRule::BySignal)

@@ -377,16 +377,23 @@ fn a_sanitised_trip_is_reviewed_on_what_the_guard_saw() {
     assert!(metrics.iter().all(|m| m.agents_quarantined >= 1 && m.t_attribute.is_some()), "{metrics:?}");
 }
 
-/// Every new key at its default is the model without it, to the bit.
+/// Each new key spelled out at its default gives the runs of the scenario
+/// without it (that the scenario without them gives the previous build's
+/// values is held by tests/golden.rs's version-3 columns and was compared
+/// on every bundled scenario against that build).
 #[test]
-fn the_new_keys_at_their_defaults_change_nothing() {
+fn spelling_the_new_keys_at_their_defaults_changes_nothing() {
     for name in ["procurement-mitigated", "coding-agents", "progressive-breach", "privilege-escalation"] {
         let text = cascade::bundled::find(name).expect("bundled").text;
         let spelled = text
             .replace("[[agents]]\n", "[[agents]]\nsusceptibility = 1.0\n")
             .replace("[[channels]]\n", "[[channels]]\ntrust = 1.0\n")
             .replace("[mitigations.validation]\n", "[mitigations.validation]\naction = \"reject\"\n")
-            .replace("kind = \"compromised_agent\"\n", "kind = \"compromised_agent\"\neffect = 1.0\n");
+            .replace("kind = \"compromised_agent\"\n", "kind = \"compromised_agent\"\neffect = 1.0\n")
+            .replace(
+                "kind = \"prompt_injection\"\n",
+                "kind = \"prompt_injection\"\nrelay = false\nnotes = false\neffect = 1.0\n",
+            );
         assert_ne!(spelled, text, "{name}: the defaults were spelled out");
         let plain = common::runs(&common::bundled(name), 3, 30, 0);
         let explicit = common::runs(&common::model(&spelled), 3, 30, 0);

@@ -6,20 +6,13 @@ use super::actions::Attempt;
 use super::dedupe::{DONE_CLEAN, DONE_CORRUPT};
 use super::{Detail, Engine, EventKind, Message, Record, TraceKind, Value};
 use crate::mitigation::access::Decision;
-use crate::model::{FaultKind, Model, OutputRule, NONE, NO_FAULT};
+use crate::model::{FaultKind, Injection, Model, OutputRule, NONE, NO_FAULT};
 use crate::rng;
 use crate::topology::Graph;
 
-/// Whether fault `root`'s injection is carried on by agents it did not
-/// compromise.
-fn relays(model: &Model, root: u16) -> bool {
-    model.faults[root as usize].kind.injection().is_some_and(|i| i.relay)
-}
-
-/// Whether fault `root`'s injection is carried by the records of agents
-/// that carry it on.
-fn notes(model: &Model, root: u16) -> bool {
-    model.faults[root as usize].kind.injection().is_some_and(|i| i.notes)
+/// Whether fault `root`'s injection has the flag `flag` picks (`relay`, `notes`).
+fn injection_has(model: &Model, root: u16, flag: fn(&Injection) -> bool) -> bool {
+    model.faults[root as usize].kind.injection().is_some_and(flag)
 }
 
 /// The output an agent computed for one input.
@@ -126,7 +119,9 @@ impl Engine {
         if input.corrupted() && rng::chance(&mut self.streams.behaviour, spec.propagation * channel_p) {
             output.shift = spec.gain * input.shift;
             output.root = input.root;
-            if input.injection && relays(model, input.root) && self.agents[agent as usize].compromised_by != input.root
+            if input.injection
+                && injection_has(model, input.root, |i| i.relay)
+                && self.agents[agent as usize].compromised_by != input.root
             {
                 output.injection = true;
                 output.relayed = true;
@@ -208,7 +203,11 @@ impl Engine {
                         output.root = context.root;
                     }
                     let taken = self.agents[agent as usize].compromised_by == context.injected;
-                    if context.injected != NO_FAULT && relays(model, context.injected) && !output.injection && !taken {
+                    if context.injected != NO_FAULT
+                        && injection_has(model, context.injected, |i| i.relay)
+                        && !output.injection
+                        && !taken
+                    {
                         output.injection = true;
                         output.relayed = true;
                         output.root = context.injected;
@@ -283,7 +282,7 @@ impl Engine {
                 signal: output.signal,
                 shift: output.shift,
                 root: output.root,
-                injection: output.injection && notes(model, output.root),
+                injection: output.injection && injection_has(model, output.root, |i| i.notes),
                 removed: false,
             };
             let sequence = self.memory.write(partition, record);
@@ -312,15 +311,15 @@ impl Engine {
         if let Some(caps) = model.mitigations.caps.filter(|c| c.max_fanout > 0) {
             channels = &channels[..channels.len().min(caps.max_fanout as usize)];
         }
-        if let OutputRule::Random(k) = spec.output {
-            self.send_to_some(model, graph, k, channels, id, input, output);
-            return;
-        }
-        if !spec.output.picks_one() {
-            for &c in channels {
-                self.send(model, graph, c, id, input, output);
+        match spec.output {
+            OutputRule::All => {
+                for &c in channels {
+                    self.send(model, graph, c, id, input, output);
+                }
+                return;
             }
-            return;
+            OutputRule::Random(k) => return self.send_to_some(model, graph, k, channels, id, input, output),
+            _ => {}
         }
         match self.pick(model, graph, agent, channels, id, input, &output) {
             NONE => self.lose(agent, id, input.task),
