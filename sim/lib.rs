@@ -52,6 +52,7 @@ pub mod check;
 pub mod dist;
 pub mod engine;
 pub mod error;
+pub mod import;
 pub mod limits;
 pub mod metrics;
 pub mod mitigation;

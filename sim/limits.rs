@@ -52,6 +52,11 @@ pub const MAX_SERVERS: u32 = 100_000;
 /// Retries a check may give one task.
 pub const MAX_RETRIES: u32 = 16;
 
+/// Spans `cascade import otel` holds (about 100 bytes each with their
+/// index, so about 2 GB): a trace's spans may come in any order, so all
+/// are held until the structure is inferred.
+pub const MAX_SPANS: usize = 20_000_000;
+
 /// Characters of an id or a name in a scenario.
 pub const MAX_ID_CHARS: usize = 64;
 

@@ -9,7 +9,7 @@ mod cli;
 use cascade::app::{self, Progress, Scenario};
 use cascade::Error;
 use clap::{CommandFactory, Parser};
-use cli::args::{Cli, Command, Format};
+use cli::args::{Cli, Command, Format, ImportCommand};
 use cli::print;
 use std::process::ExitCode;
 
@@ -112,6 +112,12 @@ fn execute(command: Command, quiet: bool) -> Result<(), Error> {
                 return Err(Error::Regression { count: outcome.failures() });
             } else if let Some(changed) = outcome.changed.clone().filter(|_| !options.compare_changed) {
                 return Err(Error::Changed { what: changed });
+            }
+        }
+        Command::Import(ImportCommand::Otel(args)) => {
+            let outcome = app::import::import_otel(&args.options())?;
+            if !quiet {
+                print::import(&outcome);
             }
         }
         Command::Validate(args) => {

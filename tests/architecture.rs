@@ -25,6 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("model", &["dist", "mitigation", "time"]),
     ("topology", &["model", "rng"]),
     ("scenario", &["dist", "error", "limits", "mitigation", "model", "time", "topology"]),
+    ("import", &["dist", "error", "limits", "time"]),
     ("metrics", &["model", "time"]),
     ("engine", &["dist", "limits", "metrics", "mitigation", "model", "rng", "time", "topology"]),
     ("summary", &["metrics"]),
@@ -38,8 +39,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "app",
         &[
-            "bundled", "check", "error", "limits", "metrics", "model", "paired", "results", "runner", "scenario",
-            "summary", "sweep", "time", "tune",
+            "bundled", "check", "error", "import", "limits", "metrics", "model", "paired", "results", "runner",
+            "scenario", "summary", "sweep", "time", "tune",
         ],
     ),
 ];

@@ -9,6 +9,7 @@
 //! does the writing); everything below takes and returns values.
 
 pub mod check;
+pub mod import;
 pub mod merge;
 pub mod replay;
 pub mod run;

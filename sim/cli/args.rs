@@ -60,6 +60,9 @@ pub enum Command {
                             cascade check my-system.toml --baseline my-system.baseline.toml --update"
     )]
     Check(CheckArgs),
+    /// Build a scenario from a system's own traces (OpenTelemetry, GenAI conventions).
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Check a scenario file and report the first problem, if any.
     #[command(after_help = "Example:\n  cascade validate my-system.toml")]
     Validate(ValidateArgs),
@@ -81,6 +84,41 @@ pub enum Command {
     Man(ManArgs),
 }
 
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// Read OTLP JSON traces (the Collector's file exporter, one request per line, or one document) and write a scenario: agents, channels, sources, output rules, joins, checks, actions and fitted timing, each with its evidence.
+    #[command(after_help = "Examples:\n  cascade import otel traces.jsonl --out my-system.toml\n  \
+                            cascade import otel day1.json day2.json --out my-system.toml --name my-system && cascade validate my-system.toml")]
+    Otel(OtelArgs),
+}
+
+#[derive(Args)]
+pub struct OtelArgs {
+    /// OTLP JSON files (`-` reads standard input); all are one system.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The scenario file to write (refused if it exists, unless --force).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The scenario's name (default: the output file's stem).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl OtelArgs {
+    pub fn options(&self) -> app::import::ImportOptions {
+        app::import::ImportOptions {
+            files: self.files.clone(),
+            out: self.out.clone(),
+            name: self.name.clone(),
+            force: self.force,
+        }
+    }
+}
+
 #[derive(Args)]
 pub struct ScenarioArg {
     /// Scenario file, or the name of a bundled scenario (see `cascade list`).
@@ -100,8 +138,8 @@ pub struct ManArgs {
 }
 
 /// The subcommands, as `man` takes them (tests/cli.rs holds it to those `--help` lists).
-pub const COMMANDS: [&str; 11] =
-    ["run", "replay", "sweep", "merge", "tune", "check", "validate", "list", "show", "completions", "man"];
+pub const COMMANDS: [&str; 12] =
+    ["run", "replay", "sweep", "merge", "tune", "check", "import", "validate", "list", "show", "completions", "man"];
 
 fn man_help() -> String {
     format!("A command, for its own page (cascade-COMMAND) with every option: {}", COMMANDS.join(", "))

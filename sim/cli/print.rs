@@ -319,6 +319,20 @@ pub fn validate(scenario: &Scenario, v: &Validation) {
     );
 }
 
+/// What an import found and where it wrote the scenario.
+pub fn import(outcome: &cascade::app::import::ImportOutcome) {
+    let s = &outcome.system;
+    println!(
+        "wrote {}: {} agents, {} channels, {} sources from {} spans in {} traces (next: add faults and mitigations, then cascade validate)",
+        outcome.out.display(),
+        s.agents.len(),
+        s.channels.len(),
+        s.sources.len(),
+        s.spans,
+        s.traces
+    );
+}
+
 /// One line per bundled scenario: its name, padded to the longest, then
 /// the first line of its description.
 pub fn list(scenarios: &[(&str, String)]) {
