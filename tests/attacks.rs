@@ -475,3 +475,77 @@ replicate = true
     assert_eq!(counts[0], runs);
     assert_rate("p", counts[1], runs, 0.75);
 }
+
+/// A sanitised message goes on with its clean value (the source's signal,
+/// less nothing), and a clean message a guard fails is counted as
+/// sanitised clean; without a breaker no sanitising raises a trip.
+#[test]
+fn a_sanitised_message_carries_its_clean_value_and_clean_ones_are_counted() {
+    let model = guarded_chain(1.0, "sanitise");
+    for trace in traces(&model, 3) {
+        assert!(
+            !trace.iter().any(|r| matches!(r.kind, TraceKind::Alert | TraceKind::Hold)),
+            "no trip without a breaker"
+        );
+        let emitted: std::collections::BTreeMap<u32, f64> =
+            trace.iter().filter(|r| r.kind == TraceKind::SourceEmit).map(|r| (r.task, r.signal)).collect();
+        let processed: Vec<&TraceRow> = trace.iter().filter(|r| r.kind == TraceKind::Process && r.agent == 1).collect();
+        assert!(!processed.is_empty());
+        for row in processed {
+            assert_eq!((row.signal, row.root), (emitted[&row.task], NO_FAULT), "a1 acts on the clean value");
+        }
+    }
+    let metrics = common::runs(&model, 7, 2, 0);
+    assert!(metrics.iter().all(|m| m.sanitised > 0 && m.breaker_trips == 0), "{metrics:?}");
+    // No fault, a guard failing half the clean traffic: every sanitised message is clean.
+    let text = guarded_text(1.0, "sanitise").replace("false_positive = 0.0", "false_positive = 0.5");
+    let clean = text.split("[[faults]]").next().unwrap().to_string()
+        + "[mitigations.validation]\n"
+        + text.split("[mitigations.validation]\n").nth(1).unwrap();
+    for m in common::runs(&common::model(&clean), 7, 2, 0) {
+        assert!(m.sanitised > 0 && m.sanitised_clean == m.sanitised, "{m:?}");
+        // Source messages cross no channel: only the three channels' are checked.
+        assert_rate("sanitised share", m.sanitised, m.messages - m.tasks, 0.5);
+    }
+}
+
+/// Each check acts as it is told: zero trust sanitises the forged messages
+/// it fails while validation rejects the corrupted real ones.
+#[test]
+fn zero_trust_and_validation_each_take_their_own_action() {
+    let text = guarded_text(1.0, "reject")
+        + "[[faults]]\nkind = \"spoofed_sender\"\nfrom = \"root\"\nto = \"a1\"\nstart = \"0s\"\nper_second = 0.5\nshift = 3.0\n\
+           [mitigations.zero_trust]\naction = \"sanitise\"\n";
+    let model = common::model(&text);
+    let metrics = common::runs(&model, 7, 2, 0);
+    for (m, trace) in metrics.iter().zip(traces(&model, 2)) {
+        assert!(m.sanitised > 0 && m.rejected_corrupted > 0, "{m:?}");
+        let forged = trace.iter().filter(|r| r.kind == TraceKind::Spoof).count() as u64;
+        assert_eq!(m.sanitised, forged, "every forged message, and only they, sanitised: {m:?}");
+    }
+}
+
+/// The features that show the compromise and sanitising metrics.
+#[test]
+fn compromise_and_sanitising_features_follow_the_scenario() {
+    let base = guarded_text(0.5, "reject");
+    let without_fault = base.split("[[faults]]").next().unwrap().to_string();
+    let model = |extra: &str| common::model(&(without_fault.clone() + extra));
+    let fault = |body: &str| model(&format!("[[faults]]\n{body}\n"));
+    assert!(!model("").compromises());
+    assert!(fault("kind = \"compromised_agent\"\nagent = \"root\"\nstart = \"0s\"\nshift = 1.0").compromises());
+    assert!(fault("kind = \"prompt_injection\"\nagent = \"root\"\nstart = \"0s\"\nprobability = 0.5").compromises());
+    assert!(
+        fault("kind = \"memory_poisoning\"\nat = \"0s\"\nrecords = 1\nshift = 1.0\nprobability = 0.5").compromises()
+    );
+    assert!(!fault("kind = \"memory_poisoning\"\nat = \"0s\"\nrecords = 1\nshift = 1.0").compromises());
+    assert!(!fault("kind = \"hallucination\"\nrate = 0.1\nshift = 1.0").compromises());
+    let sanitising = |text: &str| common::model(text).mitigations.sanitises();
+    assert!(!sanitising(&base) && sanitising(&guarded_text(0.5, "sanitise")));
+    let zero_trust = |action: &str| {
+        let text = base.split("[mitigations.validation]").next().unwrap().to_string();
+        sanitising(&format!("{text}[mitigations.zero_trust]\naction = \"{action}\"\n"))
+    };
+    assert!(zero_trust("sanitise") && !zero_trust("reject"));
+    assert!(sanitising(&format!("{base}[mitigations.zero_trust]\naction = \"sanitise\"\n")));
+}
