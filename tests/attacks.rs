@@ -549,3 +549,19 @@ fn compromise_and_sanitising_features_follow_the_scenario() {
     assert!(zero_trust("sanitise") && !zero_trust("reject"));
     assert!(sanitising(&format!("{base}[mitigations.zero_trust]\naction = \"sanitise\"\n")));
 }
+
+/// A sanitised message carries no injection on: behind a guard that
+/// catches every corrupted message, only the injected root is taken over
+/// (and with a guard that catches none, its receiver is too).
+#[test]
+fn a_sanitised_injection_takes_no_one_over() {
+    let compromised = |d: f64| {
+        let text = guarded_text(d, "sanitise").replace(
+            "kind = \"compromised_agent\"\nagent = \"root\"\nstart = \"0s\"\nshift = 5.0\n",
+            "kind = \"prompt_injection\"\nagent = \"root\"\nstart = \"0s\"\nshift = 5.0\nprobability = 1.0\nreplicate = true\n",
+        );
+        compromised_per_agent(&common::model(&text), 2)
+    };
+    assert_eq!(compromised(1.0), [2, 0, 0, 0]);
+    assert_eq!(compromised(0.0), [2, 2, 2, 2]);
+}
