@@ -33,7 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("runner", &["engine", "metrics", "model", "rng", "sweep", "topology"]),
     ("paired", &["metrics", "summary"]),
     ("tune", &["error", "metrics", "summary"]),
-    ("results", &["engine", "error", "metrics", "model", "paired", "summary", "sweep", "time", "tune"]),
+    ("results", &["engine", "error", "import", "metrics", "model", "paired", "summary", "sweep", "time", "tune"]),
     ("check", &["error", "limits", "metrics", "results", "scenario", "summary"]),
     ("bundled", &[]),
     (

@@ -347,7 +347,9 @@ mod tests {
         let outcome = run::run(&s, &run, &Silent).unwrap();
         assert_eq!(outcome.summary.runs, 6);
         assert!(outcome.paired.is_some() && dir.join("run/paired.csv").exists());
-        let replay = replay::replay(&s, &replay::ReplayOptions { common: common("replay"), run: 2 }).unwrap();
+        let replay =
+            replay::replay(&s, &replay::ReplayOptions { common: common("replay"), run: 2, ..Default::default() })
+                .unwrap();
         assert!(replay.trace_rows > 0 && dir.join("replay/trace.csv").exists());
         let validation = validate::validate(&s, crate::limits::EVENTS_PER_RUN).unwrap();
         assert_eq!((validation.agents, validation.points), (2, Some(2)));

@@ -1,8 +1,9 @@
 //! `cascade replay`: one replication alone, with its full event trace.
 
 use super::{overran, write, Common, Scenario};
-use crate::error::Result;
-use crate::results::files;
+use crate::error::{Error, Result};
+use crate::results::otlp::{self, OtlpOptions};
+use crate::results::{dir, files};
 use crate::runner;
 use std::path::PathBuf;
 
@@ -12,12 +13,19 @@ pub struct ReplayOptions {
     pub common: Common,
     /// The replication (the `run` column of `runs.csv`).
     pub run: u64,
+    /// Also write the run as OTLP JSON traces to this file.
+    pub otlp: Option<PathBuf>,
+    /// Unix seconds simulated time zero maps to in the OTLP export.
+    pub epoch: u64,
 }
+
+/// The default epoch of an OTLP export: 2026-01-01T00:00:00Z.
+pub const EPOCH: u64 = 1_767_225_600;
 
 impl Default for ReplayOptions {
     /// Replication 0 of seed 1.
     fn default() -> ReplayOptions {
-        ReplayOptions { common: Common::default(), run: 0 }
+        ReplayOptions { common: Common::default(), run: 0, otlp: None, epoch: EPOCH }
     }
 }
 
@@ -26,6 +34,8 @@ impl Default for ReplayOptions {
 pub struct ReplayOutcome {
     pub dir: PathBuf,
     pub trace_rows: usize,
+    /// The OTLP file written, if one was asked for.
+    pub otlp: Option<PathBuf>,
 }
 
 /// Re-runs replication `run` with tracing and writes `trace.csv`,
@@ -38,5 +48,9 @@ pub fn replay(scenario: &Scenario, options: &ReplayOptions) -> Result<ReplayOutc
         .map_err(|o| overran(&scenario.label, o))?;
     let files = files::replay_files(model, &replayed, options.run);
     write(&dir, &files, &scenario.manifest("replay", &options.common, (options.run, 1), &[], &files))?;
-    Ok(ReplayOutcome { dir, trace_rows: replayed.trace.len() })
+    if let Some(path) = &options.otlp {
+        let export = OtlpOptions { seed: options.common.seed, run: options.run, epoch: options.epoch };
+        dir::write_file(path, &otlp::otlp_jsonl(model, &replayed, export)).map_err(|e| Error::io(path, e))?;
+    }
+    Ok(ReplayOutcome { dir, trace_rows: replayed.trace.len(), otlp: options.otlp.clone() })
 }

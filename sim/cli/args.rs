@@ -300,6 +300,12 @@ pub struct ReplayArgs {
     /// that reaches it is stopped.
     #[arg(long, value_name = "N", default_value_t = Budget::default().trace_rows)]
     pub max_trace_rows: u64,
+    /// Also write the run as OpenTelemetry traces (OTLP JSON, one request per task per line) to FILE, for Jaeger, Grafana Tempo or `cascade import otel`.
+    #[arg(long, value_name = "FILE")]
+    pub otlp: Option<PathBuf>,
+    /// Unix seconds that simulated time zero maps to in the OTLP export [default: 2026-01-01T00:00:00Z].
+    #[arg(long, value_name = "SECONDS", default_value_t = app::replay::EPOCH, hide_default_value = true)]
+    pub epoch: u64,
 }
 
 impl ReplayArgs {
@@ -312,7 +318,7 @@ impl ReplayArgs {
             command_line: std::env::args().collect(),
             budget: Budget { events: self.events.max_events, trace_rows: self.max_trace_rows },
         };
-        app::replay::ReplayOptions { common, run: self.run }
+        app::replay::ReplayOptions { common, run: self.run, otlp: self.otlp.clone(), epoch: self.epoch }
     }
 }
 

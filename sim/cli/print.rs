@@ -132,6 +132,9 @@ pub fn replay(scenario: &Scenario, run: u64, outcome: &ReplayOutcome) {
         outcome.trace_rows,
         outcome.dir.join("trace.csv").display()
     );
+    if let Some(path) = &outcome.otlp {
+        println!("OpenTelemetry traces -> {}", path.display());
+    }
 }
 
 /// A sweep's headline metrics per point (those the catalogue puts in the

@@ -188,6 +188,7 @@ impl Engine {
         state.busy = true;
         state.current = id;
         state.task_start = self.now;
+        self.note_start(id);
         let done = self.now.saturating_add(model.agents[agent as usize].service.sample(&mut self.streams.timing));
         self.review_started(model, agent, id, done);
         self.schedule(model, done, EventKind::ServiceDone(agent));

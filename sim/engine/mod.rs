@@ -217,6 +217,8 @@ pub struct Replayed {
     pub records_named: Vec<u64>,
     /// Each record with its provenance: `(message id, message)`, newest first.
     pub records: Vec<(Record, Vec<(u32, Message)>)>,
+    /// Each task's kind (`model::NO_KIND`: none), by task index.
+    pub task_kinds: Vec<u16>,
 }
 
 /// Everything one run mutates; reused across runs.
@@ -269,6 +271,9 @@ pub struct Engine {
     /// The record ids trace rows name (`TraceRow::records` ranges).
     trace_records: Vec<u64>,
     tracing: bool,
+    /// When tracing: each input's service start, by message id (for the
+    /// `process` row's `started`).
+    starts: Vec<Micros>,
     now: Micros,
     next_task: u32,
     last_corrupt_accept: Option<Micros>,
@@ -334,6 +339,7 @@ impl Engine {
             trace: Vec::new(),
             trace_records: Vec::new(),
             tracing: false,
+            starts: Vec::new(),
             now: 0,
             next_task: 0,
             last_corrupt_accept: None,
@@ -427,6 +433,7 @@ impl Engine {
             trace: self.trace.clone(),
             records_named: self.trace_records.clone(),
             records,
+            task_kinds: self.tasks.iter().map(|t| t.kind).collect(),
         }
     }
 
@@ -470,6 +477,7 @@ impl Engine {
         self.trace.clear();
         self.trace_records.clear();
         self.tracing = tracing;
+        self.starts.clear();
         self.now = 0;
         self.next_task = 0;
         self.last_corrupt_accept = None;
@@ -554,7 +562,19 @@ impl Engine {
                 shift: value.shift,
                 root: value.root,
                 records: (0, 0),
+                started: self.now,
             });
+        }
+    }
+
+    /// When tracing, notes that input `id` starts service now.
+    #[inline(always)]
+    fn note_start(&mut self, id: u32) {
+        if self.tracing {
+            if self.starts.len() <= id as usize {
+                self.starts.resize(id as usize + 1, NEVER);
+            }
+            self.starts[id as usize] = self.now;
         }
     }
 

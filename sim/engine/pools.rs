@@ -150,6 +150,7 @@ impl Engine {
 
     fn start_pooled(&mut self, model: &Model, agent: u32, id: u32) {
         self.agents[agent as usize].task_start = self.now;
+        self.note_start(id);
         let done = self.now.saturating_add(model.agents[agent as usize].service.sample(&mut self.streams.timing));
         self.review_started(model, agent, id, done);
         self.schedule(model, done, EventKind::PoolDone(id));

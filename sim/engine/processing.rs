@@ -4,7 +4,7 @@
 
 use super::actions::Attempt;
 use super::dedupe::{DONE_CLEAN, DONE_CORRUPT};
-use super::{Detail, Engine, EventKind, Message, Record, TraceKind, Value};
+use super::{Detail, Engine, EventKind, Message, Record, TraceKind, Value, NEVER};
 use crate::mitigation::access::Decision;
 use crate::model::{FaultKind, Injection, Model, OutputRule, NONE, NO_FAULT};
 use crate::rng;
@@ -68,6 +68,9 @@ impl Engine {
         self.metrics.sojourn_total += self.now - input.arrived_at;
         let output = self.compute_output(model, graph, agent, &input);
         self.record(TraceKind::Process, agent, id, Detail::None, output.value());
+        if let Some(row) = self.trace.last_mut().filter(|_| self.tracing) {
+            row.started = self.starts.get(id as usize).copied().filter(|&s| s != NEVER).unwrap_or(self.now);
+        }
         let corrupted = output.root != NO_FAULT;
         // A check's output counts as its own only when it passes it on.
         let check = model.agents[agent as usize].check.is_some();

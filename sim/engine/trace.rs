@@ -135,6 +135,9 @@ pub struct TraceRow {
     /// The memory records a read or a poisoning concerns: a range of
     /// `Replayed::records_named` (empty for other rows).
     pub records: (u32, u32),
+    /// A `process` row's service start (its input's wait ended then);
+    /// `time` for every other row.
+    pub started: Micros,
 }
 
 /// A signal as a trace row shows it: its value, the corruption's share of

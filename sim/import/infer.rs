@@ -50,8 +50,9 @@ pub enum Output {
     RandomOne { spans: usize },
     /// To one, in turn: out-channels in the order of the cycle.
     RoundRobin { order: Vec<usize>, matched: usize, spans: usize },
-    /// To one chosen by the task's kind: (kind, receiver) per kind seen.
-    ByKind { routes: Vec<(String, usize)>, matched: usize, spans: usize },
+    /// To one chosen by the task's kind: (kind, receivers) per kind seen.
+    /// Each route's receivers: the first, then its failovers.
+    ByKind { routes: Vec<(String, Vec<usize>)>, matched: usize, spans: usize },
 }
 
 /// An agent that waits for several inputs of a task.
@@ -499,20 +500,11 @@ fn output(outs: &[usize], sent: &[(u32, Vec<usize>)], kind: impl Fn(u32) -> u32,
     }
     // One receiver per span: by kind, in turn, or at random.
     let picks: Vec<(u32, usize)> = sent.iter().map(|(span, r)| (kind(*span), r[0])).collect();
-    let mut per_kind: BTreeMap<u32, BTreeMap<usize, usize>> = BTreeMap::new();
-    for &(kind, to) in &picks {
-        *per_kind.entry(kind).or_default().entry(to).or_default() += 1;
-    }
-    if !per_kind.contains_key(&NONE) && per_kind.len() >= 2 {
-        let routes: Vec<(u32, usize, usize)> =
-            per_kind.iter().map(|(&kind, counts)| most(counts).map(|(to, c)| (kind, to, c)).unwrap()).collect();
-        let matched = routes.iter().map(|r| r.2).sum();
-        let targets: std::collections::BTreeSet<usize> = routes.iter().map(|r| r.1).collect();
-        if decisive(matched, n) && targets.len() >= 2 {
-            let mut routes: Vec<(String, usize)> = routes.iter().map(|r| (spans.name(r.0).to_string(), r.1)).collect();
-            routes.sort();
-            return Output::ByKind { routes, matched, spans: n };
-        }
+    if let Some((routes, matched)) = by_kind(&picks) {
+        let mut routes: Vec<(String, Vec<usize>)> =
+            routes.into_iter().map(|(k, to)| (spans.name(k).to_string(), to)).collect();
+        routes.sort();
+        return Output::ByKind { routes, matched, spans: n };
     }
     let mut next: BTreeMap<usize, BTreeMap<usize, usize>> = BTreeMap::new();
     for pair in picks.windows(2) {
@@ -532,6 +524,47 @@ fn output(outs: &[usize], sent: &[(u32, Vec<usize>)], kind: impl Fn(u32) -> u32,
         return Output::RoundRobin { order, matched, spans: n };
     }
     Output::RandomOne { spans: n }
+}
+
+/// A kind (interned) and its receivers, the first then its failovers.
+type Route = (u32, Vec<usize>);
+
+/// Routing by kind, with failover: each kind's receivers in the order of
+/// their first use (the first its route's target, later ones its
+/// failovers), picks of another kind's first receiver set aside as
+/// misroutes. It is routing when every kind has a kind, misroutes are at
+/// most a quarter of the picks, each kind's picks switch receiver rarely
+/// (at most 2 + 5% of them: a failover lasts, a random pick does not), and
+/// two kinds or more have different first receivers.
+fn by_kind(picks: &[(u32, usize)]) -> Option<(Vec<Route>, usize)> {
+    let mut per_kind: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for &(kind, to) in picks {
+        per_kind.entry(kind).or_default().push(to);
+    }
+    if per_kind.contains_key(&NONE) || per_kind.len() < 2 {
+        return None;
+    }
+    let firsts: std::collections::BTreeSet<usize> = per_kind.values().map(|seq| seq[0]).collect();
+    if firsts.len() < 2 {
+        return None;
+    }
+    let (mut routes, mut matched) = (Vec::new(), 0);
+    for (&kind, seq) in &per_kind {
+        let own: Vec<usize> = seq.iter().copied().filter(|&to| to == seq[0] || !firsts.contains(&to)).collect();
+        let switches = own.windows(2).filter(|w| w[0] != w[1]).count();
+        if switches > 2 + own.len() / 20 {
+            return None;
+        }
+        let mut list: Vec<usize> = Vec::new();
+        for &to in &own {
+            if !list.contains(&to) && list.len() < crate::limits::MAX_ROUTE_TARGETS {
+                list.push(to);
+            }
+        }
+        matched += own.len();
+        routes.push((kind, list));
+    }
+    (matched * 4 >= picks.len() * 3).then_some((routes, matched))
 }
 
 /// A join when most of an agent's spans have two or more upstream agents.

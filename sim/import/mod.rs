@@ -14,6 +14,10 @@ pub mod otlp;
 pub mod write;
 
 use crate::error::Result;
+
+/// The tool cascade's OTLP export names an action on no modelled resource
+/// as, and which the importer reads back as `action = true`.
+pub const ACTION_TOOL: &str = "cascade.action";
 use std::io::BufRead;
 
 /// An import in progress: inputs read one after another.

@@ -3,6 +3,7 @@
 
 use super::fit::{Arrivals, Family, Fit};
 use super::infer::{AgentFacts, ChannelFacts, Output, SourceFacts, System};
+use super::ACTION_TOOL;
 use crate::dist::Dist;
 use crate::limits;
 use std::collections::BTreeSet;
@@ -157,6 +158,9 @@ pub fn scenario(system: &System, labels: &Labels) -> String {
         .iter()
         .map(|a| {
             let (tool, _) = a.tools.first().filter(|(_, n)| n * 2 >= a.spans)?;
+            if tool == ACTION_TOOL {
+                return Some(ACTION_TOOL.to_string());
+            }
             Some(resource_of.entry(tool).or_insert_with(|| id(tool, &mut resource_names)).clone())
         })
         .collect();
@@ -168,7 +172,7 @@ pub fn scenario(system: &System, labels: &Labels) -> String {
         let ins = system.channels.iter().filter(|c| c.to == a).count();
         agent_table(&mut out, system, agent, a, &ids, actions[a].as_deref(), &kinds, ins, sourced.contains(&a));
     }
-    let mut resources: Vec<&String> = actions.iter().flatten().collect();
+    let mut resources: Vec<&String> = actions.iter().flatten().filter(|a| *a != ACTION_TOOL).collect();
     resources.sort();
     resources.dedup();
     for name in resources {
@@ -220,7 +224,8 @@ fn header(out: &mut String, system: &System, labels: &Labels) {
         duration(horizon),
         readable(system.window as f64)
     );
-    let quiet = (horizon / 10).max(1);
+    let quiet = (horizon / 10).div_ceil(1_000_000).max(1) * 1_000_000;
+    let quiet = if quiet >= horizon { horizon / 10 } else { quiet };
     let _ = writeln!(
         out,
         "quiet_window = \"{}\"   # a tenth of the horizon: how long \"contained\" must hold\n",
@@ -254,6 +259,14 @@ fn agent_table(
     let _ = writeln!(out, "service = {}", dist(&agent.service));
     output_rule(out, system, agent, a, ids, kinds);
     match (action, agent.tools.first()) {
+        (Some(ACTION_TOOL), Some((_, n))) => {
+            let _ = writeln!(
+                out,
+                "action = true   # an action on no named resource in {} of {} spans",
+                count(*n),
+                count(agent.spans)
+            );
+        }
         (Some(resource), Some((tool, n))) => {
             let _ = writeln!(
                 out,
@@ -355,10 +368,12 @@ fn output_rule(
             );
             let _ = writeln!(out, "routes = [");
             for (kind, to) in routes {
+                let names: Vec<String> = to.iter().map(|&t| quoted(&ids[t])).collect();
+                let to = if names.len() == 1 { names[0].clone() } else { format!("[{}]", names.join(", ")) };
                 if kinds.contains(kind.as_str()) {
-                    let _ = writeln!(out, "  {{ kind = {}, to = {} }},", quoted(kind), quoted(&ids[*to]));
+                    let _ = writeln!(out, "  {{ kind = {}, to = {to} }},", quoted(kind));
                 } else {
-                    let _ = writeln!(out, "  # kind {:?} (to {}) is on no source's task", plain(kind), ids[*to]);
+                    let _ = writeln!(out, "  # kind {:?} (to {to}) is on no source's task", plain(kind));
                 }
             }
             let _ = writeln!(out, "]");

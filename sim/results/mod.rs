@@ -17,6 +17,7 @@ pub mod files;
 pub mod json;
 pub mod jsonl;
 pub mod manifest;
+pub mod otlp;
 pub mod report;
 pub mod spill;
 pub mod trace;

@@ -148,6 +148,7 @@ mod tests {
             shift: 0.0,
             root: NO_FAULT,
             records: (0, 0),
+            started: 1,
         };
         use crate::engine::TraceKind;
         let kinds =
