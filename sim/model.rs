@@ -27,6 +27,34 @@ pub enum Role {
     Reviewer,
 }
 
+impl Role {
+    /// Every role, in the order of the scenario docs.
+    pub const ALL: [Role; 8] = [
+        Role::Agent,
+        Role::Monitor,
+        Role::Planner,
+        Role::Recommender,
+        Role::Executor,
+        Role::Reconciler,
+        Role::Oversight,
+        Role::Reviewer,
+    ];
+
+    /// The name a scenario gives it (`role = "..."`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Monitor => "monitor",
+            Role::Planner => "planner",
+            Role::Recommender => "recommender",
+            Role::Executor => "executor",
+            Role::Reconciler => "reconciler",
+            Role::Oversight => "oversight",
+            Role::Reviewer => "reviewer",
+        }
+    }
+}
+
 /// Where an agent sends each output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -25,7 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("model", &["dist", "mitigation", "time"]),
     ("topology", &["model", "rng"]),
     ("scenario", &["dist", "error", "limits", "mitigation", "model", "time", "topology"]),
-    ("import", &["dist", "error", "limits", "time"]),
+    ("import", &["dist", "error", "limits", "model", "time"]),
     ("metrics", &["model", "time"]),
     ("engine", &["dist", "limits", "metrics", "mitigation", "model", "rng", "time", "topology"]),
     ("summary", &["metrics"]),

@@ -170,7 +170,7 @@ fn structure_timing_and_actions_of_a_fan_out() {
     assert_eq!(m.sources.len(), 1);
     assert_eq!(m.agents[m.sources[0].target as usize].name, "planner");
     assert!(text.contains("arrival = { process = \"periodic\", period = \"1s\" }"), "{text}");
-    assert!(text.contains("# latency: 40 producer") || text.contains("duration of 40 producer"), "{text}");
+    assert!(text.contains("latency: duration of 40 producer (send) spans"), "{text}");
 }
 
 #[test]
@@ -219,7 +219,6 @@ fn a_join_from_links_and_a_check_with_retries_and_escalation() {
         let b = t.agent(trace, Some(b_call), "right", (start + 12.0, start + 30.0), &[]);
         // The summariser's span: parent the left input's send, linked to the right's.
         let a_call = t.span(trace, Some(a), "send summary", 4, (start + 22.0, start + 24.0), &[]);
-        let _ = b;
         let b_send = t.span(trace, Some(b), "send summary", 4, (start + 30.0, start + 31.0), &[]);
         let summary = t.agent(trace, Some(a_call), "summary", (start + 31.0, start + 40.0), &[]);
         let link = json!([{"traceId": format!("{:032x}", trace + 1), "spanId": format!("{b_send:016x}")}]);
@@ -251,11 +250,10 @@ fn a_join_from_links_and_a_check_with_retries_and_escalation() {
     let (_, summary) = agent(&m, "summary");
     let join = summary.join.expect("a join");
     assert_eq!(join.inputs, 2, "{text}");
-    let (summary_index, check) = agent(&m, "check");
+    let (_, check) = agent(&m, "check");
     let check = check.check.expect("a check");
     let (oncall, _) = agent(&m, "oncall");
     assert_eq!((check.retry, check.max_retries, check.escalate), (agent(&m, "summary").0, 1, oncall), "{text}");
-    let _ = summary_index;
     // The retries and escalations are not channels.
     let pairs: Vec<(String, String)> = channels(&m).into_iter().map(|(f, t, _)| (f, t)).collect();
     assert!(
@@ -378,4 +376,34 @@ fn bad_input_gets_one_line_naming_what_is_wrong() {
     let mut spans = otlp::Spans::default();
     let error = otlp::read("t.jsonl", &mut good.jsonl().as_bytes(), &mut spans, 5).unwrap_err().to_string();
     assert!(error.contains("more than 5 spans"), "{error}");
+}
+
+/// gen_ai.operation.name decides what a span is, whatever the order of its
+/// attributes; OpenInference's kind is the fallback; a role the format
+/// knows is kept under its own name.
+#[test]
+fn the_operation_name_decides_over_other_conventions_and_roles_are_the_formats() {
+    for attributes in [
+        [("openinference.span.kind", "TOOL"), ("gen_ai.operation.name", "invoke_agent"), ("gen_ai.agent.name", "a")],
+        [("gen_ai.operation.name", "invoke_agent"), ("openinference.span.kind", "TOOL"), ("gen_ai.agent.name", "a")],
+    ] {
+        let mut t = Traces::default();
+        let trace = t.trace();
+        t.span(trace, None, "step", 1, (0.0, 1.0), &attributes);
+        let m = model(&import(&t.jsonl()).unwrap());
+        assert_eq!(m.agents.len(), 1, "{attributes:?}");
+    }
+    let mut t = Traces::default();
+    let trace = t.trace();
+    t.span(trace, None, "step", 1, (0.0, 1.0), &[("openinference.span.kind", "AGENT"), ("agent.name", "b")]);
+    let p = t.agent(trace, None, "c", (2.0, 3.0), &[("cascade.agent.role", "reviewer")]);
+    t.span(trace, Some(p), "execute_tool lookup", 1, (2.5, 2.6), &[("gen_ai.operation.name", "execute_tool")]);
+    let text = import(&t.jsonl()).unwrap();
+    let m = model(&text);
+    assert_eq!(m.agents.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+    assert_eq!(agent(&m, "c").1.role, cascade::model::Role::Reviewer);
+    assert_eq!(m.resources[agent(&m, "c").1.action_resource as usize].name, "lookup", "the tool named by its span");
+    for role in cascade::model::Role::ALL {
+        assert_eq!(serde_json::to_value(role).unwrap(), role.name(), "one name per role");
+    }
 }

@@ -225,8 +225,9 @@ pub fn infer(spans: &Spans) -> Result<System> {
         ));
     }
     // Agents by name, in name order.
-    let names: BTreeMap<&str, u32> = agent_spans.iter().map(|&i| (spans.name(all[i as usize].agent), 0)).collect();
-    let names: BTreeMap<&str, usize> = names.keys().enumerate().map(|(k, &n)| (n, k)).collect();
+    let sorted: std::collections::BTreeSet<&str> =
+        agent_spans.iter().map(|&i| spans.name(all[i as usize].agent)).collect();
+    let names: BTreeMap<&str, usize> = sorted.into_iter().enumerate().map(|(k, n)| (n, k)).collect();
     let agent_of = |i: u32| names[spans.name(all[i as usize].agent)];
     let t0 = all.iter().map(|s| s.start).min().unwrap_or(0);
     let t_end = all.iter().map(|s| s.end).max().unwrap_or(0);
@@ -338,9 +339,6 @@ pub fn infer(spans: &Spans) -> Result<System> {
         if s.role != NONE && facts.role[a].is_none() {
             facts.role[a] = Some(spans.name(s.role).to_string());
         }
-        if s.error {
-            facts.failed[a] += 1;
-        }
         if let Some(corrupted) = s.corrupted {
             let v = &mut facts.verdicts[a];
             let slot = if corrupted { &mut v.0 } else { &mut v.1 };
@@ -379,7 +377,7 @@ pub fn infer(spans: &Spans) -> Result<System> {
         let mut sent = std::mem::take(&mut by_span[a]);
         sent.sort_by_key(|(span, _)| (all[*span as usize].start, *span));
         let check = facts.checks.remove(&a).map(|c| CheckFacts {
-            failed: facts.failed[a],
+            failed: facts.errors[a],
             retry: most(&c.retry),
             max_retries: retries_per_task.range((a, 0)..=(a, u32::MAX)).map(|(_, &n)| n).max().unwrap_or(0),
             escalate: most(&c.escalate),
@@ -440,7 +438,6 @@ struct Facts {
     service: Vec<Vec<u64>>,
     spans: Vec<usize>,
     errors: Vec<usize>,
-    failed: Vec<usize>,
     role: Vec<Option<String>>,
     tools: Vec<BTreeMap<String, usize>>,
     verdicts: Vec<((usize, usize), (usize, usize))>,
@@ -453,7 +450,6 @@ impl Facts {
             service: vec![Vec::new(); n],
             spans: vec![0; n],
             errors: vec![0; n],
-            failed: vec![0; n],
             role: vec![None; n],
             tools: vec![BTreeMap::new(); n],
             verdicts: vec![((0, 0), (0, 0)); n],

@@ -244,7 +244,13 @@ fn push(file: &str, key: &str, raw: RawSpan, service: Option<&str>, spans: &mut 
     for kv in &raw.attributes {
         fields.read(kv);
     }
-    let op = fields.op.or_else(|| raw.name.starts_with("invoke_agent").then_some(Op::Agent)).unwrap_or(Op::Other);
+    // gen_ai.operation.name decides, whatever the attributes' order; then
+    // OpenInference's or OpenLLMetry's kind; then the span's name.
+    let op = fields
+        .operation
+        .or(fields.kind)
+        .or_else(|| raw.name.starts_with("invoke_agent").then_some(Op::Agent))
+        .unwrap_or(Op::Other);
     let agent_name = fields.agent.map(|(_, n)| n).or_else(|| {
         let from_name = raw.name.strip_prefix("invoke_agent ").filter(|n| !n.is_empty());
         (op == Op::Agent).then(|| from_name.map(str::to_string).or_else(|| service.map(str::to_string))).flatten()
@@ -266,7 +272,11 @@ fn push(file: &str, key: &str, raw: RawSpan, service: Option<&str>, spans: &mut 
     }
     let intern = |spans: &mut Spans, name: Option<String>| name.map_or(NONE, |n| spans.intern(&n));
     let agent = if op == Op::Agent { intern(spans, agent_name) } else { NONE };
-    let tool = if op == Op::Tool { intern(spans, fields.tool.or_else(|| Some(raw.name.to_string()))) } else { NONE };
+    let tool_name = || {
+        let name = raw.name.strip_prefix("execute_tool ").unwrap_or(&raw.name);
+        Some(fields.tool.clone().unwrap_or_else(|| if name.is_empty() { "tool".into() } else { name.to_string() }))
+    };
+    let tool = if op == Op::Tool { intern(spans, tool_name()) } else { NONE };
     let task_kind = intern(spans, fields.task_kind);
     let role = intern(spans, fields.role);
     spans.spans.push(Span {
@@ -291,7 +301,10 @@ fn push(file: &str, key: &str, raw: RawSpan, service: Option<&str>, spans: &mut 
 /// What a span's attributes say, read in one pass.
 #[derive(Default)]
 struct Fields {
-    op: Option<Op>,
+    /// From `gen_ai.operation.name`.
+    operation: Option<Op>,
+    /// From `openinference.span.kind` or `traceloop.span.kind`, the first.
+    kind: Option<Op>,
     /// The agent's name and the rank of the attribute it came from.
     agent: Option<(usize, String)>,
     tool: Option<String>,
@@ -309,9 +322,9 @@ impl Fields {
         }
         let Some(text) = kv.value.text() else { return };
         match key {
-            "gen_ai.operation.name" => self.op = operation(&text).or(self.op),
+            "gen_ai.operation.name" => self.operation = Some(operation(&text)),
             "openinference.span.kind" | "traceloop.span.kind" => {
-                self.op = self.op.or_else(|| span_kind(&text.to_ascii_lowercase()))
+                self.kind = self.kind.or_else(|| span_kind(&text.to_ascii_lowercase()))
             }
             "cascade.agent.role" => self.role = Some(text),
             _ => {
@@ -330,12 +343,12 @@ impl Fields {
 }
 
 /// `gen_ai.operation.name`'s values.
-fn operation(name: &str) -> Option<Op> {
+fn operation(name: &str) -> Op {
     match name {
-        "invoke_agent" => Some(Op::Agent),
-        "execute_tool" => Some(Op::Tool),
-        "invoke_workflow" => Some(Op::Workflow),
-        _ => Some(Op::Other),
+        "invoke_agent" => Op::Agent,
+        "execute_tool" => Op::Tool,
+        "invoke_workflow" => Op::Workflow,
+        _ => Op::Other,
     }
 }
 

@@ -6,6 +6,7 @@ use super::infer::{AgentFacts, ChannelFacts, Output, SourceFacts, System};
 use super::ACTION_TOOL;
 use crate::dist::Dist;
 use crate::limits;
+use crate::model::Role;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
@@ -70,21 +71,9 @@ fn count(n: usize) -> String {
     out
 }
 
-/// A TOML basic string.
+/// A TOML string (the toml crate's own quoting and escapes).
 fn quoted(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    toml::Value::String(text.into()).to_string()
 }
 
 /// A comment's text on one line (names from traces may hold anything).
@@ -166,11 +155,8 @@ pub fn scenario(system: &System, labels: &Labels) -> String {
         .collect();
     let mut out = String::new();
     header(&mut out, system, labels);
-    let kinds: BTreeSet<&str> = system.sources.iter().flat_map(|s| s.kinds.iter().map(|(k, _)| k.as_str())).collect();
-    let sourced: BTreeSet<usize> = system.sources.iter().map(|s| s.target).collect();
-    for (a, agent) in system.agents.iter().enumerate() {
-        let ins = system.channels.iter().filter(|c| c.to == a).count();
-        agent_table(&mut out, system, agent, a, &ids, actions[a].as_deref(), &kinds, ins, sourced.contains(&a));
+    for (a, action) in actions.iter().enumerate() {
+        agent_table(&mut out, system, a, &ids, action.as_deref());
     }
     let mut resources: Vec<&String> = actions.iter().flatten().filter(|a| *a != ACTION_TOOL).collect();
     resources.sort();
@@ -233,23 +219,13 @@ fn header(out: &mut String, system: &System, labels: &Labels) {
     );
 }
 
-#[allow(clippy::too_many_arguments)]
-fn agent_table(
-    out: &mut String,
-    system: &System,
-    agent: &AgentFacts,
-    a: usize,
-    ids: &[String],
-    action: Option<&str>,
-    kinds: &BTreeSet<&str>,
-    ins: usize,
-    sourced: bool,
-) {
+fn agent_table(out: &mut String, system: &System, a: usize, ids: &[String], action: Option<&str>) {
+    let agent = &system.agents[a];
     let _ = writeln!(out, "[[agents]]");
     let note =
         if ids[a] == agent.name { String::new() } else { format!("   # named {:?} in the traces", plain(&agent.name)) };
     let _ = writeln!(out, "id = {}{note}", quoted(&ids[a]));
-    if let Some(role) = agent.role.as_deref().filter(|r| ROLES.contains(r)) {
+    if let Some(role) = agent.role.as_deref().filter(|&r| Role::ALL.iter().any(|known| known.name() == r)) {
         let _ = writeln!(out, "role = {}   # cascade.agent.role", quoted(role));
     }
     let errors = if agent.errors > 0 { format!(", {} with status ERROR", count(agent.errors)) } else { String::new() };
@@ -257,7 +233,7 @@ fn agent_table(
     let of = format!("own time of {} spans (less their child agent spans)", count(agent.spans));
     evidence(out, "service", &of, &agent.service);
     let _ = writeln!(out, "service = {}", dist(&agent.service));
-    output_rule(out, system, agent, a, ids, kinds);
+    output_rule(out, system, agent, a, ids);
     match (action, agent.tools.first()) {
         (Some(ACTION_TOOL), Some((_, n))) => {
             let _ = writeln!(
@@ -293,6 +269,8 @@ fn agent_table(
             writeln!(out, "# also tool {:?} in {} spans (an agent has one action resource)", plain(tool), count(*n));
     }
     if let Some(join) = agent.join {
+        let ins = system.channels.iter().filter(|c| c.to == a).count();
+        let sourced = system.sources.iter().any(|s| s.target == a);
         if ins >= 2 && !sourced && join.inputs <= ins {
             let inputs = if join.inputs == ins { "\"all\"".to_string() } else { join.inputs.to_string() };
             let _ = writeln!(
@@ -317,18 +295,7 @@ fn agent_table(
     out.push('\n');
 }
 
-/// The roles the scenario format knows.
-const ROLES: [&str; 8] =
-    ["agent", "monitor", "planner", "recommender", "executor", "reconciler", "oversight", "reviewer"];
-
-fn output_rule(
-    out: &mut String,
-    system: &System,
-    agent: &AgentFacts,
-    a: usize,
-    ids: &[String],
-    kinds: &BTreeSet<&str>,
-) {
+fn output_rule(out: &mut String, system: &System, agent: &AgentFacts, a: usize, ids: &[String]) {
     let outs = system.channels.iter().filter(|c| c.from == a).count();
     match &agent.output {
         Output::Ends => {}
@@ -367,6 +334,8 @@ fn output_rule(
                 count(*matched)
             );
             let _ = writeln!(out, "routes = [");
+            let kinds: BTreeSet<&str> =
+                system.sources.iter().flat_map(|s| s.kinds.iter().map(|(k, _)| k.as_str())).collect();
             for (kind, to) in routes {
                 let names: Vec<String> = to.iter().map(|&t| quoted(&ids[t])).collect();
                 let to = if names.len() == 1 { names[0].clone() } else { format!("[{}]", names.join(", ")) };
@@ -558,4 +527,32 @@ fn footer(out: &mut String, first: &str, start: u64) {
          # delay = {{ dist = \"lognormal\", median = \"10m\", sigma = 0.5 }}\n\
          # provenance = true"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_ids_and_durations_are_written_as_the_format_reads_them() {
+        for text in ["plain", "a\"b\\c", "tab\there", "é ünï", "line\nbreak"] {
+            let parsed: toml::Table = toml::from_str(&format!("k = {}", quoted(text))).unwrap();
+            assert_eq!(parsed["k"].as_str(), Some(text));
+        }
+        let mut taken = BTreeSet::new();
+        assert_eq!(id("Support Agent", &mut taken), "Support_Agent");
+        assert_eq!(id("Support Agent", &mut taken), "Support_Agent_2");
+        assert_eq!(id(".hidden", &mut taken), "hidden");
+        assert_eq!(id("", &mut taken), "agent");
+        assert!(crate::limits::id(&id(&"x".repeat(200), &mut taken)).is_ok());
+        for us in [0, 7, 999, 1000, 1500, 40_123, 1_000_000, 2_500_000, 3_600_000_000] {
+            assert_eq!(crate::time::parse_duration(&duration(us)), Ok(us), "{us}");
+        }
+        assert_eq!(
+            (duration(40_123), duration(2_000_000), duration(7)),
+            ("40.123ms".into(), "2s".into(), "7us".into())
+        );
+        assert_eq!((significant(0.502297123), significant(1234567.0)), ("0.502297".into(), "1234567".into()));
+        assert_eq!(count(1234567), "1,234,567");
+    }
 }

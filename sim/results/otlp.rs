@@ -381,7 +381,7 @@ fn process(model: &Model, b: &mut Builder, row: &TraceRow, agent_name: String) {
     let mut attributes = vec![
         ("gen_ai.operation.name", text("invoke_agent")),
         ("gen_ai.agent.name", text(agent_name)),
-        ("cascade.agent.role", text(role(spec.role))),
+        ("cascade.agent.role", text(spec.role.name())),
         ("cascade.task", integer(u64::from(row.task))),
         ("cascade.signal", double(row.signal)),
     ];
@@ -391,18 +391,4 @@ fn process(model: &Model, b: &mut Builder, row: &TraceRow, agent_name: String) {
     }
     b.spans[span].attributes = attributes;
     b.processed.insert(row.message, span);
-}
-
-fn role(role: crate::model::Role) -> &'static str {
-    use crate::model::Role::*;
-    match role {
-        Agent => "agent",
-        Monitor => "monitor",
-        Planner => "planner",
-        Recommender => "recommender",
-        Executor => "executor",
-        Reconciler => "reconciler",
-        Oversight => "oversight",
-        Reviewer => "reviewer",
-    }
 }
