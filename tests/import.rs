@@ -407,3 +407,42 @@ fn the_operation_name_decides_over_other_conventions_and_roles_are_the_formats()
         assert_eq!(serde_json::to_value(role).unwrap(), role.name(), "one name per role");
     }
 }
+
+/// The commands as a user chains them: replay with --otlp, import the
+/// file, validate and run what it wrote; an existing --out is refused
+/// without --force, and bad input writes nothing.
+#[test]
+fn replay_then_import_then_run_on_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("cascade-import-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cascade = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_cascade")).args(args).current_dir(&dir).output().unwrap()
+    };
+    let replay = cascade(&["replay", "procurement", "--run", "0", "--out", "rp", "--otlp", "run.jsonl", "-q"]);
+    assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+    let import = cascade(&["import", "otel", "run.jsonl", "--out", "mine.toml"]);
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    assert!(String::from_utf8_lossy(&import.stdout).starts_with("wrote mine.toml: 4 agents, 3 channels, 1 sources"));
+    let text = std::fs::read_to_string(dir.join("mine.toml")).unwrap();
+    assert!(text.contains("name = \"mine\""), "the name is the file's stem");
+    assert!(cascade(&["validate", "mine.toml"]).status.success());
+    assert!(cascade(&["run", "mine.toml", "--runs", "4", "-q"]).status.success());
+    let again = cascade(&["import", "otel", "run.jsonl", "--out", "mine.toml"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force replaces it"));
+    assert!(cascade(&["import", "otel", "run.jsonl", "--out", "mine.toml", "--force", "--name", "x"]).status.success());
+    let bad_name = cascade(&["import", "otel", "run.jsonl", "--out", "other.toml", "--name", "a/b"]);
+    assert_eq!(bad_name.status.code(), Some(2));
+    std::fs::write(dir.join("bad.jsonl"), "{\"resourceMetrics\": []}\n").unwrap();
+    for files in [&["bad.jsonl"][..], &["missing.jsonl"][..]] {
+        let mut args = vec!["import", "otel"];
+        args.extend_from_slice(files);
+        args.extend(["--out", "bad.toml"]);
+        let out = cascade(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!((out.status.code(), stderr.lines().count()), (Some(2), 1), "{stderr}");
+        assert!(!dir.join("bad.toml").exists(), "nothing written for bad input");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
