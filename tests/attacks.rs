@@ -245,6 +245,9 @@ fn k_of_n_delegation_reaches_each_neighbour_with_k_over_n() {
     everyone.push('\n');
     let all = common::runs(&common::model(&everyone), 7, 1, 0)[0];
     assert_eq!(all.messages, all.tasks * (n as u64 + 1), "k above n sends to every neighbour");
+    let exactly_n = common::model(&text.replace(&format!("random = {k}"), &format!("random = {n}")));
+    let plain = common::model(&text.replace(&format!("{{ random = {k} }}"), "\"all\""));
+    assert_eq!(traces(&exactly_n, 2), traces(&plain, 2), "k = n is `all`: every channel in order, no draws");
 }
 
 /// Planted records carrying an injection, read as context: with shared
@@ -353,6 +356,62 @@ notes = true
     // Without notes the records carry no instructions (as before the key).
     let silent = common::model(&model_text_without_notes());
     assert_eq!(compromised_per_agent(&silent, 2000)[1], 0, "records carry no injection without notes");
+}
+
+/// A reader of injected records that they did not take over relays the
+/// injection with its propagation p; one they took over before does not
+/// (its own outputs carry it only with `replicate`).
+fn memory_relay(susceptibility: f64, tasks: u32, relay: bool, effect: f64) -> Model {
+    common::model(&format!(
+        r#"
+name = "memory-relay"
+horizon = "100s"
+quiet_window = "1s"
+[[agents]]
+id = "reader"
+susceptibility = {susceptibility}
+propagation = 0.5
+memory = {{ read = 4, weight = 0.5 }}
+[[agents]]
+id = "doer"
+[[channels]]
+from = "reader"
+to = "doer"
+[[sources]]
+id = "tasks"
+target = "reader"
+arrival = {{ process = "periodic", period = "10s" }}
+count = {tasks}
+[[faults]]
+kind = "memory_poisoning"
+at = "0s"
+records = 2
+shift = 1.0
+probability = 0.6
+spread_probability = 0.4
+relay = {relay}
+effect = {effect}
+"#
+    ))
+}
+
+#[test]
+fn a_reader_not_taken_over_relays_an_injection_read_from_memory() {
+    let runs = 20_000;
+    let immune = compromised_per_agent(&memory_relay(0.0, 1, true, 1.0), runs);
+    assert_eq!(immune[0], 0, "a reader of susceptibility 0 is never taken");
+    assert_rate("doer behind an immune relaying reader", immune[1], runs, 0.5 * 0.4);
+    assert_eq!(compromised_per_agent(&memory_relay(0.0, 1, false, 1.0), 2000)[1], 0, "no relay, no injection on");
+    // Each read relays with p = 0.5 and then takes the reader with q = 0.6;
+    // a taken reader's output is its attacker's with the effect e = 0.5,
+    // carrying no injection (no `replicate`), and the doer falls to a relay
+    // with s = 0.4. A reader taken by the first read relays nothing more.
+    let twice = compromised_per_agent(&memory_relay(1.0, 2, true, 0.5), runs);
+    assert_rate("reader", twice[0], runs, 1.0 - 0.4f64.powi(2));
+    let (p, q, e, s) = (0.5, 0.6, 0.5, 0.4);
+    let a_read = p * (1.0 - q * e) * s;
+    let untaken_and_standing = (1.0 - q) * (1.0 - p * s);
+    assert_rate("doer behind a reader read twice", twice[1], runs, a_read + untaken_and_standing * a_read);
 }
 
 fn model_text_without_notes() -> String {
