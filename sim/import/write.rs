@@ -449,7 +449,10 @@ fn source_table(out: &mut String, source: &SourceFacts, ids: &[String], taken: &
             let _ = writeln!(out, "arrival = {{ process = \"poisson\", per_second = {} }}", significant(rate));
         }
     }
-    let _ = writeln!(out, "# traces carry no signal: 100 +- 2 is a neutral scale for the faults' shifts");
+    let _ = writeln!(
+        out,
+        "# traces carry no signal: 100 +- 2 is a neutral scale; faults' shifts and validation thresholds are read against it"
+    );
     let _ = writeln!(out, "signal = {{ mean = 100.0, sd = 2.0 }}");
     if !source.kinds.is_empty() {
         let total: usize = source.kinds.iter().map(|k| k.1).sum();
