@@ -113,3 +113,52 @@ impl Chart for Timeline {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Detail;
+    use TraceKind as K;
+
+    fn row(kind: TraceKind, root: u16) -> TraceRow {
+        TraceRow {
+            time: 0,
+            kind,
+            agent: 0,
+            message: 0,
+            parent: NONE,
+            task: 0,
+            detail: Detail::None,
+            depth: 0,
+            signal: 0.0,
+            shift: 0.0,
+            root,
+            records: (0, 0),
+            started: 0,
+        }
+    }
+
+    /// Each marked event has its legend entry; clean accepts and the
+    /// bookkeeping rows are not marked.
+    #[test]
+    fn each_event_has_its_mark() {
+        let marked = [
+            (K::Accept, 0, Some(0)),
+            (K::Accept, NO_FAULT, None),
+            (K::MemoryRead, 0, Some(0)),
+            (K::Compromise, 0, Some(1)),
+            (K::RejectInvalid, 0, Some(2)),
+            (K::RejectOpen, 0, Some(2)),
+            (K::Sanitise, 0, Some(2)),
+            (K::Alert, 0, Some(3)),
+            (K::ActionBlocked, 0, Some(4)),
+            (K::ActionDenied, 0, Some(4)),
+            (K::Quarantine, 0, Some(5)),
+            (K::Send, 0, None),
+            (K::Process, 0, None),
+        ];
+        for (kind, root, want) in marked {
+            assert_eq!(timeline_kind(&row(kind, root)), want, "{kind:?} of root {root}");
+        }
+    }
+}
