@@ -131,7 +131,7 @@ fn bundled_scenarios_survive_export_and_import() {
 fn merge(us: &mut toml::Table, theirs: &toml::Table) {
     for (k, v) in theirs {
         match (us.get_mut(k), v) {
-            (Some(toml::Value::Table(ours)), toml::Value::Table(t)) if k == "join" || k == "check" => merge(ours, t),
+            (Some(toml::Value::Table(ours)), toml::Value::Table(t)) if k == "join" => merge(ours, t),
             (Some(_), _) => {}
             (None, _) => {
                 us.insert(k.clone(), v.clone());
@@ -182,11 +182,9 @@ fn fill_in(imported: &str, original: &str) -> String {
     toml::to_string(&table).unwrap()
 }
 
-/// Acceptance: a bundled scenario traced for a day or its horizon if
-/// longer (coding-agents' week, whose checks see most of their corrupted
-/// inputs on its second day), imported, and filled in with what traces cannot show,
-/// simulates to every headline metric's 95% interval overlapping the
-/// original's. (Not the imported mean inside the original's interval: the
+/// Acceptance: a bundled scenario traced for a day, imported, and filled
+/// in with what traces cannot show, simulates to every headline metric's
+/// 95% interval overlapping the original's. (Not the imported mean inside the original's interval: the
 /// imported rates carry their own estimation error, about 0.3% for a day
 /// of procurement's arrivals, as large as the original's interval on a
 /// count as steady as its corrupted actions.)
@@ -201,7 +199,7 @@ fn an_imported_scenario_simulates_like_the_original() {
         let text = cascade::bundled::find(name).unwrap().text;
         let original = scenario::parse(name, text).unwrap();
         let mut traced = original.clone();
-        traced.horizon = traced.horizon.max(24 * 3_600_000_000);
+        traced.horizon = 24 * 3_600_000_000;
         let bytes = export(&traced, 0);
         let mut import = Import::default();
         import.read("day.jsonl", &mut bytes.as_slice()).unwrap();
@@ -213,7 +211,7 @@ fn an_imported_scenario_simulates_like_the_original() {
             cascade::summary::summarize(&runs)
         };
         let (want, got) = (summary(&original, 400), summary(&model, 1600));
-        let mut compared = 0;
+        let mut varying = 0;
         for (metric, _) in cascade::metrics::headline() {
             let (Some((m0, low, high)), Some((mean, l2, h2))) = (want.estimate(metric.name), got.estimate(metric.name))
             else {
@@ -224,8 +222,10 @@ fn an_imported_scenario_simulates_like_the_original() {
                 "{name}: {} of the imported scenario is {mean} [{l2}, {h2}], the original's {m0} [{low}, {high}]",
                 metric.name
             );
-            compared += 1;
+            varying += usize::from(high > low);
         }
-        assert!(compared >= 3, "{name}: {compared} headline metrics compared");
+        // Metrics every run gives the same value (0 rejections without
+        // validation, say) overlap trivially: at least two must vary.
+        assert!(varying >= 2, "{name}: {varying} headline metrics that vary from run to run");
     }
 }
